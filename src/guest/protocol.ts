@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import type { PythonError } from '../sandbox/result.js';
+
+/** What the host sends on the guest's fd 3, once, before the program runs. */
+export interface GuestRequest {
+  code: string;
+  filename: string;
+  argv: string[];
+  /** [resource name, soft, hard]; the guest lowers both before the program runs. */
+  rlimits: [string, number, number][];
+  /** [workspace-relative path, base64 content] */
+  files: [string, string][];
+  collect: string[];
+  maxFiles: number;
+  maxFileBytes: number;
+  policy: 'strict' | 'off';
+  extraPaths: string[];
+}
+
+export function encodeRequest(request: GuestRequest): Buffer {
+  return Buffer.from(JSON.stringify(request), 'utf8');
+}
+
+/** Frames the guest may send on fd 4. Anything else is ignored: the guest is not trusted. */
+const errorFrame = z.object({
+  t: z.literal('error'),
+  type: z.string().max(256),
+  message: z.string().max(64 * 1024),
+  traceback: z.string().max(256 * 1024),
+});
+const fileFrame = z.object({
+  t: z.literal('file'),
+  path: z.string().min(1).max(4096),
+  data: z.string(),
+});
+const readyFrame = z.object({ t: z.literal('ready') });
+const frameSchema = z.discriminatedUnion('t', [readyFrame, errorFrame, fileFrame]);
+
+export interface GuestReport {
+  /** The bootstrap read its request: bwrap set the jail up and Python started. */
+  ready: boolean;
+  error: PythonError | null;
+  files: Record<string, Uint8Array>;
+}
+
+export interface FrameLimits {
+  maxFrameBytes: number;
+  maxFiles: number;
+  maxTotalFileBytes: number;
+}
+
+/**
+ * Incrementally decodes the length-prefixed JSON frames of fd 4. It keeps at most
+ * one frame in memory, stops at the first malformed frame, and never throws.
+ */
+export class FrameDecoder {
+  private pending: Buffer[] = [];
+  private broken = false;
+  private fileBytes = 0;
+  readonly report: GuestReport = { ready: false, error: null, files: Object.create(null) as Record<string, Uint8Array> };
+
+  constructor(private readonly limits: FrameLimits) {}
+
+  push(chunk: Buffer): void {
+    if (this.broken) return;
+    this.pending.push(chunk);
+    let buf = Buffer.concat(this.pending);
+    while (buf.length >= 4) {
+      const size = buf.readUInt32BE(0);
+      if (size > this.limits.maxFrameBytes) return this.fail();
+      if (buf.length < 4 + size) break;
+      this.accept(buf.subarray(4, 4 + size));
+      if (this.broken) return;
+      buf = buf.subarray(4 + size);
+    }
+    this.pending = buf.length ? [buf] : [];
+  }
+
+  private fail(): void {
+    this.broken = true;
+    this.pending = [];
+  }
+
+  private accept(payload: Buffer): void {
+    let value: unknown;
+    try {
+      value = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return this.fail();
+    }
+    const frame = frameSchema.safeParse(value);
+    if (!frame.success) return this.fail();
+    const f = frame.data;
+    if (f.t === 'ready') {
+      this.report.ready = true;
+      return;
+    }
+    if (f.t === 'error') {
+      this.report.error ??= { type: f.type, message: f.message, traceback: f.traceback };
+      return;
+    }
+    const path = normaliseWorkspacePath(f.path);
+    if (path === null || path in this.report.files) return;
+    if (Object.keys(this.report.files).length >= this.limits.maxFiles) return;
+    const data = Buffer.from(f.data, 'base64');
+    if (this.fileBytes + data.length > this.limits.maxTotalFileBytes) return;
+    this.fileBytes += data.length;
+    this.report.files[path] = new Uint8Array(data.buffer, data.byteOffset, data.length);
+  }
+}
+
+/**
+ * A safe workspace-relative path, or null. Accepts `a/b.txt` and `/workspace/a/b.txt`;
+ * refuses absolute paths elsewhere, `..`, empty or dot components, NUL and control bytes.
+ */
+export function normaliseWorkspacePath(input: string): string | null {
+  let path = input;
+  if (path.startsWith('/workspace/')) path = path.slice('/workspace/'.length);
+  if (path.length === 0 || path.length > 4096 || path.startsWith('/')) return null;
+  const parts = path.split('/');
+  for (const part of parts) {
+    if (part === '' || part === '.' || part === '..' || part.length > 255) return null;
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(part)) return null;
+  }
+  return parts.join('/');
+}

@@ -1,0 +1,2 @@
+// pybox: run untrusted Python in a Linux jail. The public API.
+export * from './sandbox/index.js';

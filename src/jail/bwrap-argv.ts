@@ -1,0 +1,95 @@
+/**
+ * Builds the bubblewrap argv for one jail. Pure: no I/O, so the exact shape of the
+ * jail can be unit-tested and read in one place.
+ */
+
+/** Child-side fd numbers of the pipes the supervisor hands to bwrap. */
+export const JAIL_FDS = {
+  ctrlIn: 3, // request to the guest
+  ctrlOut: 4, // frames from the guest
+  info: 5, // bwrap writes {"child-pid": N}
+  block: 6, // bwrap waits for one byte here before exec (we join cgroups meanwhile)
+  seccomp: 7, // the compiled BPF program
+  passwd: 8, // synthesized /etc/passwd
+  group: 9, // synthesized /etc/group
+} as const;
+export const JAIL_FD_COUNT = 10;
+
+export const SANDBOX_UID = 1000;
+export const SANDBOX_GID = 1000;
+
+export interface JailLayout {
+  /** Interpreter path; must live under one of the read-only binds. */
+  python: string;
+  bootstrapSource: string;
+  /** Top-level host entries that are symlinks into /usr (merged-/usr), e.g. ['bin', 'lib', 'lib64']. */
+  usrSymlinks: { name: string; target: string }[];
+  /** Extra read-only binds (an interpreter installed outside /usr), host path = jail path. */
+  extraReadOnly: string[];
+  /** Host-wide /proc entries that exist here and must be hidden. */
+  procMasks: { files: string[]; dirs: string[] };
+  /** /etc/ld.so.cache exists on the host (saves the loader a directory walk). */
+  hasLdCache: boolean;
+  workspaceBytes: number;
+  tmpBytes: number;
+}
+
+export const PROC_MASK_FILES = [
+  'kcore', 'keys', 'key-users', 'kallsyms', 'timer_list', 'sched_debug', 'sysrq-trigger',
+  'cmdline', 'latency_stats', 'timer_stats', 'kmsg', 'modules', 'config.gz', 'vmallocinfo',
+  'pagetypeinfo', 'slabinfo', 'buddyinfo', 'zoneinfo', 'iomem', 'ioports', 'mtrr', 'kpagecount',
+  'kpageflags', 'kpagecgroup', 'bootconfig', 'partitions', 'diskstats', 'swaps', 'consoles',
+] as const;
+export const PROC_MASK_DIRS = ['acpi', 'scsi', 'irq', 'bus', 'fs', 'tty', 'driver', 'sysvipc', 'pressure'] as const;
+
+export const JAIL_ENV: Readonly<Record<string, string>> = {
+  PATH: '/usr/local/bin:/usr/bin:/bin',
+  HOME: '/workspace',
+  TMPDIR: '/tmp',
+  LANG: 'C.UTF-8',
+  USER: 'sandbox',
+  LOGNAME: 'sandbox',
+};
+
+export function buildBwrapArgv(layout: JailLayout): string[] {
+  const a: string[] = [];
+  a.push('--unshare-all', '--unshare-user', '--disable-userns');
+  a.push('--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_GID), '--hostname', 'pybox');
+  a.push('--die-with-parent', '--new-session', '--cap-drop', 'ALL');
+  a.push('--clearenv');
+  for (const [key, value] of Object.entries(JAIL_ENV)) a.push('--setenv', key, value);
+
+  a.push('--ro-bind', '/usr', '/usr');
+  for (const { name, target } of layout.usrSymlinks) a.push('--symlink', target, `/${name}`);
+  for (const path of layout.extraReadOnly) a.push('--ro-bind', path, path);
+
+  a.push('--proc', '/proc');
+  for (const name of layout.procMasks.files) a.push('--ro-bind', '/dev/null', `/proc/${name}`);
+  for (const name of layout.procMasks.dirs) a.push('--tmpfs', `/proc/${name}`, '--remount-ro', `/proc/${name}`);
+
+  a.push('--dev', '/dev');
+  a.push('--perms', '1777', '--size', String(layout.tmpBytes), '--tmpfs', '/dev/shm');
+  a.push('--remount-ro', '/dev'); // bwrap's /dev tmpfs is owned by the sandbox user and has no size
+  a.push('--perms', '1777', '--size', String(layout.tmpBytes), '--tmpfs', '/tmp');
+  a.push('--perms', '0755', '--size', String(layout.workspaceBytes), '--tmpfs', '/workspace');
+
+  a.push('--perms', '0644', '--ro-bind-data', String(JAIL_FDS.passwd), '/etc/passwd');
+  a.push('--perms', '0644', '--ro-bind-data', String(JAIL_FDS.group), '/etc/group');
+  if (layout.hasLdCache) a.push('--ro-bind', '/etc/ld.so.cache', '/etc/ld.so.cache');
+  a.push('--remount-ro', '/');
+
+  a.push('--chdir', '/workspace');
+  a.push('--info-fd', String(JAIL_FDS.info), '--block-fd', String(JAIL_FDS.block));
+  a.push('--seccomp', String(JAIL_FDS.seccomp));
+  a.push('--', layout.python, '-I', '-S', '-B', '-c', layout.bootstrapSource);
+  return a;
+}
+
+/** The only identity the jail knows: itself. */
+export function etcPasswd(): string {
+  return `sandbox:x:${SANDBOX_UID}:${SANDBOX_GID}:pybox sandbox:/workspace:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`;
+}
+
+export function etcGroup(): string {
+  return `sandbox:x:${SANDBOX_GID}:\nnogroup:x:65534:\n`;
+}

@@ -1,0 +1,309 @@
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Per-jail cgroups: memory (tmpfs, shm and pipe pages included), pids, and CPU
+ * accounting, enforced by the kernel for the whole jail. cgroup v1 (separate
+ * hierarchies per controller) and v2 (one unified hierarchy) are both handled.
+ */
+export type CgroupMode = 'v1' | 'v2' | 'none';
+
+export interface CgroupLimits {
+  memoryBytes: number;
+  pids: number;
+}
+
+export interface CgroupStats {
+  cpuUsageMs: number | null;
+  memoryPeakBytes: number | null;
+  oomKills: number;
+  pidsLimitHit: boolean;
+}
+
+export interface JailCgroup {
+  /** Moves a process (and the descendants it forks afterwards) into the cgroup. */
+  attach(pid: number): void;
+  cpuUsageMs(): number | null;
+  stats(): CgroupStats;
+  /** SIGKILLs every process still in the cgroup. */
+  killAll(): void;
+  /** Removes the cgroup once empty; returns false when processes remain. */
+  destroy(): Promise<boolean>;
+}
+
+export interface CgroupProvider {
+  readonly mode: CgroupMode;
+  readonly detail: string;
+  create(name: string, limits: CgroupLimits): JailCgroup;
+  /** Removes the per-process parent directories (empty by then). */
+  dispose(): void;
+}
+
+interface MountEntry {
+  mountPoint: string;
+  fsType: string;
+  superOptions: string[];
+}
+
+function parseMountInfo(text: string): MountEntry[] {
+  const entries: MountEntry[] = [];
+  for (const line of text.split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const left = line.slice(0, sep).split(' ');
+    const right = line.slice(sep + 3).split(' ');
+    const mountPoint = left[4];
+    const fsType = right[0];
+    if (mountPoint === undefined || fsType === undefined) continue;
+    entries.push({ mountPoint, fsType, superOptions: (right[2] ?? '').split(',') });
+  }
+  return entries;
+}
+
+/** Maps each controller ("" for v2) to our own cgroup path, from /proc/self/cgroup. */
+function parseProcCgroup(text: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const line of text.trim().split('\n')) {
+    const first = line.indexOf(':');
+    const second = line.indexOf(':', first + 1);
+    if (first < 0 || second < 0) continue;
+    const path = line.slice(second + 1);
+    for (const c of line.slice(first + 1, second).split(',')) map.set(c, path);
+  }
+  return map;
+}
+
+const V1_CONTROLLERS = ['memory', 'pids', 'cpuacct'] as const;
+type V1Controller = (typeof V1_CONTROLLERS)[number];
+
+function readNumber(path: string): number | null {
+  try {
+    const value = Number(readFileSync(path, 'utf8').trim());
+    return Number.isFinite(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+function readKeyed(path: string, key: string): number | null {
+  try {
+    for (const line of readFileSync(path, 'utf8').split('\n')) {
+      const [k, v] = line.split(/\s+/);
+      if (k === key && v !== undefined) return Number(v);
+    }
+  } catch {
+    /* missing file: no value */
+  }
+  return null;
+}
+
+function killPidsIn(procsFile: string): number {
+  let count = 0;
+  let text = '';
+  try {
+    text = readFileSync(procsFile, 'utf8');
+  } catch {
+    return 0;
+  }
+  for (const line of text.split('\n')) {
+    const pid = Number(line);
+    if (!Number.isInteger(pid) || pid <= 1) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+      count++;
+    } catch {
+      /* already gone */
+    }
+  }
+  return count;
+}
+
+function tryRmdir(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    /* busy or already gone */
+  }
+}
+
+async function removeDirs(dirs: string[], procsFiles: string[]): Promise<boolean> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    for (const f of procsFiles) killPidsIn(f);
+    let remaining = 0;
+    for (const dir of dirs) {
+      if (!existsSync(dir)) continue;
+      try {
+        rmdirSync(dir);
+      } catch {
+        remaining++;
+      }
+    }
+    if (remaining === 0) return true;
+    await new Promise((r) => setTimeout(r, attempt < 20 ? 1 : 10));
+  }
+  return false;
+}
+
+class V1Cgroup implements JailCgroup {
+  constructor(private readonly dirs: Record<V1Controller, string>) {}
+
+  attach(pid: number): void {
+    for (const c of V1_CONTROLLERS) writeFileSync(join(this.dirs[c], 'cgroup.procs'), String(pid));
+  }
+  cpuUsageMs(): number | null {
+    const ns = readNumber(join(this.dirs.cpuacct, 'cpuacct.usage'));
+    return ns === null ? null : ns / 1e6;
+  }
+  stats(): CgroupStats {
+    return {
+      cpuUsageMs: this.cpuUsageMs(),
+      memoryPeakBytes: readNumber(join(this.dirs.memory, 'memory.max_usage_in_bytes')),
+      oomKills: readKeyed(join(this.dirs.memory, 'memory.oom_control'), 'oom_kill') ?? 0,
+      pidsLimitHit: (readKeyed(join(this.dirs.pids, 'pids.events'), 'max') ?? 0) > 0,
+    };
+  }
+  killAll(): void {
+    for (const c of V1_CONTROLLERS) killPidsIn(join(this.dirs[c], 'cgroup.procs'));
+  }
+  destroy(): Promise<boolean> {
+    const dirs = V1_CONTROLLERS.map((c) => this.dirs[c]);
+    return removeDirs(dirs, dirs.map((d) => join(d, 'cgroup.procs')));
+  }
+}
+
+class V1Provider implements CgroupProvider {
+  readonly mode = 'v1' as const;
+  constructor(private readonly parents: Record<V1Controller, string>) {}
+  dispose(): void {
+    for (const c of V1_CONTROLLERS) tryRmdir(this.parents[c]);
+  }
+  get detail(): string {
+    return `cgroup v1 under ${this.parents.memory}`;
+  }
+  create(name: string, limits: CgroupLimits): JailCgroup {
+    const dirs = {} as Record<V1Controller, string>;
+    for (const c of V1_CONTROLLERS) {
+      dirs[c] = join(this.parents[c], name);
+      mkdirSync(dirs[c]);
+    }
+    const mem = String(limits.memoryBytes);
+    writeFileSync(join(dirs.memory, 'memory.limit_in_bytes'), mem);
+    const memsw = join(dirs.memory, 'memory.memsw.limit_in_bytes');
+    if (existsSync(memsw)) writeFileSync(memsw, mem);
+    writeFileSync(join(dirs.pids, 'pids.max'), String(limits.pids));
+    return new V1Cgroup(dirs);
+  }
+}
+
+class V2Cgroup implements JailCgroup {
+  constructor(private readonly dir: string) {}
+  attach(pid: number): void {
+    writeFileSync(join(this.dir, 'cgroup.procs'), String(pid));
+  }
+  cpuUsageMs(): number | null {
+    const us = readKeyed(join(this.dir, 'cpu.stat'), 'usage_usec');
+    return us === null ? null : us / 1000;
+  }
+  stats(): CgroupStats {
+    return {
+      cpuUsageMs: this.cpuUsageMs(),
+      memoryPeakBytes: readNumber(join(this.dir, 'memory.peak')),
+      oomKills: readKeyed(join(this.dir, 'memory.events'), 'oom_kill') ?? 0,
+      pidsLimitHit: (readKeyed(join(this.dir, 'pids.events'), 'max') ?? 0) > 0,
+    };
+  }
+  killAll(): void {
+    try {
+      writeFileSync(join(this.dir, 'cgroup.kill'), '1');
+    } catch {
+      killPidsIn(join(this.dir, 'cgroup.procs'));
+    }
+  }
+  destroy(): Promise<boolean> {
+    return removeDirs([this.dir], [join(this.dir, 'cgroup.procs')]);
+  }
+}
+
+class V2Provider implements CgroupProvider {
+  readonly mode = 'v2' as const;
+  constructor(private readonly parent: string) {}
+  dispose(): void {
+    tryRmdir(this.parent);
+  }
+  get detail(): string {
+    return `cgroup v2 under ${this.parent}`;
+  }
+  create(name: string, limits: CgroupLimits): JailCgroup {
+    const dir = join(this.parent, name);
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'memory.max'), String(limits.memoryBytes));
+    const swap = join(dir, 'memory.swap.max');
+    if (existsSync(swap)) writeFileSync(swap, '0');
+    writeFileSync(join(dir, 'pids.max'), String(limits.pids));
+    return new V2Cgroup(dir);
+  }
+}
+
+class NoCgroups implements CgroupProvider {
+  readonly mode = 'none' as const;
+  constructor(readonly detail: string) {}
+  dispose(): void {}
+  create(): JailCgroup {
+    throw new Error('cgroups are not available');
+  }
+}
+
+/**
+ * Finds a place where this process may create per-jail cgroups, or explains why not.
+ * The parent is `<our own cgroup>/pybox-<pid>` so limits set above us still apply.
+ */
+export function detectCgroups(prefix = `pybox-${process.pid}`): CgroupProvider {
+  let mountinfo: string;
+  let own: Map<string, string>;
+  try {
+    mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+    own = parseProcCgroup(readFileSync('/proc/self/cgroup', 'utf8'));
+  } catch (error) {
+    return new NoCgroups(`cannot read /proc/self cgroup info: ${String(error)}`);
+  }
+  const mounts = parseMountInfo(mountinfo);
+
+  const v1: Partial<Record<V1Controller, string>> = {};
+  for (const m of mounts) {
+    if (m.fsType !== 'cgroup') continue;
+    for (const c of V1_CONTROLLERS) {
+      if (m.superOptions.includes(c) && v1[c] === undefined) v1[c] = m.mountPoint;
+    }
+  }
+  if (V1_CONTROLLERS.every((c) => v1[c] !== undefined)) {
+    const parents = {} as Record<V1Controller, string>;
+    try {
+      for (const c of V1_CONTROLLERS) {
+        parents[c] = join(v1[c] as string, own.get(c) ?? '/', prefix);
+        mkdirSync(parents[c], { recursive: true });
+      }
+      return new V1Provider(parents);
+    } catch (error) {
+      return new NoCgroups(`cgroup v1 is mounted but not writable here (${(error as Error).message}); using rlimits`);
+    }
+  }
+
+  const unified = mounts.find((m) => m.fsType === 'cgroup2');
+  if (unified) {
+    const base = join(unified.mountPoint, own.get('') ?? '/');
+    const parent = join(base, prefix);
+    try {
+      const available = readFileSync(join(base, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
+      if (!['memory', 'pids', 'cpu'].every((c) => available.includes(c))) {
+        return new NoCgroups(`cgroup v2 at ${base} lacks the memory, pids or cpu controller; using rlimits`);
+      }
+      mkdirSync(parent, { recursive: true });
+      writeFileSync(join(parent, 'cgroup.subtree_control'), '+memory +pids +cpu');
+      return new V2Provider(parent);
+    } catch (error) {
+      return new NoCgroups(`cgroup v2 at ${base} is not delegated to us (${(error as Error).message}); using rlimits`);
+    }
+  }
+  return new NoCgroups('no cgroup hierarchy with memory, pids and cpu accounting is mounted; using rlimits');
+}
+

@@ -1,0 +1,60 @@
+import { constants } from 'node:os';
+import type { CgroupStats } from './cgroups.js';
+import type { RunStatus } from '../sandbox/result.js';
+
+export type KillReason = 'timeout' | 'output_limit' | 'cpu_limit';
+
+export interface VerdictInput {
+  /** Why the supervisor killed the jail, if it did. */
+  killReason: KillReason | null;
+  /** bwrap's own exit: the guest's code, or 128 + signal for a guest killed by a signal. */
+  exit: { code: number | null; signal: NodeJS.Signals | null };
+  /** The guest bootstrap started (its first frame came before anything of the user's ran). */
+  started: boolean;
+  cgroup: CgroupStats | null;
+  cpuMs: number;
+  cpuLimitMs: number;
+  /** Guest-reported exception type; consulted only for MemoryError without a memory cgroup. */
+  reportedErrorType: string | null;
+}
+
+export interface Verdict {
+  status: RunStatus;
+  exitCode: number | null;
+  signal: string | null;
+}
+
+const SIGNAL_NAMES = new Map<number, string>(
+  Object.entries(constants.signals).map(([name, num]) => [num, name]),
+);
+
+export function signalName(num: number): string {
+  return SIGNAL_NAMES.get(num) ?? `SIG${num}`;
+}
+
+/**
+ * Decides how a run ended from what the OS and our own timers say. The guest's
+ * words (frames, output) never turn a limit into success or the reverse.
+ */
+export function decideVerdict(v: VerdictInput): Verdict {
+  // Guest status as bwrap's pid 1 propagated it: 128 + n means killed by signal n.
+  let exitCode: number | null = v.exit.code;
+  let signal: string | null = v.exit.signal;
+  if (exitCode !== null && exitCode > 128 && exitCode <= 128 + 64) {
+    signal = signalName(exitCode - 128);
+    exitCode = null;
+  }
+  const killedBySignal = signal !== null;
+
+  if (v.killReason) return { status: v.killReason, exitCode: null, signal: 'SIGKILL' };
+  if (v.cgroup && v.cgroup.oomKills > 0) return { status: 'memory_limit', exitCode, signal };
+  // Over the CPU budget is over it, even if the program got to finish between two samples.
+  if (signal === 'SIGXCPU' || v.cpuMs > v.cpuLimitMs) {
+    return { status: 'cpu_limit', exitCode, signal };
+  }
+  if (!v.started) return { status: 'internal_error', exitCode, signal };
+  if (killedBySignal) return { status: 'killed', exitCode, signal };
+  if (exitCode === 0) return { status: 'ok', exitCode, signal };
+  if (!v.cgroup && v.reportedErrorType === 'MemoryError') return { status: 'memory_limit', exitCode, signal };
+  return { status: 'error', exitCode, signal };
+}

@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import { normaliseWorkspacePath } from '../guest/protocol.js';
+import { PyboxError } from './errors.js';
+import { formatIssues, partialLimitsSchema, resolveLimits, type Limits } from './limits.js';
+
+/** The language-level layer inside the guest: `strict` (audit hooks + import policy) or `off` (OS jail alone). */
+export type GuestPolicy = 'strict' | 'off';
+
+export interface SandboxOptions {
+  limits?: Partial<Limits>;
+  /** Absolute path of the interpreter; default /usr/bin/python3. */
+  python?: string;
+  policy?: GuestPolicy;
+}
+
+export interface RunOptions {
+  stdin?: string | Uint8Array;
+  argv?: string[];
+  /** Written into /workspace before the run. */
+  files?: Record<string, string | Uint8Array>;
+  /** Workspace paths (globs ok) returned in `result.files` after the run. */
+  collect?: string[];
+  limits?: Partial<Limits>;
+  policy?: GuestPolicy;
+}
+
+export const MAX_CODE_BYTES = 1024 * 1024;
+export const MAX_INPUT_FILES = 1000;
+const MiB = 1024 * 1024;
+
+const bytesSchema = z.union([z.string(), z.instanceof(Uint8Array)]);
+const noNul = z.string().max(4096).refine((s) => !s.includes('\0'), 'must not contain NUL');
+const policySchema = z.enum(['strict', 'off']);
+
+const sandboxOptionsSchema = z
+  .object({ limits: partialLimitsSchema.optional(), python: z.string().min(1).max(4096).optional(), policy: policySchema.optional() })
+  .strict();
+
+const runOptionsSchema = z
+  .object({
+    stdin: bytesSchema.optional(),
+    argv: z.array(noNul).max(1024).optional(),
+    files: z.record(z.string(), bytesSchema).optional(),
+    collect: z.array(noNul).max(256).optional(),
+    limits: partialLimitsSchema.optional(),
+    policy: policySchema.optional(),
+  })
+  .strict();
+
+export function parseSandboxOptions(input: unknown): SandboxOptions {
+  const parsed = sandboxOptionsSchema.safeParse(input ?? {});
+  if (!parsed.success) {
+    const limitsOnly = parsed.error.issues.every((i) => i.path[0] === 'limits');
+    throw new PyboxError(limitsOnly ? 'E_LIMIT_INVALID' : 'E_OPTIONS_INVALID', `invalid sandbox options: ${formatIssues(parsed.error)}`);
+  }
+  return parsed.data;
+}
+
+export interface PreparedRun {
+  code: string;
+  limits: Limits;
+  policy: GuestPolicy;
+  stdin: Buffer | null;
+  argv: string[];
+  files: [string, string][];
+  collect: string[];
+}
+
+/** Validates everything about a run before any process starts. */
+export function prepareRun(code: unknown, input: unknown, base: { limits: Limits; policy: GuestPolicy }): PreparedRun {
+  if (typeof code !== 'string') throw new PyboxError('E_CODE_INVALID', 'code must be a string');
+  if (!code.isWellFormed()) throw new PyboxError('E_CODE_INVALID', 'code contains unpaired UTF-16 surrogates');
+  const codeBytes = Buffer.byteLength(code, 'utf8');
+  if (codeBytes > MAX_CODE_BYTES) {
+    throw new PyboxError('E_CODE_INVALID', `code is ${codeBytes} bytes; the maximum is ${MAX_CODE_BYTES}`);
+  }
+  const parsed = runOptionsSchema.safeParse(input ?? {});
+  if (!parsed.success) {
+    const limitsOnly = parsed.error.issues.every((i) => i.path[0] === 'limits');
+    throw new PyboxError(limitsOnly ? 'E_LIMIT_INVALID' : 'E_OPTIONS_INVALID', `invalid run options: ${formatIssues(parsed.error)}`);
+  }
+  const options = parsed.data;
+  const limits = resolveLimits(options.limits, base.limits);
+
+  const files: [string, string][] = [];
+  const seen = new Set<string>();
+  let totalBytes = 0;
+  const entries = Object.entries(options.files ?? {});
+  if (entries.length > MAX_INPUT_FILES) {
+    throw new PyboxError('E_FILE_INVALID', `too many input files (${entries.length}); the maximum is ${MAX_INPUT_FILES}`);
+  }
+  for (const [name, content] of entries) {
+    const path = normaliseWorkspacePath(name);
+    if (path === null) throw new PyboxError('E_FILE_INVALID', `input file name not allowed: ${JSON.stringify(name)}`);
+    if (seen.has(path) || [...seen].some((p) => p.startsWith(path + '/') || path.startsWith(p + '/'))) {
+      throw new PyboxError('E_FILE_INVALID', `input file ${JSON.stringify(name)} collides with another input file`);
+    }
+    seen.add(path);
+    const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+    totalBytes += data.length;
+    files.push([path, data.toString('base64')]);
+  }
+  if (totalBytes > limits.workspaceMiB * MiB) {
+    throw new PyboxError('E_FILE_INVALID', `input files total ${totalBytes} bytes; the workspace holds ${limits.workspaceMiB} MiB`);
+  }
+
+  const collect = (options.collect ?? []).map((pattern) => {
+    const stripped = pattern.startsWith('/workspace/') ? pattern.slice('/workspace/'.length) : pattern;
+    if (stripped.startsWith('/') || stripped.split('/').includes('..') || stripped === '') {
+      throw new PyboxError('E_OPTIONS_INVALID', `collect pattern must stay inside /workspace: ${JSON.stringify(pattern)}`);
+    }
+    return stripped;
+  });
+
+  const stdin =
+    options.stdin === undefined
+      ? null
+      : typeof options.stdin === 'string'
+        ? Buffer.from(options.stdin, 'utf8')
+        : Buffer.from(options.stdin.buffer, options.stdin.byteOffset, options.stdin.byteLength);
+
+  return { code, limits, policy: options.policy ?? base.policy, stdin, argv: options.argv ?? [], files, collect };
+}

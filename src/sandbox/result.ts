@@ -1,0 +1,42 @@
+/** How a run ended. Every status except `ok` and `error` is decided by the supervisor alone. */
+export type RunStatus =
+  | 'ok'
+  | 'error'
+  | 'timeout'
+  | 'cpu_limit'
+  | 'memory_limit'
+  | 'output_limit'
+  | 'killed'
+  | 'internal_error';
+
+export const RUN_STATUSES: readonly RunStatus[] = [
+  'ok',
+  'error',
+  'timeout',
+  'cpu_limit',
+  'memory_limit',
+  'output_limit',
+  'killed',
+  'internal_error',
+];
+
+/** The uncaught Python exception, as the guest reported it (guest-controlled text). */
+export interface PythonError {
+  type: string;
+  message: string;
+  traceback: string;
+}
+
+export interface RunResult {
+  status: RunStatus;
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  truncated: { stdout: boolean; stderr: boolean };
+  durationMs: number;
+  cpuMs: number;
+  memoryPeakBytes: number | null;
+  error: PythonError | null;
+  files: Record<string, Uint8Array>;
+}

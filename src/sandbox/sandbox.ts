@@ -1,0 +1,68 @@
+import { jailEnvironment } from '../jail/environment.js';
+import { superviseJail, type JailEnvironment } from '../jail/supervise.js';
+import { PyboxError } from './errors.js';
+import { DEFAULT_LIMITS, resolveLimits, type Limits } from './limits.js';
+import { parseSandboxOptions, prepareRun, type GuestPolicy, type RunOptions, type SandboxOptions } from './options.js';
+import type { RunResult } from './result.js';
+
+/** The name the user's code runs under, in tracebacks and sys.argv[0]. */
+export const MAIN_FILENAME = 'main.py';
+
+/**
+ * A handle on pybox: each `run` gets a fresh jail, so no state passes between runs.
+ * `create` checks that the jail can be built here, so failures show up early.
+ */
+export class Sandbox {
+  private closed = false;
+  private readonly active = new Set<Promise<RunResult>>();
+
+  private constructor(
+    private readonly env: JailEnvironment,
+    readonly limits: Readonly<Limits>,
+    readonly policy: GuestPolicy,
+  ) {}
+
+  static async create(options?: SandboxOptions): Promise<Sandbox> {
+    const parsed = parseSandboxOptions(options);
+    const limits = resolveLimits(parsed.limits, DEFAULT_LIMITS);
+    const env = jailEnvironment(parsed.python);
+    return new Sandbox(env, Object.freeze(limits), parsed.policy ?? 'strict');
+  }
+
+  /** How limits are enforced on this host: 'v1' / 'v2' cgroups, or 'none' (rlimits only). */
+  get cgroupMode(): string {
+    return this.env.cgroups.mode;
+  }
+
+  async run(code: string, options?: RunOptions): Promise<RunResult> {
+    if (this.closed) throw new PyboxError('E_SANDBOX_CLOSED', 'this sandbox is closed');
+    const prepared = prepareRun(code, options, { limits: this.limits, policy: this.policy });
+    const promise = superviseJail(this.env, {
+      limits: prepared.limits,
+      stdin: prepared.stdin,
+      request: {
+        code: prepared.code,
+        filename: MAIN_FILENAME,
+        argv: prepared.argv,
+        files: prepared.files,
+        collect: prepared.collect,
+        maxFiles: 1000,
+        maxFileBytes: prepared.limits.workspaceMiB * 1024 * 1024,
+        policy: prepared.policy,
+        extraPaths: this.env.facts.sitePaths,
+      },
+    });
+    this.active.add(promise);
+    try {
+      return await promise;
+    } finally {
+      this.active.delete(promise);
+    }
+  }
+
+  /** Waits for runs in flight, then refuses new ones. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.active]);
+  }
+}
