@@ -153,7 +153,7 @@ export class BpfAssembler {
         if (at === undefined) throw new BpfError(`undefined label: ${String(t)}`);
         if (at >= length) throw new BpfError(`label ${String(t)} points past the end of the program`);
         const off = at - (from + 1);
-        if (off < 0) throw new BpfError(`backward jump to ${t} (BPF allows forward jumps only)`);
+        if (off < 0) throw new BpfError(`backward jump to ${String(t)} (BPF allows forward jumps only)`);
         return off;
       };
       let grew = false;
