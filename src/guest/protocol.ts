@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { PythonError } from '../sandbox/result.js';
+import { matchesAnyGlob } from './glob.js';
 
 /** What the host sends on the guest's fd 3, once, before the program runs. */
 export interface GuestRequest {
@@ -44,6 +45,8 @@ export interface GuestReport {
 }
 
 export interface FrameLimits {
+  /** Collect patterns of the run: a file frame for anything else was not asked for. */
+  collect: readonly string[];
   maxFrameBytes: number;
   maxFiles: number;
   maxTotalFileBytes: number;
@@ -100,7 +103,7 @@ export class FrameDecoder {
       return;
     }
     const path = normaliseWorkspacePath(f.path);
-    if (path === null || path in this.report.files) return;
+    if (path === null || path in this.report.files || !matchesAnyGlob(path, this.limits.collect)) return;
     if (Object.keys(this.report.files).length >= this.limits.maxFiles) return;
     const data = Buffer.from(f.data, 'base64');
     if (this.fileBytes + data.length > this.limits.maxTotalFileBytes) return;

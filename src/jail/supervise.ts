@@ -10,6 +10,7 @@ import type { HostFacts } from '../host/probe.js';
 import { buildBwrapArgv, etcGroup, etcPasswd, JAIL_FD_COUNT, JAIL_FDS } from './bwrap-argv.js';
 import type { CgroupProvider, JailCgroup } from './cgroups.js';
 import { devNullFd, leakableFds } from './inherited-fds.js';
+import { processStartTime, waitForJailGone } from './reap.js';
 import { guestRlimits } from './rlimits.js';
 import type { UidPool } from './uid-pool.js';
 import { decideVerdict, type KillReason } from './verdict.js';
@@ -104,6 +105,7 @@ function runOnce(env: JailEnvironment, run: JailRun, cgroup: JailCgroup | null, 
 
     let killReason: KillReason | null = null;
     let sandboxPid: number | null = null;
+    let sandboxStart: string | null = null;
     let lastCpuMs = 0;
     const kill = (reason: KillReason | null) => {
       if (reason && !killReason) killReason = reason;
@@ -128,6 +130,7 @@ function runOnce(env: JailEnvironment, run: JailRun, cgroup: JailCgroup | null, 
     fd(2)?.on('data', collect('stderr'));
 
     const frames = new FrameDecoder({
+      collect: run.request.collect,
       maxFrameBytes: limits.workspaceMiB * MiB * 2 + MiB,
       maxFiles: 1000,
       maxTotalFileBytes: limits.workspaceMiB * MiB,
@@ -143,6 +146,7 @@ function runOnce(env: JailEnvironment, run: JailRun, cgroup: JailCgroup | null, 
       const match = /"child-pid"\s*:\s*(\d+)/.exec(info);
       if (!match) return;
       sandboxPid = Number(match[1]);
+      sandboxStart = processStartTime(sandboxPid);
       try {
         cgroup?.attach(sandboxPid);
       } catch {
@@ -213,18 +217,22 @@ function runOnce(env: JailEnvironment, run: JailRun, cgroup: JailCgroup | null, 
         });
       };
       // Give output already in the pipes a moment to drain; never wait for the guest to close them.
-      const streams = [1, 2, JAIL_FDS.ctrlOut].map(fd).filter((s): s is Readable & Writable => s !== null && !s.readableEnded);
-      if (streams.length === 0) return finish();
-      let open = streams.length;
-      const grace = setTimeout(finish, DRAIN_GRACE_MS);
-      for (const s of streams) {
-        s.once('close', () => {
-          if (--open === 0) {
-            clearTimeout(grace);
-            finish();
-          }
-        });
-      }
+      const drainThenFinish = () => {
+        const streams = [1, 2, JAIL_FDS.ctrlOut].map(fd).filter((s): s is Readable & Writable => s !== null && !s.readableEnded);
+        if (streams.length === 0) return finish();
+        let open = streams.length;
+        const grace = setTimeout(finish, DRAIN_GRACE_MS);
+        for (const s of streams) {
+          s.once('close', () => {
+            if (--open === 0) {
+              clearTimeout(grace);
+              finish();
+            }
+          });
+        }
+      };
+      // The verdict is ready, but the run is over only when the whole jail is gone.
+      void waitForJailGone(sandboxPid, sandboxStart).then(drainThenFinish);
     });
   });
 }

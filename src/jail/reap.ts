@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+
+/** State and start time of a process, from /proc/<pid>/stat, or null once it is gone. */
+function procStat(pid: number): { state: string; startTime: string } | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0] ?? '?', startTime: fields[19] ?? '' };
+  } catch {
+    return null;
+  }
+}
+
+export function processStartTime(pid: number): string | null {
+  return procStat(pid)?.startTime ?? null;
+}
+
+/**
+ * Resolves once the jail's pid 1 has finished exiting. The kernel kills every process
+ * of a PID namespace and waits for them before its init completes exit, so "pid 1 is
+ * gone or a zombie" means no process of the jail is left. bwrap's outer process can
+ * exit a moment before that, so the verdict alone does not prove it.
+ */
+export async function waitForJailGone(pid: number | null, startTime: string | null, timeoutMs = 5000): Promise<boolean> {
+  if (pid === null) return true;
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 0; ; delay = Math.min(delay + 1, 10)) {
+    const stat = procStat(pid);
+    if (!stat || stat.startTime !== startTime || stat.state === 'Z' || stat.state === 'X') return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}

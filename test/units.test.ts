@@ -1,0 +1,183 @@
+import { describe, expect, it } from 'vitest';
+import { buildBwrapArgv, JAIL_FDS, type JailLayout } from '../src/jail/bwrap-argv.js';
+import { decideVerdict, type VerdictInput } from '../src/jail/verdict.js';
+import { FrameDecoder, normaliseWorkspacePath } from '../src/guest/protocol.js';
+import { globToRegExp, matchesAnyGlob } from '../src/guest/glob.js';
+import { guestRlimits } from '../src/jail/rlimits.js';
+import { DEFAULT_LIMITS, resolveLimits } from '../src/sandbox/limits.js';
+import { prepareRun } from '../src/sandbox/options.js';
+import { PyboxError } from '../src/sandbox/errors.js';
+
+const layout: JailLayout = {
+  python: '/usr/bin/python3',
+  bootstrapSource: 'print(1)',
+  usrSymlinks: [{ name: 'lib', target: 'usr/lib' }],
+  extraReadOnly: [],
+  procMasks: { files: ['kcore', 'keys'], dirs: ['acpi'] },
+  hasLdCache: true,
+  workspaceBytes: 64 << 20,
+  tmpBytes: 32 << 20,
+};
+
+describe('bwrap argv', () => {
+  const argv = buildBwrapArgv(layout);
+  const joined = argv.join(' ');
+  it('unshares every namespace, drops caps, forbids nested user namespaces', () => {
+    for (const flag of ['--unshare-all', '--unshare-user', '--disable-userns', '--die-with-parent', '--new-session', '--clearenv']) {
+      expect(argv).toContain(flag);
+    }
+    expect(joined).toContain('--cap-drop ALL');
+    expect(argv).not.toContain('--share-net');
+    expect(joined).toContain('--uid 1000 --gid 1000');
+  });
+  it('binds only /usr from the host, read-only, and no host /etc, /home, /root, /var, /run, /sys', () => {
+    const binds = argv.flatMap((a, i) => (a === '--bind' || a === '--ro-bind' ? [argv[i + 1]] : []));
+    expect(binds).toEqual(['/usr', '/dev/null', '/dev/null', '/etc/ld.so.cache']);
+    expect(argv).not.toContain('--bind');
+    for (const p of ['/home', '/root', '/var', '/run', '/sys', '/etc']) expect(binds).not.toContain(p);
+  });
+  it('masks host-wide /proc entries and sizes every tmpfs', () => {
+    expect(joined).toContain('--ro-bind /dev/null /proc/kcore');
+    expect(joined).toContain('--ro-bind /dev/null /proc/keys');
+    expect(joined).toContain('--tmpfs /proc/acpi');
+    expect(joined).toContain(`--size ${64 << 20} --tmpfs /workspace`);
+    expect(joined).toContain(`--size ${32 << 20} --tmpfs /tmp`);
+    expect(joined).toContain(`--size ${32 << 20} --tmpfs /dev/shm`);
+    expect(joined).toContain('--remount-ro /dev');
+    expect(joined).toContain('--remount-ro /');
+  });
+  it('hands the pipes over on fixed fds and runs python isolated', () => {
+    expect(joined).toContain(`--seccomp ${JAIL_FDS.seccomp}`);
+    expect(joined).toContain(`--info-fd ${JAIL_FDS.info} --block-fd ${JAIL_FDS.block}`);
+    expect(argv.slice(-7)).toEqual(['--', '/usr/bin/python3', '-I', '-S', '-B', '-c', 'print(1)']);
+  });
+});
+
+describe('verdict', () => {
+  const base: VerdictInput = {
+    killReason: null,
+    exit: { code: 0, signal: null },
+    started: true,
+    cgroup: { cpuUsageMs: 10, memoryPeakBytes: 1, oomKills: 0, pidsLimitHit: false },
+    cpuMs: 10,
+    cpuLimitMs: 1000,
+    reportedErrorType: null,
+  };
+  it('our own kills win over anything the guest did', () => {
+    expect(decideVerdict({ ...base, killReason: 'timeout', exit: { code: 0, signal: null } }).status).toBe('timeout');
+    expect(decideVerdict({ ...base, killReason: 'output_limit' }).status).toBe('output_limit');
+  });
+  it('OOM kills come from the cgroup counter, not from a MemoryError the guest printed', () => {
+    expect(decideVerdict({ ...base, exit: { code: 137, signal: null }, cgroup: { ...base.cgroup!, oomKills: 1 } }).status).toBe('memory_limit');
+    expect(decideVerdict({ ...base, exit: { code: 1, signal: null }, reportedErrorType: 'MemoryError' }).status).toBe('error');
+    expect(decideVerdict({ ...base, cgroup: null, exit: { code: 1, signal: null }, reportedErrorType: 'MemoryError' }).status).toBe('memory_limit');
+  });
+  it('signals propagated by bwrap as 128+n become signal names', () => {
+    expect(decideVerdict({ ...base, exit: { code: 139, signal: null } })).toEqual({ status: 'killed', exitCode: null, signal: 'SIGSEGV' });
+    expect(decideVerdict({ ...base, exit: { code: 152, signal: null } }).status).toBe('cpu_limit');
+  });
+  it('CPU over budget is cpu_limit even if the program finished between samples', () => {
+    expect(decideVerdict({ ...base, cpuMs: 1001 }).status).toBe('cpu_limit');
+  });
+  it('a jail that never started is an internal error, exit codes are kept', () => {
+    expect(decideVerdict({ ...base, started: false, exit: { code: 1, signal: null } }).status).toBe('internal_error');
+    expect(decideVerdict({ ...base, exit: { code: 3, signal: null } })).toEqual({ status: 'error', exitCode: 3, signal: null });
+    expect(decideVerdict(base).status).toBe('ok');
+  });
+});
+
+function frame(obj: unknown): Buffer {
+  const body = Buffer.from(JSON.stringify(obj));
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(body.length);
+  return Buffer.concat([head, body]);
+}
+
+describe('guest frames', () => {
+  const limits = { collect: ['*.txt', 'out/**'], maxFrameBytes: 1 << 20, maxFiles: 2, maxTotalFileBytes: 10 };
+  it('decodes frames split at any byte', () => {
+    const d = new FrameDecoder(limits);
+    const bytes = Buffer.concat([frame({ t: 'ready' }), frame({ t: 'file', path: 'a.txt', data: Buffer.from('hi').toString('base64') })]);
+    for (const b of bytes) d.push(Buffer.from([b]));
+    expect(d.report.ready).toBe(true);
+    expect(Buffer.from(d.report.files['a.txt']!).toString()).toBe('hi');
+  });
+  it('ignores files not asked for, unsafe names, and anything past the caps', () => {
+    const d = new FrameDecoder(limits);
+    const f = (path: string, text = 'x') => frame({ t: 'file', path, data: Buffer.from(text).toString('base64') });
+    d.push(Buffer.concat([f('secret.bin'), f('../a.txt'), f('/etc/x.txt'), f('out/deep/b'), f('big.txt', 'x'.repeat(20)), f('c.txt'), f('d.txt')]));
+    expect(Object.keys(d.report.files).sort()).toEqual(['c.txt', 'out/deep/b']);
+  });
+  it('stops at garbage or an oversized length and never throws', () => {
+    const d = new FrameDecoder(limits);
+    d.push(Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]));
+    d.push(frame({ t: 'ready' }));
+    expect(d.report.ready).toBe(false);
+    const e = new FrameDecoder(limits);
+    e.push(frame({ t: 'nope' }));
+    e.push(frame({ t: 'ready' }));
+    expect(e.report.ready).toBe(false);
+  });
+});
+
+describe('workspace paths and globs', () => {
+  it('normalises safe names and refuses escapes', () => {
+    expect(normaliseWorkspacePath('a/b.txt')).toBe('a/b.txt');
+    expect(normaliseWorkspacePath('/workspace/a.txt')).toBe('a.txt');
+    for (const bad of ['', '/etc/passwd', '../x', 'a/../b', 'a//b', './a', 'a\u0000b', 'a\nb', 'x'.repeat(256)]) {
+      expect(normaliseWorkspacePath(bad)).toBeNull();
+    }
+  });
+  it('matches like Python glob', () => {
+    expect(matchesAnyGlob('a.txt', ['*.txt'])).toBe(true);
+    expect(matchesAnyGlob('d/a.txt', ['*.txt'])).toBe(false);
+    expect(matchesAnyGlob('.hidden.txt', ['*.txt'])).toBe(false);
+    expect(matchesAnyGlob('d/e/a.txt', ['**/*.txt'])).toBe(true);
+    expect(matchesAnyGlob('a.txt', ['**/*.txt'])).toBe(true);
+    expect(matchesAnyGlob('out.csv', ['out.[ct]sv'])).toBe(true);
+    expect(globToRegExp('a+b(1).txt').test('a+b(1).txt')).toBe(true);
+  });
+});
+
+describe('limits and options', () => {
+  it('has the documented defaults', () => {
+    expect(DEFAULT_LIMITS).toEqual({ timeoutMs: 10000, cpuMs: 5000, memoryMiB: 256, processes: 32, openFiles: 64, outputBytes: 1048576, workspaceMiB: 64 });
+  });
+  it('rejects bad limits with a typed error', () => {
+    for (const bad of [{ timeoutMs: -1 }, { memoryMiB: 1.5 }, { processes: '3' }, { nope: 1 }, { cpuMs: Infinity }]) {
+      expect(() => resolveLimits(bad)).toThrowError(PyboxError);
+      try {
+        resolveLimits(bad);
+      } catch (e) {
+        expect((e as PyboxError).code).toBe('E_LIMIT_INVALID');
+      }
+    }
+  });
+  it('validates code and files before anything runs', () => {
+    const base = { limits: { ...DEFAULT_LIMITS }, policy: 'strict' as const };
+    const code = (c: unknown, o?: unknown) => {
+      try {
+        prepareRun(c, o, base);
+        return 'ok';
+      } catch (e) {
+        return (e as PyboxError).code;
+      }
+    };
+    expect(code('x'.repeat(1024 * 1024 + 1))).toBe('E_CODE_INVALID');
+    expect(code(42)).toBe('E_CODE_INVALID');
+    expect(code('\ud800')).toBe('E_CODE_INVALID');
+    expect(code('pass', { files: { '../x': 'a' } })).toBe('E_FILE_INVALID');
+    expect(code('pass', { files: { a: 'x', 'a/b': 'y' } })).toBe('E_FILE_INVALID');
+    expect(code('pass', { collect: ['/etc/*'] })).toBe('E_OPTIONS_INVALID');
+    expect(code('pass', { bogus: 1 })).toBe('E_OPTIONS_INVALID');
+    expect(code('pass', { limits: { workspaceMiB: 1 }, files: { big: new Uint8Array(2 << 20) } })).toBe('E_FILE_INVALID');
+    expect(code('pass', { files: { 'd/a.txt': 'x' }, collect: ['*.txt'] })).toBe('ok');
+  });
+  it('sets hard rlimits equal to soft, address space only without cgroups', () => {
+    const rl = guestRlimits(DEFAULT_LIMITS, true);
+    expect(rl.find(([n]) => n === 'RLIMIT_NOFILE')).toEqual(['RLIMIT_NOFILE', 64, 64]);
+    expect(rl.find(([n]) => n === 'RLIMIT_CORE')).toEqual(['RLIMIT_CORE', 0, 0]);
+    expect(rl.some(([n]) => n === 'RLIMIT_AS')).toBe(false);
+    expect(guestRlimits(DEFAULT_LIMITS, false).some(([n]) => n === 'RLIMIT_AS')).toBe(true);
+  });
+});
