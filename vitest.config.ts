@@ -5,7 +5,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Jails are real processes on a small machine: keep file-level parallelism modest.
-    maxWorkers: 2,
+    // Containment tests check that no jail process or cgroup is left on the host after
+    // each run; other files' live jails would blur that, so files run one at a time.
+    fileParallelism: false,
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });
