@@ -1,0 +1,167 @@
+/** The library API as a caller sees it: inputs in, results out, errors typed. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PyboxError, Sandbox } from '../src/index.js';
+
+let sandbox: Sandbox;
+beforeAll(async () => {
+  sandbox = await Sandbox.create({ limits: { timeoutMs: 5000 } });
+});
+afterAll(async () => {
+  await sandbox.close();
+});
+
+describe('running code', () => {
+  it('runs as __main__ from main.py in /workspace with the given argv and stdin', async () => {
+    const r = await sandbox.run(
+      'import os, sys\nprint(__name__, __file__, os.getcwd(), sys.argv)\nprint(sys.stdin.read().upper())',
+      { argv: ['a', 'b c'], stdin: 'from stdin' },
+    );
+    expect(r.status).toBe('ok');
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe("__main__ main.py /workspace ['main.py', 'a', 'b c']\nFROM STDIN\n");
+    expect(r.error).toBeNull();
+    expect(r.durationMs).toBeGreaterThan(0);
+    expect(r.memoryPeakBytes === null || r.memoryPeakBytes > 0).toBe(true);
+  });
+
+  it('passes binary stdin and unicode output through unchanged', async () => {
+    const r = await sandbox.run('import sys\nsys.stdout.buffer.write(sys.stdin.buffer.read()[::-1])\nprint("\\nπ ✓ 𝄞")', {
+      stdin: new Uint8Array([1, 2, 3]),
+    });
+    expect(Buffer.from(r.stdout, 'utf8').subarray(0, 3)).toEqual(Buffer.from([3, 2, 1]));
+    expect(r.stdout.endsWith('π ✓ 𝄞\n')).toBe(true);
+  });
+
+  it('reports an uncaught exception with a traceback of the user’s frames only', async () => {
+    const r = await sandbox.run('def f():\n    raise KeyError("k")\n\nf()');
+    expect(r.status).toBe('error');
+    expect(r.exitCode).toBe(1);
+    expect(r.error?.type).toBe('KeyError');
+    expect(r.error?.message).toBe("'k'");
+    expect(r.error?.traceback).toContain('File "main.py", line 4, in <module>');
+    expect(r.error?.traceback).toContain('    raise KeyError("k")');
+    expect(r.error?.traceback).not.toContain('<string>');
+    expect(r.stderr).toBe(r.error?.traceback);
+  });
+
+  it('reports syntax errors and chained exceptions', async () => {
+    const syntax = await sandbox.run('def broken(:\n  pass');
+    expect(syntax.status).toBe('error');
+    expect(syntax.error?.type).toBe('SyntaxError');
+    expect(syntax.stderr).toContain('main.py');
+    const chained = await sandbox.run('try:\n    1/0\nexcept Exception as e:\n    raise ValueError("wrapped") from e');
+    expect(chained.error?.type).toBe('ValueError');
+    expect(chained.error?.traceback).toContain('ZeroDivisionError');
+    expect(chained.error?.traceback).not.toContain('<string>');
+  });
+
+  it('maps sys.exit to the exit code', async () => {
+    expect((await sandbox.run('import sys; sys.exit(0)')).status).toBe('ok');
+    const code = await sandbox.run('import sys; sys.exit(42)');
+    expect(code).toMatchObject({ status: 'error', exitCode: 42, error: { type: 'SystemExit', message: '42' } });
+    const msg = await sandbox.run('import sys; sys.exit("bye")');
+    expect(msg).toMatchObject({ status: 'error', exitCode: 1 });
+    expect(msg.stderr).toBe('bye\n');
+  });
+
+  it('keeps no state between runs', async () => {
+    await sandbox.run('import builtins\nbuiltins.print = None\nopen("left.txt", "w").write("x")\nopen("/tmp/left", "w").write("x")');
+    const r = await sandbox.run('import os\nprint(os.listdir("."), os.listdir("/tmp"))');
+    expect(r.stdout).toBe('[] []\n');
+  });
+});
+
+describe('files', () => {
+  it('writes input files (nested too) and collects outputs by glob', async () => {
+    const r = await sandbox.run(
+      'import os\nopen("out/a.txt", "w").write(open("data/in.txt").read() * 2)\nopen("out/b.bin", "wb").write(bytes(range(256)))\nopen("skip.log", "w").write("no")',
+      { files: { 'data/in.txt': 'ab', '/workspace/out/.keep': new Uint8Array(0) }, collect: ['out/*.txt', 'out/*.bin'] },
+    );
+    expect(r.status).toBe('ok');
+    expect(Object.keys(r.files).sort()).toEqual(['out/a.txt', 'out/b.bin']);
+    expect(Buffer.from(r.files['out/a.txt']!).toString()).toBe('abab');
+    expect(Buffer.from(r.files['out/b.bin']!)).toEqual(Buffer.from(Array.from({ length: 256 }, (_, i) => i)));
+  });
+
+  it('collects files after an uncaught exception too', async () => {
+    const r = await sandbox.run('open("partial.txt", "w").write("p")\nraise RuntimeError("late")', { collect: ['partial.txt'] });
+    expect(r.status).toBe('error');
+    expect(Buffer.from(r.files['partial.txt']!).toString()).toBe('p');
+  });
+
+  it('handles hostile but valid names literally', async () => {
+    const name = 'we ird/$(id);`x` \'"*?.txt';
+    const r = await sandbox.run('import os\nprint(os.listdir("we ird")[0])', { files: { [name]: 'v' }, collect: ['we ird/*'] });
+    expect(r.stdout).toBe('$(id);`x` \'"*?.txt\n');
+    expect(Object.keys(r.files)).toEqual([name]);
+  });
+});
+
+describe('the language layer', () => {
+  it('turns blocked operations into clear PermissionErrors', async () => {
+    const cases: [string, RegExp][] = [
+      ['import subprocess; subprocess.run(["ls"])', /starting a program/],
+      ['import socket; socket.create_connection(("1.1.1.1", 53))', /network access/],
+      ['import ctypes', /import of ctypes/],
+      ['open("/usr/lib/x", "w")', /writing '\/usr\/lib\/x'/],
+      ['import os; os.remove("/usr/bin/python3")', /os.remove on/],
+    ];
+    for (const [code, message] of cases) {
+      const r = await sandbox.run(code);
+      expect(r.status, code).toBe('error');
+      expect(r.error?.type, code).toBe('PermissionError');
+      expect(r.error?.message, code).toMatch(/^pybox: /);
+      expect(r.error?.message, code).toMatch(message);
+    }
+  });
+
+  it('allows what ordinary programs need', async () => {
+    const r = await sandbox.run(
+      [
+        'import asyncio, json, re, math, threading, multiprocessing, tempfile, sqlite3',
+        'async def main(): return 6 * 7',
+        'print(asyncio.run(main()))',
+        'with tempfile.NamedTemporaryFile("w") as f: f.write("x")',
+        'db = sqlite3.connect("/workspace/db.sqlite"); db.execute("create table t(x)"); db.close()',
+        'import os',
+        'pid = os.fork()',
+        'if pid == 0: os._exit(0)',
+        'print(os.waitpid(pid, 0)[1])',
+      ].join('\n'),
+    );
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('42\n0\n');
+  });
+
+  it("policy 'off' leaves only the OS jail", async () => {
+    const r = await sandbox.run('import ctypes, subprocess\nprint(subprocess.run(["echo", "hi"], capture_output=True).stdout)', { policy: 'off' });
+    expect(r.status).toBe('ok');
+    expect(r.stdout).toBe("b'hi\\n'\n");
+  });
+});
+
+describe('errors before anything runs', () => {
+  it('throws typed errors for invalid options', async () => {
+    const code = async (fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+        return 'no error';
+      } catch (e) {
+        expect(e).toBeInstanceOf(PyboxError);
+        return (e as PyboxError).code;
+      }
+    };
+    expect(await code(() => sandbox.run('pass', { limits: { memoryMiB: 0 } }))).toBe('E_LIMIT_INVALID');
+    expect(await code(() => sandbox.run('pass', { files: { '../etc/x': '' } }))).toBe('E_FILE_INVALID');
+    expect(await code(() => Sandbox.create({ python: '/nope/python3' }))).toBe('E_PYTHON_NOT_FOUND');
+    expect(await code(() => Sandbox.create({ limits: { timeoutMs: 'soon' as unknown as number } }))).toBe('E_LIMIT_INVALID');
+    const closed = await Sandbox.create();
+    await closed.close();
+    expect(await code(() => closed.run('pass'))).toBe('E_SANDBOX_CLOSED');
+  });
+
+  it('runs several jails at once', async () => {
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => sandbox.run(`print(${i} * 2)`)));
+    expect(results.map((r) => r.stdout)).toEqual(['0\n', '2\n', '4\n', '6\n', '8\n', '10\n']);
+  });
+});
