@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmdirSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -254,6 +254,44 @@ class NoCgroups implements CgroupProvider {
 }
 
 /**
+ * A supervisor that died without cleaning up (SIGKILL, a crash) leaves `pybox-<pid>`
+ * directories; its jails died with it (--die-with-parent), so they are empty or nearly so.
+ */
+function removeStaleParents(base: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(base);
+  } catch {
+    return;
+  }
+  for (const name of entries) {
+    const pid = Number(/^pybox-(\d+)$/.exec(name)?.[1]);
+    if (!pid || pid === process.pid || processAlive(pid)) continue;
+    const parent = join(base, name);
+    try {
+      for (const jail of readdirSync(parent, { withFileTypes: true })) {
+        if (jail.isDirectory()) {
+          killPidsIn(join(parent, jail.name, 'cgroup.procs'));
+          tryRmdir(join(parent, jail.name));
+        }
+      }
+    } catch {
+      /* raced with another cleaner */
+    }
+    tryRmdir(parent);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
  * Finds a place where this process may create per-jail cgroups, or explains why not.
  * The parent is `<our own cgroup>/pybox-<pid>` so limits set above us still apply.
  */
@@ -279,7 +317,9 @@ export function detectCgroups(prefix = `pybox-${process.pid}`): CgroupProvider {
     const parents = {} as Record<V1Controller, string>;
     try {
       for (const c of V1_CONTROLLERS) {
-        parents[c] = join(v1[c] as string, own.get(c) ?? '/', prefix);
+        const base = join(v1[c] as string, own.get(c) ?? '/');
+        removeStaleParents(base);
+        parents[c] = join(base, prefix);
         mkdirSync(parents[c], { recursive: true });
       }
       return new V1Provider(parents);
@@ -297,6 +337,7 @@ export function detectCgroups(prefix = `pybox-${process.pid}`): CgroupProvider {
       if (!['memory', 'pids', 'cpu'].every((c) => available.includes(c))) {
         return new NoCgroups(`cgroup v2 at ${base} lacks the memory, pids or cpu controller; using rlimits`);
       }
+      removeStaleParents(base);
       mkdirSync(parent, { recursive: true });
       writeFileSync(join(parent, 'cgroup.subtree_control'), '+memory +pids +cpu');
       return new V2Provider(parent);
