@@ -181,3 +181,12 @@ describe('limits and options', () => {
     expect(guestRlimits(DEFAULT_LIMITS, false).some(([n]) => n === 'RLIMIT_AS')).toBe(true);
   });
 });
+
+describe('guest frames under load', () => {
+  it('takes a large frame in many small chunks in linear time', () => {
+    const d = new FrameDecoder({ collect: ['big.txt'], maxFrameBytes: 64 << 20, maxFiles: 1, maxTotalFileBytes: 64 << 20 });
+    const body = frame({ t: 'file', path: 'big.txt', data: Buffer.alloc(24 << 20, 1).toString('base64') });
+    for (let i = 0; i < body.length; i += 4096) d.push(body.subarray(i, i + 4096));
+    expect(d.report.files['big.txt']?.length).toBe(24 << 20);
+  });
+});

@@ -58,6 +58,7 @@ export interface FrameLimits {
  */
 export class FrameDecoder {
   private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private broken = false;
   private fileBytes = 0;
   readonly report: GuestReport = { ready: false, error: null, files: Object.create(null) as Record<string, Uint8Array> };
@@ -67,21 +68,27 @@ export class FrameDecoder {
   push(chunk: Buffer): void {
     if (this.broken) return;
     this.pending.push(chunk);
-    let buf = Buffer.concat(this.pending);
-    while (buf.length >= 4) {
-      const size = buf.readUInt32BE(0);
+    this.pendingBytes += chunk.length;
+    // Join chunks only once a whole frame is there: a big frame arriving in many small
+    // chunks must cost linear time, not quadratic.
+    while (this.pendingBytes >= 4) {
+      const head = this.pending[0]!.length >= 4 ? this.pending[0]! : Buffer.concat(this.pending, 4);
+      const size = head.readUInt32BE(0);
       if (size > this.limits.maxFrameBytes) return this.fail();
-      if (buf.length < 4 + size) break;
-      this.accept(buf.subarray(4, 4 + size));
+      if (this.pendingBytes < 4 + size) return;
+      const all = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+      this.accept(all.subarray(4, 4 + size));
       if (this.broken) return;
-      buf = buf.subarray(4 + size);
+      const rest = all.subarray(4 + size);
+      this.pending = rest.length ? [rest] : [];
+      this.pendingBytes = rest.length;
     }
-    this.pending = buf.length ? [buf] : [];
   }
 
   private fail(): void {
     this.broken = true;
     this.pending = [];
+    this.pendingBytes = 0;
   }
 
   private accept(payload: Buffer): void {
