@@ -1,0 +1,291 @@
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants, readFileSync, realpathSync } from 'node:fs';
+import { Command } from 'commander';
+import { DEFAULT_PYTHON, findBwrap } from '../host/probe.js';
+import { Sandbox } from '../index.js';
+import { sharedCgroups } from '../jail/environment.js';
+import { compileSeccompFilter, hostSeccompArch } from '../jail/seccomp/index.js';
+import { UID_LOCK_DIR } from '../jail/uid-pool.js';
+import { writeAll } from './io.js';
+import type { CliContext } from './run-command.js';
+import { EXIT, oneLine } from './usage-error.js';
+
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+
+export interface DoctorCheck {
+  name: 'bwrap' | 'python' | 'userns' | 'seccomp' | 'cgroups' | 'root';
+  status: CheckStatus;
+  detail: string;
+  /** The command (or step) that fixes a failed or degraded check. */
+  fix?: string;
+}
+
+export interface DoctorReport {
+  /** pybox can run on this host (warnings allowed). */
+  ok: boolean;
+  checks: DoctorCheck[];
+}
+
+export interface DoctorOptions {
+  /** Absolute path of the interpreter to check; default /usr/bin/python3. */
+  python?: string;
+}
+
+/**
+ * Checks what pybox needs on this host, and proves it by starting a real jail
+ * (`print(1)` through Sandbox) with the seccomp filter and cgroups a run would use.
+ */
+export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
+  const pythonPath = options.python ?? DEFAULT_PYTHON;
+  const checks: DoctorCheck[] = [];
+
+  const bwrap = checkBwrap();
+  checks.push(bwrap);
+  const python = checkPython(pythonPath);
+  checks.push(python);
+
+  // cgroups first: the jail below uses the same process-wide provider.
+  const cgroups = checkCgroups();
+  const seccomp = checkSeccomp();
+  const userns =
+    bwrap.status === 'fail' || python.status === 'fail'
+      ? skippedUserns()
+      : await checkJail(pythonPath, seccomp.status !== 'fail');
+  if (userns.status === 'ok' && seccomp.status === 'ok') seccomp.detail += '; the test jail ran under it';
+  else if (seccomp.status === 'ok') seccomp.detail += '; not exercised (no jail started)';
+
+  checks.push(userns, seccomp, cgroups, checkRoot(userns.status === 'ok'));
+  return { ok: checks.every((c) => c.status !== 'fail'), checks };
+}
+
+function checkBwrap(): DoctorCheck {
+  const path = findBwrap();
+  if (!path) {
+    return { name: 'bwrap', status: 'fail', detail: 'bubblewrap (bwrap) is not installed', fix: 'apt-get install -y bubblewrap' };
+  }
+  try {
+    const version = execFileSync(path, ['--version'], { encoding: 'utf8', env: {}, timeout: 10_000 }).trim();
+    return { name: 'bwrap', status: 'ok', detail: `${path} (${version})` };
+  } catch (error) {
+    return {
+      name: 'bwrap',
+      status: 'fail',
+      detail: `${path} does not run: ${oneLine((error as Error).message)}`,
+      fix: 'apt-get install --reinstall -y bubblewrap',
+    };
+  }
+}
+
+function checkPython(pythonPath: string): DoctorCheck {
+  const fix = pythonPath === DEFAULT_PYTHON ? 'apt-get install -y python3' : `apt-get install -y python3 (or pass --python with an interpreter that exists)`;
+  if (!pythonPath.startsWith('/')) {
+    return { name: 'python', status: 'fail', detail: `python must be an absolute path, got ${JSON.stringify(pythonPath)}`, fix: '--python /usr/bin/python3' };
+  }
+  let real: string;
+  try {
+    real = realpathSync(pythonPath);
+    accessSync(real, constants.X_OK);
+  } catch {
+    return { name: 'python', status: 'fail', detail: `${pythonPath} not found or not executable`, fix };
+  }
+  let version: string;
+  try {
+    version = execFileSync(real, ['-I', '-c', 'import sys; print(sys.version.split()[0])'], { encoding: 'utf8', env: {}, timeout: 10_000 }).trim();
+  } catch (error) {
+    return { name: 'python', status: 'fail', detail: `${real} does not run: ${oneLine((error as Error).message)}`, fix };
+  }
+  const [major, minor] = version.split('.').map(Number);
+  if (major !== 3 || (minor ?? 0) < 8) {
+    return { name: 'python', status: 'fail', detail: `${real} is Python ${version}; pybox needs 3.8 or later (audit hooks)`, fix };
+  }
+  const shown = real === pythonPath ? real : `${pythonPath} -> ${real}`;
+  return { name: 'python', status: 'ok', detail: `${shown} (Python ${version})` };
+}
+
+function readSysctl(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+/** Host settings that stop bwrap from creating a user namespace, each with the command that lifts it. */
+function usernsBlockers(): { detail: string; fix: string }[] {
+  const blockers: { detail: string; fix: string }[] = [];
+  if (readSysctl('/proc/sys/user/max_user_namespaces') === '0') {
+    blockers.push({ detail: 'user.max_user_namespaces is 0', fix: 'sysctl -w user.max_user_namespaces=15000' });
+  }
+  if (readSysctl('/proc/sys/kernel/unprivileged_userns_clone') === '0') {
+    blockers.push({ detail: 'kernel.unprivileged_userns_clone is 0', fix: 'sysctl -w kernel.unprivileged_userns_clone=1' });
+  }
+  if (readSysctl('/proc/sys/kernel/apparmor_restrict_unprivileged_userns') === '1') {
+    blockers.push({
+      detail: 'kernel.apparmor_restrict_unprivileged_userns is 1',
+      fix: 'sysctl -w kernel.apparmor_restrict_unprivileged_userns=0',
+    });
+  }
+  return blockers;
+}
+
+function skippedUserns(): DoctorCheck {
+  const blockers = usernsBlockers();
+  if (blockers.length > 0) {
+    return {
+      name: 'userns',
+      status: 'fail',
+      detail: `not tested (bwrap or python missing); ${blockers.map((b) => b.detail).join('; ')}`,
+      fix: blockers.map((b) => b.fix).join(' && '),
+    };
+  }
+  return { name: 'userns', status: 'warn', detail: 'not tested: needs bwrap and python first' };
+}
+
+async function checkJail(python: string, seccompOk: boolean): Promise<DoctorCheck> {
+  if (!seccompOk) return { name: 'userns', status: 'fail', detail: 'not tested: the seccomp filter does not compile here' };
+  let sandbox: Sandbox | null = null;
+  try {
+    sandbox = await Sandbox.create({ python, limits: { timeoutMs: 20_000, cpuMs: 10_000 } });
+    const result = await sandbox.run('print(1)');
+    if (result.status === 'ok' && result.stdout === '1\n') {
+      return {
+        name: 'userns',
+        status: 'ok',
+        detail: `started a jail (user, pid, mount, net, ipc, uts namespaces) and ran print(1) in ${Math.round(result.durationMs)} ms`,
+      };
+    }
+    const why = oneLine(result.stderr.replace(/^pybox:\s*/, '')) || `status ${result.status}`;
+    return jailFailure(`a test jail did not run print(1): ${result.status}: ${why}`);
+  } catch (error) {
+    return jailFailure(`a test jail could not be started: ${oneLine((error as Error).message)}`);
+  } finally {
+    await sandbox?.close();
+  }
+}
+
+function jailFailure(detail: string): DoctorCheck {
+  const blockers = usernsBlockers();
+  if (blockers.length > 0) {
+    return {
+      name: 'userns',
+      status: 'fail',
+      detail: `${detail}; ${blockers.map((b) => b.detail).join('; ')}`,
+      fix: blockers.map((b) => b.fix).join(' && '),
+    };
+  }
+  return {
+    name: 'userns',
+    status: 'fail',
+    detail,
+    fix:
+      'allow unprivileged user namespaces (sysctl -w user.max_user_namespaces=15000); ' +
+      'in a container, start it with --security-opt seccomp=unconfined --security-opt apparmor=unconfined',
+  };
+}
+
+function checkSeccomp(): DoctorCheck {
+  try {
+    const arch = hostSeccompArch();
+    const mode = sharedCgroups().mode;
+    const filter = compileSeccompFilter({ denySysvShm: mode === 'none' });
+    const kernel = /^Seccomp:/m.test(readSysctl('/proc/self/status') ?? '') ? '' : '; the kernel shows no seccomp support';
+    return {
+      name: 'seccomp',
+      status: kernel ? 'fail' : 'ok',
+      detail: `the ${arch} filter compiles (${filter.length / 8} BPF instructions${mode === 'none' ? ', SysV shm denied' : ''})${kernel}`,
+      ...(kernel ? { fix: 'use a kernel built with CONFIG_SECCOMP_FILTER=y' } : {}),
+    };
+  } catch (error) {
+    return {
+      name: 'seccomp',
+      status: 'fail',
+      detail: oneLine((error as Error).message),
+      fix: 'run pybox on x86_64 (x64) or aarch64 (arm64): the only architectures its filter supports',
+    };
+  }
+}
+
+function checkCgroups(): DoctorCheck {
+  let provider: ReturnType<typeof sharedCgroups>;
+  try {
+    provider = sharedCgroups();
+  } catch (error) {
+    return { name: 'cgroups', status: 'warn', detail: `cannot inspect cgroups: ${oneLine((error as Error).message)}` };
+  }
+  if (provider.mode !== 'none') {
+    return {
+      name: 'cgroups',
+      status: 'ok',
+      detail:
+        `${provider.detail}; cgroups enforce memory (whole jail, tmpfs and shm included), processes and CPU time; ` +
+        'rlimits enforce open files and file size; the supervisor enforces wall clock and output',
+    };
+  }
+  const isRoot = process.getuid?.() === 0;
+  let fix: string;
+  if (!isRoot) {
+    fix = 'run pybox as root, or in a delegated cgroup v2 scope: systemd-run --user --scope -p Delegate=yes ./bin/pybox ...';
+  } else if (/lacks the memory, pids or cpu controller/.test(provider.detail)) {
+    const base = /at (\S+) lacks/.exec(provider.detail)?.[1] ?? '/sys/fs/cgroup';
+    fix = `enable the controllers for ${base}: echo '+memory +pids +cpu' > ${base.replace(/\/[^/]+\/?$/, '') || '/sys/fs/cgroup'}/cgroup.subtree_control`;
+  } else if (/no cgroup hierarchy/.test(provider.detail)) {
+    fix = 'mount -t cgroup2 none /sys/fs/cgroup';
+  } else {
+    fix = 'make the cgroup hierarchy writable for pybox (in a container: --cgroupns=private and a writable /sys/fs/cgroup)';
+  }
+  return {
+    name: 'cgroups',
+    status: 'warn',
+    detail:
+      `no cgroups: ${provider.detail}; rlimits enforce memory (RLIMIT_AS, per process), processes (RLIMIT_NPROC) and CPU ` +
+      '(RLIMIT_CPU per process, plus /proc sampling); SysV shared memory is denied; the supervisor enforces wall clock and output',
+    fix,
+  };
+}
+
+function checkRoot(jailRan: boolean): DoctorCheck {
+  const uid = process.getuid?.() ?? -1;
+  if (uid === 0) {
+    return {
+      name: 'root',
+      status: 'ok',
+      detail: `running as root: each jail runs bwrap as its own uid from the pool 62000-62999 (locks in ${UID_LOCK_DIR})${jailRan ? '' : '; not exercised'}`,
+    };
+  }
+  return {
+    name: 'root',
+    status: 'ok',
+    detail: `running as uid ${uid}: jails run as this uid inside a user namespace; RLIMIT_NPROC counts all of this uid's processes (a per-jail uid needs root)`,
+  };
+}
+
+const MARK: Record<CheckStatus, string> = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' };
+
+/** One line per check; a fix follows its check on the same line. */
+export function formatDoctorReport(report: DoctorReport): string {
+  const width = Math.max(...report.checks.map((c) => c.name.length));
+  const lines = report.checks.map((c) => {
+    const fix = c.fix && c.status !== 'ok' ? `  [fix: ${c.fix}]` : '';
+    return `${MARK[c.status]}  ${c.name.padEnd(width)}  ${c.detail}${fix}`;
+  });
+  const warnings = report.checks.filter((c) => c.status === 'warn').length;
+  lines.push(
+    report.ok
+      ? `pybox can run here${warnings ? ` (${warnings} warning${warnings > 1 ? 's' : ''})` : ''}`
+      : 'pybox cannot run here: fix the FAIL lines above',
+  );
+  return lines.join('\n') + '\n';
+}
+
+export function doctorCommand(ctx: CliContext): Command {
+  return new Command('doctor')
+    .description('check that this host can run pybox, and say how to fix what is missing')
+    .option('--json', 'print { ok, checks: [{ name, status, detail, fix? }] }')
+    .option('--python <path>', 'the interpreter to check (default /usr/bin/python3)')
+    .addHelpText('after', '\nExit code: 0 when pybox can run here (warnings allowed), 1 otherwise.')
+    .action(async (flags: { json?: boolean; python?: string }) => {
+      const report = await runDoctor(flags.python !== undefined ? { python: flags.python } : {});
+      await writeAll(ctx.io.stdout, flags.json ? JSON.stringify(report) + '\n' : formatDoctorReport(report));
+      ctx.exitCode = report.ok ? EXIT.ok : EXIT.doctorFailed;
+    });
+}
