@@ -1,4 +1,5 @@
 import { BOOTSTRAP_SOURCE } from '../guest/index.js';
+import { PyboxError } from '../sandbox/errors.js';
 import { DEFAULT_PYTHON, probeHost } from '../host/probe.js';
 import { detectCgroups, type CgroupProvider } from './cgroups.js';
 import { compileSeccompFilter } from './seccomp/index.js';
@@ -24,9 +25,19 @@ export function sharedCgroups(): CgroupProvider {
 
 export function jailEnvironment(python: string = DEFAULT_PYTHON): JailEnvironment {
   const facts = probeHost(python);
-  if (facts.isRoot && !uids) uids = new UidPool();
+  if (facts.isRoot && !uids) {
+    try {
+      uids = new UidPool();
+    } catch (error) {
+      throw new PyboxError('E_JAIL_UNAVAILABLE', `cannot set up the sandbox uid pool: ${(error as Error).message}`, { cause: error });
+    }
+  }
   // Without a memory cgroup, SysV shared memory would escape the memory limit: deny it.
   const provider = sharedCgroups();
-  seccomp ??= compileSeccompFilter({ denySysvShm: provider.mode === 'none' });
+  try {
+    seccomp ??= compileSeccompFilter({ denySysvShm: provider.mode === 'none' });
+  } catch (error) {
+    throw new PyboxError('E_JAIL_UNAVAILABLE', `no seccomp filter for this machine: ${(error as Error).message}`, { cause: error });
+  }
   return { facts, cgroups: provider, uids: facts.isRoot ? uids : null, seccomp, bootstrapSource: BOOTSTRAP_SOURCE };
 }

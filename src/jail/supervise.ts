@@ -44,10 +44,12 @@ let jailCounter = 0;
 export async function superviseJail(env: JailEnvironment, run: JailRun): Promise<RunResult> {
   const { limits } = run;
   const name = `jail-${process.pid}-${++jailCounter}`;
-  const cgroup: JailCgroup | null =
-    env.cgroups.mode === 'none'
-      ? null
-      : env.cgroups.create(name, { memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + 1 });
+  let cgroup: JailCgroup | null = null;
+  try {
+    if (env.cgroups.mode !== 'none') cgroup = env.cgroups.create(name, { memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + 1 });
+  } catch (error) {
+    throw new PyboxError('E_JAIL_UNAVAILABLE', `cannot create the jail's cgroup: ${(error as Error).message}`, { cause: error });
+  }
 
   let uid: number | undefined;
   if (env.uids) {

@@ -1,5 +1,5 @@
 export { Sandbox, MAIN_FILENAME } from './sandbox.js';
 export { PyboxError, isPyboxError, type PyboxErrorCode } from './errors.js';
 export { DEFAULT_LIMITS, resolveLimits, limitsSchema, type Limits } from './limits.js';
-export type { RunOptions, SandboxOptions, GuestPolicy } from './options.js';
+export { MAX_CODE_BYTES, type RunOptions, type SandboxOptions, type GuestPolicy } from './options.js';
 export { RUN_STATUSES, type RunResult, type RunStatus, type PythonError } from './result.js';
