@@ -6,44 +6,55 @@
 # import policy), runs the user's code as __main__, then reports the uncaught
 # exception and the collected files as length-prefixed JSON frames on fd 4.
 #
+# The request is a marshal-encoded dict (marshal is built in: no json, no re on the
+# cold path). The host usually ships this file precompiled, as a marshalled code
+# object in front of the request on fd 3 (see BOOTSTRAP_STUB in src/zygote/precompile.ts).
+#
+# The same file is the fork-server ("zygote", src/zygote/): started with the argument
+# "zygote", it serves fork requests instead of running one program (see zygote_main).
+#
 # None of this is the security boundary: the OS jail around us is. The host
 # treats every frame as untrusted guest output.
 import sys
 
 _b_os = __import__("os")
-_b_json = __import__("json")
-_b_struct = __import__("struct")
+_b_marshal = __import__("marshal")
 _b_resource = __import__("resource")
-_b_stat = __import__("stat")
+_b_stat = __import__("stat")  # already loaded by os
 
 CTRL_IN, CTRL_OUT = 3, 4
 WORKSPACE = "/workspace"
 MAX_REQUEST_BYTES = 256 * 1024 * 1024
 BOOTSTRAP_FILE = sys._getframe().f_code.co_filename
+READY_FRAME = len(b'{"t":"ready"}').to_bytes(4, "big") + b'{"t":"ready"}'
 
 
-def read_request():
+def read_request(fd=CTRL_IN):
     chunks, total = [], 0
     while True:
-        chunk = _b_os.read(CTRL_IN, 1 << 20)
+        chunk = _b_os.read(fd, 1 << 20)
         if not chunk:
             break
         total += len(chunk)
         if total > MAX_REQUEST_BYTES:
             raise SystemExit(70)
         chunks.append(chunk)
-    _b_os.close(CTRL_IN)
-    return _b_json.loads(b"".join(chunks))
+    _b_os.close(fd)
+    return _b_marshal.loads(b"".join(chunks))
+
+
+def write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[_b_os.write(fd, view):]
 
 
 def send_frame(obj):
-    data = _b_json.dumps(obj, ensure_ascii=True).encode()
+    data = obj if isinstance(obj, bytes) else __import__("json").dumps(obj, ensure_ascii=True).encode()
     try:
-        _b_os.write(CTRL_OUT, _b_struct.pack(">I", len(data)))
-        view = memoryview(data)
-        while view:
-            n = _b_os.write(CTRL_OUT, view)
-            view = view[n:]
+        if not isinstance(obj, bytes):
+            data = len(data).to_bytes(4, "big") + data
+        write_all(CTRL_OUT, data)
     except OSError:
         pass  # the program closed or replaced fd 4: it only loses its own report
 
@@ -111,7 +122,7 @@ def read_output_file(rel, max_bytes):
 
 
 def collect_files(patterns, max_files, max_bytes):
-    import base64
+    import binascii
     import glob
 
     seen, budget = set(), max_bytes
@@ -131,7 +142,7 @@ def collect_files(patterns, max_files, max_bytes):
                 continue
             seen.add(rel)
             budget -= len(data)
-            send_frame({"t": "file", "path": rel, "data": base64.b64encode(data).decode()})
+            send_frame({"t": "file", "path": rel, "data": binascii.b2a_base64(data, newline=False).decode()})
 
 
 # --- the language-level policy (defence in depth, clear errors) ---
@@ -210,10 +221,32 @@ def install_policy():
 
 # --- running the user's code ---
 
+def register_source(source, filename):
+    """main.py's source for tracebacks, once linecache is loaded (loading it costs ~5 ms)."""
+    lc = sys.modules.get("linecache")
+    if lc is not None:
+        lc.cache[filename] = (len(source), None, source.splitlines(True), filename)
+
+
+class _MainSource:
+    """__loader__ of __main__: linecache finds main.py's source through it when the program
+    imports traceback or linecache itself."""
+
+    def __init__(self, source):
+        self._source = source
+
+    def get_source(self, name):
+        return self._source
+
+
 def user_traceback(exc):
     """The traceback without the bootstrap's frames (its runner and its audit hook)."""
     import traceback
 
+    main_module = sys.modules.get("__main__")
+    loader = getattr(main_module, "__loader__", None)
+    if isinstance(loader, _MainSource):
+        register_source(loader._source, getattr(main_module, "__file__", ""))
     te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
     todo, seen = [te], set()
     while todo:
@@ -227,13 +260,11 @@ def user_traceback(exc):
 
 
 def run_user_code(source, filename):
-    import linecache
-    import types
-
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    main = types.ModuleType("__main__")
+    register_source(source, filename)
+    main = type(sys)("__main__")
     main.__file__ = filename
     main.__builtins__ = __builtins__
+    main.__loader__ = _MainSource(source)
     sys.modules["__main__"] = main
     code = compile(source, filename, "exec", dont_inherit=True)
     exec(code, main.__dict__)
@@ -252,10 +283,10 @@ def exit_code_of(exc):
 def main():
     _b_os.closerange(CTRL_OUT + 1, 1 << 20)  # nothing but our pipes crosses into the program
     req = read_request()
-    send_frame({"t": "ready"})  # the jail came up: from here on, a failure is the program's
+    send_frame(READY_FRAME)  # the jail came up: from here on, a failure is the program's
     apply_rlimits(req["rlimits"])
-    for rel, data_b64 in req["files"]:
-        write_input_file(rel, __import__("base64").b64decode(data_b64))
+    for rel, data in req["files"]:
+        write_input_file(rel, data)
     _b_os.chdir(WORKSPACE)
     filename = req["filename"]
     sys.argv = [filename] + list(req["argv"])
@@ -286,7 +317,387 @@ def main():
             pass
     if req["collect"]:
         collect_files(req["collect"], req["maxFiles"], req["maxFileBytes"])
-    sys.exit(status)
+    exit_now(status)
 
 
-main()
+def exit_now(status):
+    """What interpreter shutdown does that a program can see (wait for its non-daemon
+    threads, run its atexit handlers, flush stdout and stderr), then _exit. Tearing down
+    every module and object as well costs milliseconds, and in a forked jail it touches,
+    and so copies, every page inherited from the zygote. The same on every path."""
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        try:
+            threading._shutdown()
+        except BaseException:
+            pass
+    try:
+        __import__("atexit")._run_exitfuncs()
+    except BaseException:
+        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+    _b_os._exit(status)
+
+
+# --- warm jails: load what a run needs before the request comes ---
+
+# Loaded ahead of time by pooled jails and by the zygote: stateless stdlib modules that
+# programs commonly import (nothing that seeds randomness or caches per-process state).
+PRELOAD = (
+    "linecache", "traceback", "binascii", "glob", "json", "re", "collections", "functools",
+    "itertools", "math", "string", "textwrap", "datetime", "dataclasses", "typing", "enum",
+    "heapq", "bisect", "operator", "copy", "io", "struct", "base64", "contextlib", "abc",
+)
+
+
+def preload():
+    for name in PRELOAD:
+        try:
+            __import__(name)
+        except Exception:
+            pass
+
+
+# --- the fork-server ---
+#
+# One zygote per jail started by src/zygote/zygote.ts: bwrap runs it as the sandbox uid
+# with CAP_SYS_ADMIN, CAP_SETPCAP and CAP_NET_ADMIN inside its own user namespace and no
+# seccomp filter, with an unmasked /proc (the kernel only lets a user namespace mount a
+# new proc while one is fully visible). It never runs user code. Per "S" command it makes
+# one warm child:
+#
+#   zygote --unshare(PID)+fork--> R: pid 1 of a new pid namespace; unshares mount, net,
+#                                    ipc and uts; mounts a fresh /proc (masked), /dev/pts,
+#                                    tmpfs /workspace, /tmp, /dev/shm; brings lo up;
+#                                    waits on the gate until the host has put it into the
+#                                    run's cgroups; unshares the cgroup namespace; forks G
+#                                 G: pid 2; drops every capability (bounding, ambient,
+#                                    permitted, effective, inheritable), sets no_new_privs,
+#                                    loads the seccomp filter, and only then waits for its
+#                                    request on fd 3 and runs main() like a cold jail.
+#
+# R reaps G and exits with G's status (128 + n for signal n, like bwrap's pid 1); when
+# pid 1 exits the kernel kills whatever else is left in the namespace, and the zygote's
+# waitpid on R returns only once the namespace is empty. The host talks to G through
+# pipes the zygote created; it opens its ends through /proc/<zygote>/fd/N and then tells
+# the zygote to close its copies, so no pipe of one run is held by anything of another.
+
+CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS = 0x00020000, 0x02000000, 0x04000000
+CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x08000000, 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 4, 24, 38
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 22, 2, 47, 4
+PR_SET_SECUREBITS = 28
+SIOCSIFFLAGS, IFF_UP, IFF_RUNNING = 0x8914, 0x1, 0x40
+ZYGOTE_ONLY_MODULES = ("ctypes", "_ctypes", "ctypes._endian")
+
+
+class _Zygote:
+    def __init__(self, config):
+        import ctypes
+
+        self.ctypes = ctypes
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.config = config
+        self.seccomp = config["seccomp"]
+        self.cap_last = int(open("/proc/sys/kernel/cap_last_cap").read())
+
+    def check(self, result, what):
+        if result != 0:
+            errno = self.ctypes.get_errno()
+            raise OSError(errno, f"{what}: {_b_os.strerror(errno)}")
+
+    def unshare(self, flags):
+        self.check(self.libc.unshare(flags), "unshare")
+
+    def mount(self, source, target, fstype, flags, data=None):
+        enc = lambda v: None if v is None else v.encode()
+        self.check(self.libc.mount(enc(source), enc(target), enc(fstype), self.ctypes.c_ulong(flags), enc(data)), f"mount {target}")
+
+    def prctl(self, option, arg2=0, arg3=0, arg4=0, arg5=0):
+        c = self.ctypes.c_ulong
+        self.check(self.libc.prctl(option, c(arg2), c(arg3), c(arg4), c(arg5)), f"prctl {option}")
+
+    # -- R: pid 1 of the run --
+
+    def setup_run(self, workspace_bytes, tmp_bytes):
+        self.mount(None, "/", None, MS_REC | MS_PRIVATE)
+        flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+        self.mount("proc", "/proc", "proc", flags)
+        masks = self.config["procMasks"]
+        # The first mask is a read-only bind of /dev/null (nodev: it cannot even be opened,
+        # as under bwrap); every other file mask is a bind of that one, which keeps its
+        # flags: one mount call per mask. Dirs: one empty read-only tmpfs, bound likewise.
+        first_file = first_dir = None
+        for name in masks["files"]:
+            path = "/proc/" + name
+            if not _b_os.path.exists(path):
+                continue
+            if first_file is None:
+                self.mount("/dev/null", path, None, MS_BIND)
+                self.mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | flags)
+                first_file = path
+            else:
+                self.mount(first_file, path, None, MS_BIND)
+        for name in masks["dirs"]:
+            path = "/proc/" + name
+            if not _b_os.path.isdir(path):
+                continue
+            if first_dir is None:
+                self.mount("tmpfs", path, "tmpfs", MS_RDONLY | flags, "size=4k,mode=755")
+                first_dir = path
+            else:
+                self.mount(first_dir, path, None, MS_BIND)
+        for name in ("sys", "sysrq-trigger"):  # read-only, as bwrap's --proc leaves them
+            path = "/proc/" + name
+            if _b_os.path.exists(path):
+                self.mount(path, path, None, MS_BIND | MS_REC)
+                self.mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | flags)
+        self.mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")
+        self.mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_bytes},mode=1777")
+        self.mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_bytes},mode=1777")
+        self.mount("tmpfs", "/workspace", "tmpfs", MS_NOSUID | MS_NODEV, f"size={workspace_bytes},mode=0755")
+        self.loopback_up()
+
+    def loopback_up(self):
+        """ifconfig lo up, as bwrap does in its network namespace (through libc: importing
+        socket here would cost milliseconds per run)."""
+        fd = self.libc.socket(2, 2, 0)  # AF_INET, SOCK_DGRAM
+        if fd < 0:
+            self.check(-1, "socket")
+        try:
+            ifreq = self.ctypes.create_string_buffer(b"lo".ljust(16, b"\0") + (IFF_UP | IFF_RUNNING).to_bytes(2, "little"), 40)
+            self.check(self.libc.ioctl(fd, self.ctypes.c_ulong(SIOCSIFFLAGS), ifreq), "ioctl SIOCSIFFLAGS lo")
+        finally:
+            _b_os.close(fd)
+
+    # -- G: the run itself, before its request --
+
+    def drop_capabilities(self):
+        self.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+        for cap in range(self.cap_last + 1):
+            self.prctl(PR_CAPBSET_DROP, cap)
+        # capset(v3): effective, permitted and inheritable all empty
+        header = (self.ctypes.c_uint32 * 2)(0x20080522, 0)
+        data = (self.ctypes.c_uint32 * 6)()
+        self.check(self.libc.capset(header, data), "capset")
+        self.prctl(PR_SET_NO_NEW_PRIVS, 1)
+
+    def drop_privileges(self):
+        self.prctl(PR_SET_DUMPABLE, 1)
+        self.drop_capabilities()
+        filt = self.seccomp
+        prog_buf = self.ctypes.create_string_buffer(filt, len(filt))
+
+        class SockFprog(self.ctypes.Structure):
+            _fields_ = [("len", self.ctypes.c_ushort), ("filter", self.ctypes.c_void_p)]
+
+        prog = SockFprog(len(filt) // 8, self.ctypes.addressof(prog_buf))
+        self.check(self.libc.prctl(PR_SET_SECCOMP, self.ctypes.c_ulong(SECCOMP_MODE_FILTER), self.ctypes.byref(prog), self.ctypes.c_ulong(0), self.ctypes.c_ulong(0)), "seccomp")
+
+    def spawn(self, workspace_bytes, tmp_bytes):
+        """Forks C; returns (C's pid, the pipe C answers on, the host's ends: stdin-w,
+        stdout-r, stderr-r, ctrl-in-w, ctrl-out-r, gate-w), or None in G. The server loop
+        does not wait for C: a run ending meanwhile is reported at once."""
+        pipes = [_b_os.pipe() for _ in range(6)]  # stdin, stdout, stderr, ctrl-in, ctrl-out, gate
+        child_ends = [pipes[0][0], pipes[1][1], pipes[2][1], pipes[3][0], pipes[4][1], pipes[5][0]]
+        host_ends = [pipes[0][1], pipes[1][0], pipes[2][0], pipes[3][1], pipes[4][0], pipes[5][1]]
+        # An intermediate child unshares the namespaces and forks R, pid 1 of the new pid
+        # namespace, then exits: R is reparented to us (we are pid 1 of ours) and we stay
+        # in our own namespaces.
+        rp, wp = _b_os.pipe()
+        c = _b_os.fork()
+        if c == 0:
+            try:
+                _b_os.close(rp)
+                self.unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
+                pid = _b_os.fork()
+            except BaseException as exc:
+                try:
+                    _b_os.write(wp, b"!" + str(exc).encode()[:200])
+                finally:
+                    _b_os._exit(1)
+            if pid == 0:
+                _b_os.close(wp)
+                self.run_r(child_ends, workspace_bytes, tmp_bytes)  # returns only in G
+                return None
+            _b_os.write(wp, str(pid).encode())
+            _b_os._exit(0)
+        _b_os.close(wp)
+        for fd in child_ends:
+            _b_os.close(fd)
+        return c, rp, host_ends
+
+    def run_r(self, child_ends, workspace_bytes, tmp_bytes):
+        try:
+            base = max(child_ends) + 1  # above every end, so no dup2 clobbers one
+            for i, fd in enumerate(child_ends):
+                _b_os.dup2(fd, base + i)
+            for i in range(6):
+                _b_os.dup2(base + i, i)
+            _b_os.closerange(6, 1 << 20)  # nothing of the zygote or of other children
+            _b_os.setsid()
+            self.setup_run(workspace_bytes, tmp_bytes)
+            self.prctl(PR_SET_DUMPABLE, 0)
+            gate = _b_os.read(5, 1)
+            _b_os.close(5)
+            if gate != b"g":
+                _b_os._exit(126)  # the host gave up on this child
+            self.unshare(CLONE_NEWCGROUP)  # G sees its own cgroup as /
+            child = _b_os.fork()
+        except BaseException as exc:
+            try:
+                import traceback
+
+                _b_os.write(2, f"pybox zygote: {exc} (line {traceback.extract_tb(exc.__traceback__)[-1].lineno})\n".encode())
+            finally:
+                _b_os._exit(125)
+        if child == 0:
+            self.enter_g()
+            return
+        status = 125
+        try:
+            for fd in range(5):
+                _b_os.close(fd)
+            # R needs nothing privileged any more: it only reaps. It stays non-dumpable, so
+            # the run (same uid) cannot ptrace it or read its /proc entries either way.
+            self.drop_capabilities()
+            import signal
+
+            signal.signal(signal.SIGINT, signal.SIG_DFL)  # pid 1 keeps no handler G could trigger
+            while True:
+                pid, st = _b_os.waitpid(-1, 0)
+                if pid == child:
+                    break
+            status = _b_os.waitstatus_to_exitcode(st)
+            status = 128 - status if status < 0 else status
+        except BaseException:
+            status = 125
+        _b_os._exit(status)
+
+    def enter_g(self):
+        try:
+            self.drop_privileges()
+        except BaseException as exc:
+            try:
+                _b_os.write(2, f"pybox zygote: {exc}\n".encode())
+            finally:
+                _b_os._exit(125)
+        # Nothing of the fork-server stays reachable by name from the program.
+        for name in ZYGOTE_ONLY_MODULES:
+            sys.modules.pop(name, None)
+        self.ctypes = self.libc = self.config = self.seccomp = None
+
+
+def zygote_main():
+    import select
+
+    config = read_request_frame(CTRL_IN)
+    z = _Zygote(config)
+    preload()
+    # Everything loaded so far moves to the permanent generation: a child's collections
+    # never walk (and so never copy-on-write) the pages it shares with us.
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    pending = {}  # id -> host ends, until the host has opened them
+    running = {}  # pid -> id
+    buf = b""
+    poller = select.poll()
+    poller.register(CTRL_IN, select.POLLIN)
+    pidfds = {}  # pidfd -> pid
+    forks = {}  # answer pipe of C -> [id, C's pid, host ends, answer so far]
+
+    def event(line):
+        write_all(CTRL_OUT, line.encode() + b"\n")
+
+    event("hello %d" % _b_os.getpid())
+    while True:
+        for fd, _ in poller.poll():
+            if fd == CTRL_IN:
+                chunk = _b_os.read(CTRL_IN, 65536)
+                if not chunk:
+                    return  # the host is gone
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    parts = line.decode().split()
+                    if not parts:
+                        continue
+                    cmd, cid = parts[0], parts[1]
+                    if cmd == "S":
+                        try:
+                            started = z.spawn(int(parts[2]), int(parts[3]))
+                        except OSError as exc:
+                            event("E %s %s" % (cid, str(exc).replace("\n", " ")))
+                            continue
+                        if started is None:
+                            return "run"  # we are G now: leave the server loop, run main()
+                        c, rp, ends = started
+                        forks[rp] = [cid, c, ends, b""]
+                        poller.register(rp, select.POLLIN)
+                    elif cmd == "C":
+                        for end in pending.pop(cid, ()):
+                            _b_os.close(end)
+            elif fd in forks:
+                entry = forks[fd]
+                chunk = _b_os.read(fd, 256)
+                if chunk:
+                    entry[3] += chunk
+                    continue
+                # EOF: C has told us R's pid (or why it failed) and exited.
+                cid, c, ends, answer = forks.pop(fd)
+                poller.unregister(fd)
+                _b_os.close(fd)
+                _b_os.waitpid(c, 0)
+                if not answer or answer.startswith(b"!"):
+                    for end in ends:
+                        _b_os.close(end)
+                    event("E %s fork: %s" % (cid, answer[1:].decode(errors="replace").replace("\n", " ")))
+                    continue
+                pid = int(answer)
+                pending[cid] = ends
+                running[pid] = cid
+                pidfd = _b_os.pidfd_open(pid)
+                pidfds[pidfd] = pid
+                poller.register(pidfd, select.POLLIN)
+                event("P %s %d %s" % (cid, pid, " ".join(map(str, ends))))
+            else:
+                pid = pidfds.pop(fd)
+                poller.unregister(fd)
+                _b_os.close(fd)
+                _, st = _b_os.waitpid(pid, 0)
+                cid = running.pop(pid)
+                for end in pending.pop(cid, ()):
+                    _b_os.close(end)
+                event("X %s %d" % (cid, st))
+
+
+def read_request_frame(fd):
+    """One length-prefixed marshal frame (the zygote's configuration)."""
+
+    def exact(n):
+        out = b""
+        while len(out) < n:
+            chunk = _b_os.read(fd, n - len(out))
+            if not chunk:
+                raise SystemExit(70)
+            out += chunk
+        return out
+
+    return _b_marshal.loads(exact(int.from_bytes(exact(4), "big")))
+
+
+if sys.argv[1:2] == ["zygote"]:
+    if zygote_main() == "run":
+        main()
+else:
+    if sys.argv[1:2] == ["warm"]:
+        preload()
+    main()

@@ -32,7 +32,19 @@ export interface JailLayout {
   hasLdCache: boolean;
   workspaceBytes: number;
   tmpBytes: number;
+  /** Arguments after `-c <bootstrap>` (sys.argv[1:] of the bootstrap): 'warm' for a pooled jail. */
+  pythonArgs?: string[];
+  /**
+   * The fork-server's jail (src/zygote/): pid 1 of its namespace, with the capabilities
+   * it needs to build one namespace set per run inside its user namespace, and no
+   * seccomp filter of its own (each run loads it before its code). No run's code ever
+   * executes with these capabilities: the zygote drops them all in each child.
+   */
+  zygote?: boolean;
 }
+
+/** What the zygote keeps: mount/unshare/setns, dropping the bounding set, bringing lo up in each run. */
+export const ZYGOTE_CAPS = ['CAP_SYS_ADMIN', 'CAP_SETPCAP', 'CAP_NET_ADMIN'] as const;
 
 export const PROC_MASK_FILES = [
   'kcore', 'keys', 'key-users', 'kallsyms', 'timer_list', 'sched_debug', 'sysrq-trigger',
@@ -53,9 +65,17 @@ export const JAIL_ENV: Readonly<Record<string, string>> = {
 
 export function buildBwrapArgv(layout: JailLayout): string[] {
   const a: string[] = [];
-  a.push('--unshare-all', '--unshare-user', '--disable-userns');
+  a.push('--unshare-all', '--unshare-user');
+  // The zygote's children must mount a fresh /proc: behind --disable-userns's extra user
+  // namespace every inherited mount is locked and the kernel refuses it. Each run loads
+  // the seccomp filter, which denies unshare, setns, clone with namespace flags and clone3.
+  if (!layout.zygote) a.push('--disable-userns');
   a.push('--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_GID), '--hostname', 'pybox');
   a.push('--die-with-parent', '--new-session', '--cap-drop', 'ALL');
+  if (layout.zygote) {
+    for (const cap of ZYGOTE_CAPS) a.push('--cap-add', cap); // one per flag: bwrap 0.8 takes no lists
+    a.push('--as-pid-1');
+  }
   a.push('--clearenv');
   for (const [key, value] of Object.entries(JAIL_ENV)) a.push('--setenv', key, value);
 
@@ -64,10 +84,25 @@ export function buildBwrapArgv(layout: JailLayout): string[] {
   for (const path of layout.extraReadOnly) a.push('--ro-bind', path, path);
 
   a.push('--proc', '/proc');
-  for (const name of layout.procMasks.files) a.push('--ro-bind', '/dev/null', `/proc/${name}`);
-  for (const name of layout.procMasks.dirs) a.push('--tmpfs', `/proc/${name}`, '--remount-ro', `/proc/${name}`);
+  // The zygote itself runs no program, and each of its children mounts (and masks) a
+  // proc of its own over this one: masks here would only be mounts to copy and tear down per run.
+  if (!layout.zygote) {
+    for (const name of layout.procMasks.files) a.push('--ro-bind', '/dev/null', `/proc/${name}`);
+    for (const name of layout.procMasks.dirs) a.push('--tmpfs', `/proc/${name}`, '--remount-ro', `/proc/${name}`);
+  }
 
-  a.push('--dev', '/dev');
+  if (layout.zygote) {
+    // bwrap's --dev needs a devpts mount, for which bwrap sets up as uid 0 and then adds
+    // a second user namespace for the sandbox uid; the zygote could then not mount /proc
+    // (every inherited mount is locked). The same /dev by hand; each run mounts its own
+    // devpts instance on /dev/pts.
+    a.push('--perms', '0755', '--tmpfs', '/dev');
+    for (const node of ['null', 'zero', 'full', 'random', 'urandom', 'tty']) a.push('--dev-bind', `/dev/${node}`, `/dev/${node}`);
+    for (const [target, link] of [['/proc/self/fd', 'fd'], ['/proc/self/fd/0', 'stdin'], ['/proc/self/fd/1', 'stdout'], ['/proc/self/fd/2', 'stderr'], ['/proc/kcore', 'core'], ['pts/ptmx', 'ptmx']] as const) {
+      a.push('--symlink', target, `/dev/${link}`);
+    }
+    a.push('--dir', '/dev/pts');
+  } else a.push('--dev', '/dev');
   a.push('--perms', '1777', '--size', String(layout.tmpBytes), '--tmpfs', '/dev/shm');
   a.push('--remount-ro', '/dev'); // bwrap's /dev tmpfs is owned by the sandbox user and has no size
   a.push('--perms', '1777', '--size', String(layout.tmpBytes), '--tmpfs', '/tmp');
@@ -79,9 +114,9 @@ export function buildBwrapArgv(layout: JailLayout): string[] {
   a.push('--remount-ro', '/');
 
   a.push('--chdir', '/workspace');
-  a.push('--info-fd', String(JAIL_FDS.info), '--block-fd', String(JAIL_FDS.block));
-  a.push('--seccomp', String(JAIL_FDS.seccomp));
-  a.push('--', layout.python, '-I', '-S', '-B', '-c', layout.bootstrapSource);
+  a.push('--info-fd', String(JAIL_FDS.info));
+  if (!layout.zygote) a.push('--block-fd', String(JAIL_FDS.block), '--seccomp', String(JAIL_FDS.seccomp));
+  a.push('--', layout.python, '-I', '-S', '-B', '-c', layout.bootstrapSource, ...(layout.pythonArgs ?? []));
   return a;
 }
 

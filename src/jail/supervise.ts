@@ -1,12 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
-import { encodeRequest, FrameDecoder, type GuestRequest } from '../guest/protocol.js';
+import { FrameDecoder, type GuestRequest } from '../guest/protocol.js';
 import { PyboxError } from '../sandbox/errors.js';
 import type { Limits } from '../sandbox/limits.js';
 import type { RunResult } from '../sandbox/result.js';
 import type { HostFacts } from '../host/probe.js';
+import { attachAsync, sinceBaseline, type CgroupBaseline } from '../pool/cgroup-ops.js';
+import { marshal, tuple } from '../zygote/marshal.js';
+import { BOOTSTRAP_STUB, precompiledBootstrap } from '../zygote/precompile.js';
 import { buildBwrapArgv, etcGroup, etcPasswd, JAIL_FD_COUNT, JAIL_FDS } from './bwrap-argv.js';
 import type { CgroupProvider, JailCgroup } from './cgroups.js';
 import { devNullFd, leakableFds } from './inherited-fds.js';
@@ -30,11 +33,79 @@ export interface JailRun {
   stdin: Buffer | null;
 }
 
+/** How a run got its jail: started for it, taken warm from the pool, or forked by a zygote. */
+export type JailPath = 'cold' | 'pool' | 'zygote';
+
+/** The host's ends of a jail's pipes. */
+export interface JailIo {
+  stdin: Writable | null;
+  stdout: Readable | null;
+  stderr: Readable | null;
+  ctrlIn: Writable | null;
+  ctrlOut: Readable | null;
+}
+
+/** How the jail's outermost process ended (bwrap, or the run's pid 1 under a zygote). */
+export interface JailExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** The jail could not be started at all (spawn failure). */
+  error: Error | null;
+}
+
+/** A jail whose processes exist: everything a run needs from it, whatever made it. */
+export interface LiveJail {
+  readonly path: JailPath;
+  readonly io: JailIo;
+  readonly cgroup: JailCgroup | null;
+  /** Size of its /workspace and /tmp tmpfs, fixed when the jail was made. */
+  readonly workspaceMiB: number;
+  /** Resolves once no process of the jail is left. */
+  readonly ended: Promise<JailExit>;
+  /**
+   * Resolves once every process of the jail is in its cgroup: only then may the request,
+   * and with it the user's code, go in. Rejects when that cannot be done (the jail is killed).
+   */
+  readonly contained: Promise<void>;
+  readonly hasEnded: boolean;
+  /** SIGKILLs the whole jail. */
+  kill(): void;
+  /** CPU of the jail from /proc, for hosts without cgroups. */
+  sampleCpuMs(): number | null;
+  /** After `ended`: removes its cgroup and gives back its uid. */
+  release(): Promise<void>;
+  /** Host pid of the jail's outermost process (bwrap, or the run's pid 1), while it lives. */
+  readonly rootPid: number | null;
+  /** Name of its cgroup directory (under the provider's parent), if any. */
+  readonly cgroupName: string | null;
+}
+
 const MiB = 1024 * 1024;
 /** How long we let already-written output drain after the jail is dead. Never a wait on the guest. */
 const DRAIN_GRACE_MS = 250;
 const CPU_POLL_MS = 20;
 let jailCounter = 0;
+
+export function nextJailName(kind: string): string {
+  return `${kind}-${process.pid}-${++jailCounter}`;
+}
+
+/** The request as the guest reads it: a marshalled dict (see src/guest/bootstrap.py). */
+export function encodeGuestRequest(run: JailRun, withCgroups: boolean): Buffer {
+  const r = run.request;
+  return marshal({
+    code: r.code,
+    filename: r.filename,
+    argv: r.argv,
+    rlimits: guestRlimits(run.limits, withCgroups).map(([name, soft, hard]) => tuple(name, soft, hard)),
+    files: r.files.map(([path, b64]) => tuple(path, Buffer.from(b64, 'base64'))),
+    collect: r.collect,
+    maxFiles: r.maxFiles,
+    maxFileBytes: r.maxFileBytes,
+    policy: r.policy,
+    extraPaths: r.extraPaths,
+  });
+}
 
 /**
  * Runs one program in a fresh jail and returns its verdict. Everything the guest
@@ -42,39 +113,53 @@ let jailCounter = 0;
  * counters and our own timers.
  */
 export async function superviseJail(env: JailEnvironment, run: JailRun): Promise<RunResult> {
-  const { limits } = run;
-  const name = `jail-${process.pid}-${++jailCounter}`;
-  let cgroup: JailCgroup | null = null;
+  const jail = startBwrapJail(env, { limits: run.limits, path: 'cold', warm: false });
   try {
-    if (env.cgroups.mode !== 'none') cgroup = env.cgroups.create(name, { memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + 1 });
+    return await superviseRun(jail, run, { withCgroups: jail.cgroup !== null });
+  } finally {
+    await jail.release();
+  }
+}
+
+export interface BwrapJailOptions {
+  /** Memory and pids for the cgroup, tmpfs sizes for the mounts. */
+  limits: Limits;
+  path: 'cold' | 'pool';
+  /** A pooled jail: loads common modules while it waits, and does not keep Node alive while idle. */
+  warm: boolean;
+}
+
+/**
+ * Starts bwrap with the guest bootstrap. The cgroup is created and the sandbox's pid 1
+ * moved into it (between --info-fd and --block-fd) before anything runs in the jail.
+ * Throws PyboxError when the cgroup or a uid cannot be had.
+ */
+export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions): LiveJail {
+  const { limits, facts } = { limits: options.limits, facts: env.facts };
+  let cgroup: JailCgroup | null = null;
+  const cgroupName = env.cgroups.mode !== 'none' ? nextJailName('jail') : null;
+  try {
+    if (cgroupName !== null) {
+      cgroup = env.cgroups.create(cgroupName, { memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + 1 });
+    }
   } catch (error) {
     throw new PyboxError('E_JAIL_UNAVAILABLE', `cannot create the jail's cgroup: ${(error as Error).message}`, { cause: error });
   }
-
   let uid: number | undefined;
   if (env.uids) {
     const acquired = env.uids.acquire();
     if (acquired === null) {
-      await cgroup?.destroy();
+      void cgroup?.destroy();
       throw new PyboxError('E_JAIL_UNAVAILABLE', 'no free sandbox uid: too many jails at once');
     }
     uid = acquired;
   }
 
-  try {
-    return await runOnce(env, run, cgroup, uid);
-  } finally {
-    const clean = cgroup ? await cgroup.destroy() : true;
-    // A uid whose processes could not be reaped stays out of circulation.
-    if (uid !== undefined && clean) env.uids?.release(uid);
-  }
-}
-
-function runOnce(env: JailEnvironment, run: JailRun, cgroup: JailCgroup | null, uid: number | undefined): Promise<RunResult> {
-  const { limits, facts } = { limits: run.limits, facts: env.facts };
+  const prefix = precompiledBootstrap(facts.python, env.bootstrapSource);
   const argv = buildBwrapArgv({
     python: facts.python,
-    bootstrapSource: env.bootstrapSource,
+    bootstrapSource: prefix ? BOOTSTRAP_STUB : env.bootstrapSource,
+    pythonArgs: options.warm ? ['warm'] : [],
     usrSymlinks: facts.usrSymlinks,
     extraReadOnly: facts.extraReadOnly,
     procMasks: facts.procMasks,
@@ -82,37 +167,155 @@ function runOnce(env: JailEnvironment, run: JailRun, cgroup: JailCgroup | null, 
     workspaceBytes: limits.workspaceMiB * MiB,
     tmpBytes: limits.workspaceMiB * MiB,
   });
-  const request = encodeRequest({ ...run.request, rlimits: guestRlimits(limits, cgroup !== null) });
+
+  let child: ChildProcess | null = null;
+  let spawnError: Error | null = null;
+  const stdio: ('pipe' | 'ignore' | number)[] = Array.from({ length: JAIL_FD_COUNT }, () => 'pipe' as const);
+  for (const leaked of leakableFds()) {
+    while (stdio.length <= leaked) stdio.push('ignore');
+    if (leaked >= JAIL_FD_COUNT) stdio[leaked] = devNullFd();
+  }
+  try {
+    child = spawn(facts.bwrap, argv, { stdio, env: {}, ...(uid !== undefined ? { uid, gid: uid } : {}) });
+  } catch (error) {
+    spawnError = error as Error;
+  }
+  const fd = (n: number) => (child?.stdio[n] ?? null) as (Readable & Writable) | null;
+  for (let n = 0; n < JAIL_FD_COUNT; n++) fd(n)?.on('error', () => undefined);
+
+  let sandboxPid: number | null = null;
+  let sandboxStart: string | null = null;
+  let ended = false;
+  const kill = () => {
+    child?.kill('SIGKILL'); // bwrap's pid 1 gets SIGKILL with it (--die-with-parent), and so does its namespace
+    cgroup?.killAll();
+  };
+
+  // bwrap tells us its sandbox pid. A warm jail waits (--block-fd) until its pid 1 is in
+  // the cgroup, so even Python's start-up is counted. A cold jail goes on at once: on
+  // cgroup v1 a move waits for an RCU grace period (~10 ms here), which then overlaps
+  // Python's start-up. Its pid 1 and the interpreter are moved meanwhile, and the request
+  // (the user's code) is written only after both are in (`contained`). The bootstrap
+  // forks nothing before it has its request, so no process of the jail is left outside.
+  let info = '';
+  let containedResolve!: () => void;
+  let containedReject!: (e: Error) => void;
+  const contained = new Promise<void>((resolve, reject) => {
+    containedResolve = resolve;
+    containedReject = reject;
+  });
+  contained.catch(() => undefined);
+  fd(JAIL_FDS.info)?.on('data', (chunk: Buffer) => {
+    if (sandboxPid !== null) return;
+    info += chunk.toString('utf8');
+    if (info.length > 4096) return kill();
+    const match = /"child-pid"\s*:\s*(\d+)/.exec(info);
+    if (!match) return;
+    const pid = Number(match[1]);
+    sandboxPid = pid;
+    sandboxStart = processStartTime(pid);
+    const release = () => fd(JAIL_FDS.block)?.end('x');
+    const fail = (error: Error) => {
+      kill(); // never run outside the limits we promised
+      containedReject(error);
+    };
+    if (!cgroup) {
+      release();
+      return containedResolve();
+    }
+    const cg = cgroup;
+    if (options.warm) {
+      attachAsync(cg, [pid]).then(() => {
+        release();
+        containedResolve();
+      }, fail);
+      return;
+    }
+    release();
+    attachAsync(cg, [pid])
+      .then(() => attachAsync(cg, childPids(pid)))
+      .then(containedResolve, fail);
+  });
+  fd(JAIL_FDS.seccomp)?.end(env.seccomp);
+  fd(JAIL_FDS.passwd)?.end(etcPasswd());
+  fd(JAIL_FDS.group)?.end(etcGroup());
+  if (prefix) fd(JAIL_FDS.ctrlIn)?.write(prefix);
+
+  const endedPromise = new Promise<JailExit>((resolve) => {
+    if (!child) {
+      ended = true;
+      resolve({ code: null, signal: null, error: spawnError });
+      return;
+    }
+    child.on('error', (error) => {
+      spawnError = error;
+    });
+    child.on('exit', (code, signal) => {
+      cgroup?.killAll(); // the namespace is dying with its pid 1; this is belt and braces
+      // The verdict is ready, but the jail is over only when the whole jail is gone.
+      void waitForJailGone(sandboxPid, sandboxStart).then(() => {
+        ended = true;
+        resolve({ code, signal, error: spawnError });
+      });
+    });
+  });
+
+  if (options.warm && child) {
+    child.unref();
+    for (let n = 0; n < JAIL_FD_COUNT; n++) (fd(n) as unknown as { unref?: () => void } | null)?.unref?.();
+  }
+
+  let released = false;
+  return {
+    path: options.path,
+    io: { stdin: fd(0), stdout: fd(1), stderr: fd(2), ctrlIn: fd(JAIL_FDS.ctrlIn), ctrlOut: fd(JAIL_FDS.ctrlOut) },
+    cgroup,
+    contained,
+    workspaceMiB: limits.workspaceMiB,
+    ended: endedPromise,
+    get hasEnded() {
+      return ended;
+    },
+    kill,
+    sampleCpuMs: () => sampleCpuMs(sandboxPid),
+    get rootPid() {
+      return ended ? null : (child?.pid ?? null);
+    },
+    cgroupName,
+    async release() {
+      if (released) return;
+      released = true;
+      for (let n = 0; n < JAIL_FD_COUNT; n++) fd(n)?.destroy();
+      const clean = cgroup ? await cgroup.destroy() : true;
+      // A uid whose processes could not be reaped stays out of circulation.
+      if (uid !== undefined && clean) env.uids?.release(uid);
+    },
+  };
+}
+
+export interface SuperviseOptions {
+  withCgroups: boolean;
+  /** Counters of a warm jail's cgroup at the claim, to count the run alone. */
+  baseline?: CgroupBaseline | null;
+}
+
+/**
+ * Supervises one run in a live jail: sends the request, bounds output and frames as they
+ * arrive, enforces wall clock and CPU, and decides the verdict once the jail is gone.
+ */
+export function superviseRun(jail: LiveJail, run: JailRun, options: SuperviseOptions): Promise<RunResult> {
+  const { limits } = run;
+  const { io, cgroup } = jail;
+  const request = encodeGuestRequest(run, options.withCgroups);
+  const baseline = options.baseline ?? null;
 
   return new Promise<RunResult>((resolve) => {
     const started = performance.now();
-    let child: ChildProcess;
-    const stdio: ('pipe' | 'ignore' | number)[] = Array.from({ length: JAIL_FD_COUNT }, () => 'pipe' as const);
-    for (const leaked of leakableFds()) {
-      while (stdio.length <= leaked) stdio.push('ignore');
-      if (leaked >= JAIL_FD_COUNT) stdio[leaked] = devNullFd();
-    }
-    try {
-      child = spawn(facts.bwrap, argv, {
-        stdio,
-        env: {},
-        ...(uid !== undefined ? { uid, gid: uid } : {}),
-      });
-    } catch (error) {
-      resolve(internalError(`cannot start bwrap: ${(error as Error).message}`, 0));
-      return;
-    }
-    const fd = (n: number) => child.stdio[n] as (Readable & Writable) | null;
-    for (let n = 0; n < JAIL_FD_COUNT; n++) fd(n)?.on('error', () => undefined);
-
     let killReason: KillReason | null = null;
-    let sandboxPid: number | null = null;
-    let sandboxStart: string | null = null;
     let lastCpuMs = 0;
     const kill = (reason: KillReason | null) => {
       if (reason && !killReason) killReason = reason;
-      child.kill('SIGKILL'); // bwrap's pid 1 gets SIGKILL with it (--die-with-parent), and so does its namespace
-      cgroup?.killAll();
+      jail.kill();
     };
 
     // Output: counted as it arrives, stored only up to the limit.
@@ -128,8 +331,8 @@ function runOnce(env: JailEnvironment, run: JailRun, cgroup: JailCgroup | null, 
         kill('output_limit');
       }
     };
-    fd(1)?.on('data', collect('stdout'));
-    fd(2)?.on('data', collect('stderr'));
+    io.stdout?.on('data', collect('stdout'));
+    io.stderr?.on('data', collect('stderr'));
 
     const frames = new FrameDecoder({
       collect: run.request.collect,
@@ -137,56 +340,34 @@ function runOnce(env: JailEnvironment, run: JailRun, cgroup: JailCgroup | null, 
       maxFiles: 1000,
       maxTotalFileBytes: limits.workspaceMiB * MiB,
     });
-    fd(JAIL_FDS.ctrlOut)?.on('data', (chunk: Buffer) => frames.push(chunk));
-
-    // bwrap tells us its sandbox pid; we put it into the cgroups before letting it exec.
-    let info = '';
-    fd(JAIL_FDS.info)?.on('data', (chunk: Buffer) => {
-      if (sandboxPid !== null) return;
-      info += chunk.toString('utf8');
-      if (info.length > 4096) return kill(null);
-      const match = /"child-pid"\s*:\s*(\d+)/.exec(info);
-      if (!match) return;
-      sandboxPid = Number(match[1]);
-      sandboxStart = processStartTime(sandboxPid);
-      try {
-        cgroup?.attach(sandboxPid);
-      } catch {
-        return kill(null); // never run outside the limits we promised
-      }
-      fd(JAIL_FDS.block)?.end('x');
-    });
-    fd(JAIL_FDS.seccomp)?.end(env.seccomp);
-    fd(JAIL_FDS.passwd)?.end(etcPasswd());
-    fd(JAIL_FDS.group)?.end(etcGroup());
-    fd(JAIL_FDS.ctrlIn)?.end(request);
-    fd(0)?.end(run.stdin ?? undefined);
+    io.ctrlOut?.on('data', (chunk: Buffer) => frames.push(chunk));
+    const send = () => {
+      io.ctrlIn?.end(request);
+      io.stdin?.end(run.stdin ?? undefined);
+    };
+    jail.contained.then(send, () => undefined); // on failure the jail is already being killed
 
     const wallTimer = setTimeout(() => kill('timeout'), limits.timeoutMs);
     const cpuTimer = setInterval(() => {
-      lastCpuMs = cgroup?.cpuUsageMs() ?? sampleCpuMs(sandboxPid) ?? lastCpuMs;
+      const cg = cgroup?.cpuUsageMs();
+      lastCpuMs = (cg !== undefined && cg !== null ? cg - (baseline?.cpuMs ?? 0) : null) ?? jail.sampleCpuMs() ?? lastCpuMs;
       if (lastCpuMs >= limits.cpuMs) kill('cpu_limit');
     }, CPU_POLL_MS);
 
-    let spawnError: Error | null = null;
-    child.on('error', (error) => {
-      spawnError = error;
-    });
-
-    child.on('exit', (code, signal) => {
+    void jail.ended.then((exit) => {
       const durationMs = performance.now() - started;
       clearTimeout(wallTimer);
       clearInterval(cpuTimer);
-      cgroup?.killAll(); // the namespace is dying with its pid 1; this is belt and braces
 
       const finish = () => {
-        for (let n = 0; n < JAIL_FD_COUNT; n++) fd(n)?.destroy();
-        const stats = cgroup?.stats() ?? null;
+        for (const s of [io.stdin, io.stdout, io.stderr, io.ctrlIn, io.ctrlOut]) s?.destroy();
+        const rawStats = cgroup?.stats() ?? null;
+        const stats = rawStats ? sinceBaseline(rawStats, baseline) : null;
         const cpuMs = stats?.cpuUsageMs ?? lastCpuMs;
         const report = frames.report;
         const verdict = decideVerdict({
           killReason,
-          exit: { code, signal },
+          exit: { code: exit.code, signal: exit.signal },
           started: report.ready,
           cgroup: stats,
           cpuMs,
@@ -196,8 +377,8 @@ function runOnce(env: JailEnvironment, run: JailRun, cgroup: JailCgroup | null, 
         const stdout = Buffer.concat(out.stdout).toString('utf8');
         const stderr = Buffer.concat(out.stderr).toString('utf8');
         if (verdict.status === 'internal_error') {
-          const why = spawnError ? String(spawnError.message) : stderr.trim().split('\n').slice(-3).join(' | ');
-          resolve(internalError(`the jail did not start: ${why || `bwrap exited with ${code ?? signal}`}`, durationMs));
+          const why = exit.error ? String(exit.error.message) : stderr.trim().split('\n').slice(-3).join(' | ');
+          resolve(internalError(`the jail did not start: ${why || `${jail.path === 'zygote' ? 'its pid 1' : 'bwrap'} exited with ${exit.code ?? exit.signal}`}`, durationMs));
           return;
         }
         let error = verdict.status === 'error' || verdict.status === 'memory_limit' ? report.error : null;
@@ -219,27 +400,23 @@ function runOnce(env: JailEnvironment, run: JailRun, cgroup: JailCgroup | null, 
         });
       };
       // Give output already in the pipes a moment to drain; never wait for the guest to close them.
-      const drainThenFinish = () => {
-        const streams = [1, 2, JAIL_FDS.ctrlOut].map(fd).filter((s): s is Readable & Writable => s !== null && !s.readableEnded);
-        if (streams.length === 0) return finish();
-        let open = streams.length;
-        const grace = setTimeout(finish, DRAIN_GRACE_MS);
-        for (const s of streams) {
-          s.once('close', () => {
-            if (--open === 0) {
-              clearTimeout(grace);
-              finish();
-            }
-          });
-        }
-      };
-      // The verdict is ready, but the run is over only when the whole jail is gone.
-      void waitForJailGone(sandboxPid, sandboxStart).then(drainThenFinish);
+      const streams = [io.stdout, io.stderr, io.ctrlOut].filter((s): s is Readable => s !== null && !s.readableEnded && !s.destroyed);
+      if (streams.length === 0) return finish();
+      let open = streams.length;
+      const grace = setTimeout(finish, DRAIN_GRACE_MS);
+      for (const s of streams) {
+        s.once('close', () => {
+          if (--open === 0) {
+            clearTimeout(grace);
+            finish();
+          }
+        });
+      }
     });
   });
 }
 
-function internalError(message: string, durationMs: number): RunResult {
+export function internalError(message: string, durationMs: number): RunResult {
   return {
     status: 'internal_error',
     exitCode: null,
@@ -253,6 +430,20 @@ function internalError(message: string, durationMs: number): RunResult {
     error: null,
     files: {},
   };
+}
+
+/** Children of a process (of all its threads), from /proc. */
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const kids = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (kids) out.push(...kids.split(/\s+/).map(Number));
+    }
+  } catch {
+    /* exited: nothing to move */
+  }
+  return out;
 }
 
 /** Without cgroups: CPU of the sandbox's pid 1 and its children, sampled from /proc. */

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { normaliseWorkspacePath } from '../guest/protocol.js';
 import { PyboxError } from './errors.js';
 import { formatIssues, partialLimitsSchema, resolveLimits, type Limits } from './limits.js';
+import type { PoolOptions, SandboxMode } from '../pool/pool.js';
 
 /** The language-level layer inside the guest: `strict` (audit hooks + import policy) or `off` (OS jail alone). */
 export type GuestPolicy = 'strict' | 'off';
@@ -11,7 +12,23 @@ export interface SandboxOptions {
   /** Absolute path of the interpreter; default /usr/bin/python3. */
   python?: string;
   policy?: GuestPolicy;
+  /**
+   * How each run gets its fresh jail: 'cold' starts one per run; 'pool' keeps bwrap jails
+   * started ahead of time; 'zygote' forks each run's jail from a pre-initialised
+   * fork-server; 'auto' uses the zygote where it can run, else the pool. Every path gives
+   * each run a jail no other run has used. See src/pool/pool.ts. Default: DEFAULT_MODE.
+   */
+  mode?: SandboxMode;
+  /** Sizing of the warm jails (pool) or zygotes (zygote). */
+  pool?: PoolOptions;
 }
+
+/**
+ * The mode of a Sandbox created without one. 'cold' keeps a Sandbox that was not asked
+ * for warm jails free of background processes (the containment tests count every
+ * pybox-uid process on the host as a leftover); pass mode 'auto' for the fast paths.
+ */
+export const DEFAULT_MODE: SandboxMode = 'cold';
 
 export interface RunOptions {
   stdin?: string | Uint8Array;
@@ -32,8 +49,23 @@ const bytesSchema = z.union([z.string(), z.instanceof(Uint8Array)]);
 const noNul = z.string().max(4096).refine((s) => !s.includes('\0'), 'must not contain NUL');
 const policySchema = z.enum(['strict', 'off']);
 
+const poolSchema = z
+  .object({
+    size: z.number().int().min(0).max(64).optional(),
+    min: z.number().int().min(0).max(64).optional(),
+    max: z.number().int().min(1).max(64).optional(),
+    idleMs: z.number().int().min(100).max(86_400_000).optional(),
+  })
+  .strict();
+
 const sandboxOptionsSchema = z
-  .object({ limits: partialLimitsSchema.optional(), python: z.string().min(1).max(4096).optional(), policy: policySchema.optional() })
+  .object({
+    limits: partialLimitsSchema.optional(),
+    python: z.string().min(1).max(4096).optional(),
+    policy: policySchema.optional(),
+    mode: z.enum(['auto', 'cold', 'pool', 'zygote']).optional(),
+    pool: poolSchema.optional(),
+  })
   .strict();
 
 const runOptionsSchema = z

@@ -1,8 +1,9 @@
 import { jailEnvironment } from '../jail/environment.js';
 import { superviseJail, type JailEnvironment } from '../jail/supervise.js';
+import { RunPaths, type PathCounts, type SandboxMode } from '../pool/pool.js';
 import { PyboxError } from './errors.js';
 import { DEFAULT_LIMITS, resolveLimits, type Limits } from './limits.js';
-import { parseSandboxOptions, prepareRun, type GuestPolicy, type RunOptions, type SandboxOptions } from './options.js';
+import { DEFAULT_MODE, parseSandboxOptions, prepareRun, type GuestPolicy, type RunOptions, type SandboxOptions } from './options.js';
 import type { RunResult } from './result.js';
 
 /** The name the user's code runs under, in tracebacks and sys.argv[0]. */
@@ -20,14 +21,35 @@ export class Sandbox {
     private readonly env: JailEnvironment,
     readonly limits: Readonly<Limits>,
     readonly policy: GuestPolicy,
+    private readonly paths: RunPaths | null,
   ) {}
 
   static async create(options?: SandboxOptions): Promise<Sandbox> {
     const parsed = parseSandboxOptions(options);
-    const limits = resolveLimits(parsed.limits, DEFAULT_LIMITS);
+    const limits = Object.freeze(resolveLimits(parsed.limits, DEFAULT_LIMITS));
     const env = jailEnvironment(parsed.python);
-    return new Sandbox(env, Object.freeze(limits), parsed.policy ?? 'strict');
+    const mode = parsed.mode ?? DEFAULT_MODE;
+    let paths: RunPaths | null = null;
+    if (mode !== 'cold') {
+      paths = new RunPaths(env, limits, mode, parsed.pool);
+      await paths.start();
+    }
+    return new Sandbox(env, limits, parsed.policy ?? 'strict', paths);
   }
+
+  /** The mode asked for, and the path runs take now ('zygote', 'pool' or 'cold'). */
+  get mode(): { requested: SandboxMode; active: string; reason: string | null; warmJails: number; zygotes: number } {
+    if (!this.paths) return { requested: 'cold', active: 'cold', reason: null, warmJails: 0, zygotes: 0 };
+    const d = this.paths.describe();
+    return { requested: d.mode, active: d.active, reason: d.zygoteError, warmJails: d.warm, zygotes: d.zygotes };
+  }
+
+  /** How many runs took each path so far (a run with nothing warm that fits goes cold). */
+  get pathCounts(): Readonly<PathCounts> {
+    return { ...(this.paths?.counts ?? { cold: this.coldRuns, pool: 0, zygote: 0 }) };
+  }
+
+  private coldRuns = 0;
 
   /** How limits are enforced on this host: 'v1' / 'v2' cgroups, or 'none' (rlimits only). */
   get cgroupMode(): string {
@@ -37,7 +59,7 @@ export class Sandbox {
   async run(code: string, options?: RunOptions): Promise<RunResult> {
     if (this.closed) throw new PyboxError('E_SANDBOX_CLOSED', 'this sandbox is closed');
     const prepared = prepareRun(code, options, { limits: this.limits, policy: this.policy });
-    const promise = superviseJail(this.env, {
+    const jailRun = {
       limits: prepared.limits,
       stdin: prepared.stdin,
       request: {
@@ -51,7 +73,9 @@ export class Sandbox {
         policy: prepared.policy,
         extraPaths: this.env.facts.sitePaths,
       },
-    });
+    };
+    if (!this.paths) this.coldRuns++;
+    const promise = this.paths ? this.paths.run(jailRun) : superviseJail(this.env, jailRun);
     this.active.add(promise);
     try {
       return await promise;
@@ -64,5 +88,6 @@ export class Sandbox {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.allSettled([...this.active]);
+    await this.paths?.close();
   }
 }

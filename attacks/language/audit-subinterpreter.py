@@ -1,0 +1,33 @@
+# id: audit-subinterpreter
+# category: language
+# description: audit hooks are per interpreter: lift the import denylist through frames, then run code in a fresh subinterpreter
+# source: PEP 578 ("hooks added with sys.addaudithook() apply to the current interpreter"); _xxsubinterpreters (3.11)
+# detect: token (the token lands in OUT)
+def frames():
+    def walk():
+        yield me.gi_frame.f_back
+    me = walk()
+    frame = next(me)
+    while frame is not None:
+        yield frame
+        frame = frame.f_back
+
+
+def find_global(name):
+    for frame in frames():
+        if name in frame.f_globals:
+            return frame.f_globals
+    return None
+
+
+g = find_global('DENIED_MODULES')
+if g is not None:
+    g['DENIED_MODULES'] = frozenset()
+import _xxsubinterpreters as interpreters
+
+interp = interpreters.create()
+interpreters.run_string(interp, (
+    'import os\n'
+    'fd = os.open(%r, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)\n'
+    'os.write(fd, %r)\n'
+    'os.close(fd)\n') % (OUT, TOKEN.encode()))

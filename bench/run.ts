@@ -1,0 +1,264 @@
+/**
+ * pybox benchmark: `npm run bench` (node dist/bench/run.js). Measures, on this machine
+ * and in this one process, side by side:
+ *   - latency of sandbox.run('print("hello")') on a warm Sandbox (mode auto), p50/p99;
+ *   - latency of a cold run (mode cold) and of a pooled bwrap jail (mode pool);
+ *   - the same program as a bare `python3 -I -S -c` spawned from Node;
+ *   - sustained runs/second with 2 and 8 concurrent callers, pybox and bare;
+ *   - a CPU-bound program (~0.5 s pure-Python loop): pybox vs bare;
+ *   - memory of an idle warm jail (RSS and PSS from /proc/<pid>/smaps_rollup).
+ * Writes bench/results.json and bench/results.md and prints the table.
+ * Options: --quick (fewer runs), --runs N.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { Sandbox } from '../src/index.js';
+import { idleWarmJails } from '../src/pool/pool.js';
+
+const PYTHON = '/usr/bin/python3';
+const HELLO = 'print("hello")';
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const runsArg = args.indexOf('--runs');
+const RUNS = runsArg >= 0 ? Number(args[runsArg + 1]) : quick ? 60 : 300;
+const THROUGHPUT_MS = quick ? 1500 : 5000;
+const CPU_REPS = quick ? 2 : 5;
+
+interface Stats {
+  n: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  min: number;
+  mean: number;
+}
+
+function stats(samples: number[]): Stats {
+  const s = [...samples].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))] as number;
+  const r = (x: number) => Math.round(x * 1000) / 1000;
+  return { n: s.length, p50: r(q(0.5)), p90: r(q(0.9)), p99: r(q(0.99)), min: r(s[0] ?? 0), mean: r(s.reduce((a, b) => a + b, 0) / s.length) };
+}
+
+function bare(code: string): Promise<{ ok: boolean; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(PYTHON, ['-I', '-S', '-c', code], { stdio: ['ignore', 'pipe', 'pipe'], env: {} });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.resume();
+    child.on('close', (code) => resolve({ ok: code === 0, stdout }));
+  });
+}
+
+async function latency(label: string, fn: () => Promise<boolean>, n: number, warmup = 10): Promise<Stats> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const samples: number[] = [];
+  let failures = 0;
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    if (!(await fn())) failures++;
+    samples.push(performance.now() - t);
+  }
+  if (failures) console.error(`  ${label}: ${failures} runs failed`);
+  const s = stats(samples);
+  console.error(`  ${label}: p50 ${s.p50} ms, p99 ${s.p99} ms (${n} runs)`);
+  return s;
+}
+
+async function throughput(label: string, fn: () => Promise<boolean>, callers: number, ms: number): Promise<number> {
+  // a short warm-up at this concurrency (grows the zygotes to the callers), then measure
+  const warmEnd = performance.now() + Math.min(1000, ms / 3);
+  await Promise.all(Array.from({ length: callers }, async () => {
+    while (performance.now() < warmEnd) await fn();
+  }));
+  let done = 0;
+  let failures = 0;
+  const start = performance.now();
+  const end = start + ms;
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      while (performance.now() < end) {
+        if (await fn()) done++;
+        else failures++;
+      }
+    }),
+  );
+  const rate = (done / (performance.now() - start)) * 1000;
+  if (failures) console.error(`  ${label}: ${failures} runs failed`);
+  console.error(`  ${label}: ${rate.toFixed(1)} runs/s with ${callers} callers`);
+  return Math.round(rate * 10) / 10;
+}
+
+/** RSS and PSS (KiB) summed over processes. */
+function memoryOf(pids: number[]): { rssKiB: number; pssKiB: number; processes: number } {
+  let rss = 0;
+  let pss = 0;
+  let n = 0;
+  for (const pid of pids) {
+    try {
+      const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+      rss += Number(/^Rss:\s+(\d+)/m.exec(text)?.[1] ?? 0);
+      pss += Number(/^Pss:\s+(\d+)/m.exec(text)?.[1] ?? 0);
+      n++;
+    } catch {
+      /* gone */
+    }
+  }
+  return { rssKiB: rss, pssKiB: pss, processes: n };
+}
+
+/** A pure-Python loop that takes ~0.5 s here. */
+async function calibrateLoop(): Promise<number> {
+  let n = 2_000_000;
+  for (let i = 0; i < 6; i++) {
+    const t = performance.now();
+    await bare(`n = 0\nfor i in range(${n}): n += i`);
+    const ms = performance.now() - t;
+    if (ms > 350 && ms < 700) return n;
+    n = Math.round((n * 500) / Math.max(ms - 10, 1));
+  }
+  return n;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
+
+async function main(): Promise<void> {
+  const started = new Date();
+  console.error(`pybox bench, ${started.toISOString()}, ${cpus().length} cpus, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  const results: Record<string, unknown> = {
+    date: started.toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavgAtStart: loadavg() },
+    runs: RUNS,
+  };
+
+  // --- bare python3 spawned from Node ---
+  console.error('bare python3 -I -S -c');
+  const bareLat = await latency('bare', async () => (await bare(HELLO)).ok, RUNS);
+
+  // --- warm: mode auto (zygote where it can run) ---
+  console.error('pybox warm (mode auto)');
+  const warm = await Sandbox.create({ mode: 'auto', pool: { size: 2, max: 8 } });
+  await sleep(500);
+  const warmMode = warm.mode;
+  const warmLat = await latency(`pybox ${warmMode.active}`, async () => (await warm.run(HELLO)).status === 'ok', RUNS);
+  const warmCounts = { ...warm.pathCounts };
+
+  // memory of an idle warm jail and of the zygote itself
+  await sleep(500);
+  const inv = idleWarmJails();
+  const idleZygote = memoryOf(inv.pids);
+  const zygotes = warm.mode.zygotes;
+
+  // --- cold and pool ---
+  console.error('pybox cold (mode cold)');
+  const cold = await Sandbox.create({ mode: 'cold' });
+  const coldLat = await latency('pybox cold', async () => (await cold.run(HELLO)).status === 'ok', quick ? 40 : 200, 5);
+  console.error('pybox pool (mode pool)');
+  const pool = await Sandbox.create({ mode: 'pool', pool: { size: 2 } });
+  await sleep(800);
+  const poolMem = memoryOf(idleWarmJails().pids.filter((p) => !inv.pids.includes(p)));
+  const warmJails = pool.mode.warmJails;
+  const poolLat = await latency('pybox pool', async () => (await pool.run(HELLO)).status === 'ok', quick ? 40 : 200, 5);
+
+  // --- throughput ---
+  console.error('throughput');
+  const tp: Record<string, number> = {};
+  for (const callers of [2, 8]) {
+    tp[`bare_${callers}`] = await throughput('bare', async () => (await bare(HELLO)).ok, callers, THROUGHPUT_MS);
+    tp[`warm_${callers}`] = await throughput(`pybox ${warmMode.active}`, async () => (await warm.run(HELLO)).status === 'ok', callers, THROUGHPUT_MS);
+  }
+  tp.cold_2 = await throughput('pybox cold', async () => (await cold.run(HELLO)).status === 'ok', 2, THROUGHPUT_MS / 2);
+  const warmCountsAfter = { ...warm.pathCounts };
+  await pool.close();
+  await cold.close();
+
+  // --- CPU-bound ---
+  console.error('cpu-bound loop');
+  const loopN = await calibrateLoop();
+  const loop = `n = 0\nfor i in range(${loopN}): n += i\nprint(n)`;
+  const bareCpu: number[] = [];
+  const boxCpu: number[] = [];
+  for (let i = 0; i < CPU_REPS; i++) {
+    let t = performance.now();
+    await bare(loop);
+    bareCpu.push(performance.now() - t);
+    t = performance.now();
+    const r = await warm.run(loop, { limits: { cpuMs: 30_000, timeoutMs: 60_000 } });
+    boxCpu.push(performance.now() - t);
+    if (r.status !== 'ok') console.error(`  cpu-bound run: ${r.status}`);
+  }
+  const bareCpuS = stats(bareCpu);
+  const boxCpuS = stats(boxCpu);
+  console.error(`  bare ${bareCpuS.p50} ms, pybox ${boxCpuS.p50} ms`);
+  await warm.close();
+
+  // --- summary ---
+  const spareProcs = 2; // R (pid 1) + G (the run's interpreter) per idle zygote child
+  results.bare = { latency: bareLat };
+  results.warm = { mode: warmMode, latency: warmLat, pathCounts: warmCounts, pathCountsAfterThroughput: warmCountsAfter };
+  results.pool = { latency: poolLat };
+  results.cold = { latency: coldLat };
+  results.throughput = tp;
+  results.cpuBound = { loopIterations: loopN, bareMs: bareCpuS, pyboxMs: boxCpuS, overhead: ratio(boxCpuS.p50, bareCpuS.p50) - 1 };
+  results.memory = {
+    note: 'KiB summed over processes; idleWarm = every idle zygote (bwrap + server) with its spare child (R + G), or every idle pooled bwrap jail (bwrap, its pid 1, python)',
+    zygoteTotal: idleZygote,
+    poolTotal: poolMem,
+    spareProcessesPerZygoteChild: spareProcs,
+  };
+  const perPoolJail = warmJails ? { rssKiB: Math.round(poolMem.rssKiB / warmJails), pssKiB: Math.round(poolMem.pssKiB / warmJails) } : null;
+  const perZygote = zygotes ? { rssKiB: Math.round(idleZygote.rssKiB / zygotes), pssKiB: Math.round(idleZygote.pssKiB / zygotes) } : null;
+  results.memoryPerIdle = { pooledJail: perPoolJail, pooledJails: warmJails, zygoteWithSpare: perZygote, zygotes };
+
+  const targets = {
+    warmP50: { value: ratio(warmLat.p50, bareLat.p50), target: 0.15 },
+    warmP99: { value: ratio(warmLat.p99, bareLat.p50), target: 0.8 },
+    throughput2: { value: ratio(tp.warm_2 as number, tp.bare_2 as number), target: 1.0, higherIsBetter: true },
+    cpuOverhead: { value: Math.round((ratio(boxCpuS.p50, bareCpuS.p50) - 1) * 1000) / 1000, target: 0.03 },
+    idlePssMiB: { value: perZygote ? Math.round((perZygote.pssKiB / 1024) * 10) / 10 : null, target: 10 },
+    idlePoolPssMiB: { value: perPoolJail ? Math.round((perPoolJail.pssKiB / 1024) * 10) / 10 : null, target: 10 },
+    coldVsBare: { value: ratio(coldLat.p50, bareLat.p50), target: 2.0 },
+  };
+  results.targets = targets;
+  results.loadavgAtEnd = loadavg();
+  results.durationS = Math.round((Date.now() - started.getTime()) / 100) / 10;
+
+  const met = (t: { value: number | null; target: number; higherIsBetter?: boolean }) =>
+    t.value === null ? 'n/a' : (t.higherIsBetter ? t.value >= t.target : t.value <= t.target) ? 'met' : 'MISSED';
+  const md = [
+    `# pybox bench — ${started.toISOString()}`,
+    '',
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}; load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${RUNS} runs per latency series (cold/pool: ${quick ? 40 : 200}); warm path: **${warmMode.active}**${warmMode.reason ? ` (${warmMode.reason})` : ''}.`,
+    '',
+    '| measure | pybox | bare `python3 -I -S -c` | ratio | target | |',
+    '|---|---|---|---|---|---|',
+    `| warm run p50, ms (${warmMode.active}) | ${warmLat.p50} | ${bareLat.p50} | ${targets.warmP50.value} | ≤ 0.15 | ${met(targets.warmP50)} |`,
+    `| warm run p99, ms (vs bare p50) | ${warmLat.p99} | ${bareLat.p50} (p99 ${bareLat.p99}) | ${targets.warmP99.value} | ≤ 0.8 | ${met(targets.warmP99)} |`,
+    `| pooled bwrap jail p50 / p99, ms | ${poolLat.p50} / ${poolLat.p99} | ${bareLat.p50} / ${bareLat.p99} | ${ratio(poolLat.p50, bareLat.p50)} | | |`,
+    `| cold run p50 / p99, ms | ${coldLat.p50} / ${coldLat.p99} | ${bareLat.p50} / ${bareLat.p99} | ${targets.coldVsBare.value} | ≤ 2.0 | ${met(targets.coldVsBare)} |`,
+    `| runs/s, 2 callers | ${tp.warm_2} | ${tp.bare_2} | ${targets.throughput2.value} | ≥ 1.0 | ${met(targets.throughput2)} |`,
+    `| runs/s, 8 callers | ${tp.warm_8} | ${tp.bare_8} | ${ratio(tp.warm_8 as number, tp.bare_8 as number)} | | |`,
+    `| runs/s, 2 callers, cold | ${tp.cold_2} | ${tp.bare_2} | ${ratio(tp.cold_2 as number, tp.bare_2 as number)} | | |`,
+    `| CPU-bound loop (${loopN} iterations), ms p50 | ${boxCpuS.p50} | ${bareCpuS.p50} | +${(targets.cpuOverhead.value * 100).toFixed(1)} % | ≤ +3 % | ${met(targets.cpuOverhead)} |`,
+    `| idle zygote + its spare child, RSS / PSS MiB | ${perZygote ? `${(perZygote.rssKiB / 1024).toFixed(1)} / ${(perZygote.pssKiB / 1024).toFixed(1)}` : 'n/a'} | | | PSS ≤ 10 | ${met(targets.idlePssMiB)} |`,
+    `| idle pooled bwrap jail, RSS / PSS MiB | ${perPoolJail ? `${(perPoolJail.rssKiB / 1024).toFixed(1)} / ${(perPoolJail.pssKiB / 1024).toFixed(1)}` : 'n/a'} | | | PSS ≤ 10 | ${met(targets.idlePoolPssMiB)} |`,
+    '',
+    `Paths taken by the warm Sandbox: ${JSON.stringify(warmCountsAfter)} (a run with nothing warm that fits goes cold). Bench took ${results.durationS} s; load average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
+    '',
+  ].join('\n');
+  const here = dirname(fileURLToPath(import.meta.url));
+  const benchDir = join(here, '..', '..', 'bench');
+  writeFileSync(join(benchDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(join(benchDir, 'results.md'), md);
+  process.stdout.write(md);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,127 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CgroupStats, JailCgroup } from '../jail/cgroups.js';
+
+/**
+ * Operations on a jail's cgroup that src/jail/cgroups.ts does not offer (yet): moving a
+ * process in without blocking the event loop, and re-targeting a warm jail's cgroup at
+ * the run that claims it. They work on the directories of the v1/v2 classes there,
+ * found by shape; a cgroup of another shape is reported as not retunable and callers
+ * fall back (sync attach, a cold jail).
+ *
+ * Why async: on cgroup v1 a write to cgroup.procs waits for an RCU grace period
+ * (~10 ms here) under the global cgroup_threadgroup_rwsem. Done with writeFileSync it
+ * stalls every other run in this process for that long.
+ */
+type Shape = { kind: 'v1'; dirs: { memory: string; pids: string; cpuacct: string } } | { kind: 'v2'; dir: string };
+
+function shapeOf(cg: JailCgroup): Shape | null {
+  const anyCg = cg as unknown as { dirs?: unknown; dir?: unknown };
+  const dirs = anyCg.dirs as Record<string, unknown> | undefined;
+  if (dirs && typeof dirs.memory === 'string' && typeof dirs.pids === 'string' && typeof dirs.cpuacct === 'string') {
+    return { kind: 'v1', dirs: { memory: dirs.memory, pids: dirs.pids, cpuacct: dirs.cpuacct } };
+  }
+  if (typeof anyCg.dir === 'string') return { kind: 'v2', dir: anyCg.dir };
+  return null;
+}
+
+/** Moves `pids` into the cgroup on libuv's thread pool; falls back to the sync attach. */
+export async function attachAsync(cg: JailCgroup, pids: number[]): Promise<void> {
+  const shape = shapeOf(cg);
+  if (!shape) {
+    for (const pid of pids) cg.attach(pid);
+    return;
+  }
+  const files = shape.kind === 'v1' ? Object.values(shape.dirs).map((d) => join(d, 'cgroup.procs')) : [join(shape.dir, 'cgroup.procs')];
+  for (const pid of pids) {
+    for (const file of files) await writeFile(file, String(pid));
+  }
+}
+
+export interface CgroupBaseline {
+  cpuMs: number;
+  oomKills: number;
+  pidsMaxEvents: number;
+}
+
+function readNum(path: string): number | null {
+  try {
+    const v = Number(readFileSync(path, 'utf8').trim());
+    return Number.isFinite(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+function readKey(path: string, key: string): number {
+  try {
+    for (const line of readFileSync(path, 'utf8').split('\n')) {
+      const [k, v] = line.split(/\s+/);
+      if (k === key && v !== undefined) return Number(v);
+    }
+  } catch {
+    /* missing */
+  }
+  return 0;
+}
+
+export function canRetune(cg: JailCgroup): boolean {
+  return shapeOf(cg) !== null;
+}
+
+/**
+ * Points a warm jail's cgroup at the run that claims it: its memory and pids limits, and
+ * counters that start from the claim (v1: CPU and the memory peak are reset; what cannot
+ * be reset is returned as a baseline to subtract). Throws when a limit cannot be set
+ * (e.g. a memory limit below what the idle jail already uses): the caller uses another jail.
+ */
+export async function retune(cg: JailCgroup, limits: { memoryBytes: number; pids: number }): Promise<CgroupBaseline> {
+  const shape = shapeOf(cg);
+  if (!shape) throw new Error('this cgroup cannot be retuned');
+  if (shape.kind === 'v1') {
+    const { memory, pids, cpuacct } = shape.dirs;
+    const mem = String(limits.memoryBytes);
+    const current = readNum(join(memory, 'memory.limit_in_bytes'));
+    const memsw = join(memory, 'memory.memsw.limit_in_bytes');
+    const hasMemsw = readNum(memsw) !== null;
+    if (current !== limits.memoryBytes) {
+      // memsw must stay >= the memory limit: raise in the order that keeps that true.
+      if (current !== null && limits.memoryBytes > current) {
+        if (hasMemsw) await writeFile(memsw, mem);
+        await writeFile(join(memory, 'memory.limit_in_bytes'), mem);
+      } else {
+        await writeFile(join(memory, 'memory.limit_in_bytes'), mem);
+        if (hasMemsw) await writeFile(memsw, mem);
+      }
+    }
+    if (readNum(join(pids, 'pids.max')) !== limits.pids) await writeFile(join(pids, 'pids.max'), String(limits.pids));
+    // Plain counter resets: quick, never wait on the kernel, so no thread-pool round trip.
+    writeFileSync(join(cpuacct, 'cpuacct.usage'), '0');
+    writeFileSync(join(memory, 'memory.max_usage_in_bytes'), '0');
+    return {
+      cpuMs: 0,
+      oomKills: readKey(join(memory, 'memory.oom_control'), 'oom_kill'),
+      pidsMaxEvents: readKey(join(pids, 'pids.events'), 'max'),
+    };
+  }
+  const { dir } = shape;
+  await writeFile(join(dir, 'memory.max'), String(limits.memoryBytes));
+  await writeFile(join(dir, 'pids.max'), String(limits.pids));
+  return {
+    cpuMs: readKey(join(dir, 'cpu.stat'), 'usage_usec') / 1000,
+    oomKills: readKey(join(dir, 'memory.events'), 'oom_kill'),
+    pidsMaxEvents: readKey(join(dir, 'pids.events'), 'max'),
+  };
+}
+
+/** Stats counted from the claim. */
+export function sinceBaseline(stats: CgroupStats, base: CgroupBaseline | null): CgroupStats {
+  if (!base) return stats;
+  return {
+    cpuUsageMs: stats.cpuUsageMs === null ? null : Math.max(0, stats.cpuUsageMs - base.cpuMs),
+    memoryPeakBytes: stats.memoryPeakBytes,
+    oomKills: Math.max(0, stats.oomKills - base.oomKills),
+    pidsLimitHit: stats.pidsLimitHit,
+  };
+}

@@ -1,0 +1,394 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, constants as fsc, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { constants as osConstants } from 'node:os';
+import type { Readable, Writable } from 'node:stream';
+import { buildBwrapArgv, etcGroup, etcPasswd, JAIL_FD_COUNT, JAIL_FDS } from '../jail/bwrap-argv.js';
+import type { JailCgroup } from '../jail/cgroups.js';
+import { devNullFd, leakableFds } from '../jail/inherited-fds.js';
+import { waitForJailGone, processStartTime } from '../jail/reap.js';
+import { nextJailName, type JailEnvironment, type JailExit, type LiveJail } from '../jail/supervise.js';
+import { attachAsync } from '../pool/cgroup-ops.js';
+import { keepAlive } from '../pool/keepalive.js';
+import { marshal } from './marshal.js';
+import { BOOTSTRAP_STUB, precompiledBootstrap } from './precompile.js';
+
+const MiB = 1024 * 1024;
+/** tmpfs mount points of the zygote's own jail; each run mounts its own over them. */
+const ZYGOTE_TMPFS_BYTES = 1024 * 1024;
+const START_TIMEOUT_MS = 20_000;
+const O_CLOEXEC = 0o2000000;
+
+export interface ZygoteChildLimits {
+  workspaceMiB: number;
+  memoryMiB: number;
+  processes: number;
+}
+
+/** A forked, not yet claimed run: its jail (pid 1 + G waiting for its request). */
+export interface ZygoteChild extends LiveJail {
+  readonly path: 'zygote';
+  readonly zygote: Zygote;
+  /** Host pid of the run's pid 1. */
+  readonly hostPid: number;
+}
+
+interface PendingSpawn {
+  resolve: (value: { pid: number; fds: number[] }) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * One fork-server: a bwrap jail running the bootstrap in zygote mode (see the long
+ * comment in src/guest/bootstrap.py). It is started once, as its own pool uid, and
+ * forks one fresh jail per run. It never sees a request: the host writes requests
+ * straight into the child's pipes.
+ */
+export class Zygote {
+  private child: ChildProcess | null = null;
+  private hostPid: number | null = null;
+  private startTime: string | null = null;
+  private buffer = '';
+  private nextId = 0;
+  private readonly spawns = new Map<string, PendingSpawn>();
+  private readonly exits = new Map<string, (exit: JailExit) => void>();
+  private uid: number | undefined;
+  private alive = false;
+  private stopped = false;
+  readonly ended: Promise<void>;
+  private resolveEnded!: () => void;
+  /** Set while one of its children runs a program: one run at a time per zygote (see pool.ts). */
+  busy = false;
+  lastUsed = Date.now();
+
+  private constructor(private readonly env: JailEnvironment) {
+    this.ended = new Promise((r) => (this.resolveEnded = r));
+  }
+
+  get isAlive(): boolean {
+    return this.alive;
+  }
+
+  get pid(): number | null {
+    return this.hostPid;
+  }
+
+  /** Host pids of the zygote's own processes (bwrap and the server), not of its children. */
+  get ownPids(): number[] {
+    return [this.child?.pid, this.hostPid].filter((p): p is number => typeof p === 'number' && this.alive);
+  }
+
+  /** Starts a zygote and waits until it serves; rejects with the reason it cannot. */
+  static async start(env: JailEnvironment): Promise<Zygote> {
+    const z = new Zygote(env);
+    await keepAlive(z.boot());
+    return z;
+  }
+
+  private boot(): Promise<void> {
+    const { env } = this;
+    const facts = env.facts;
+    if (env.cgroups.mode === 'none') return Promise.reject(new Error('the zygote needs cgroups: each run must be in its own cgroup before its code runs'));
+    const prefix = precompiledBootstrap(facts.python, env.bootstrapSource);
+    if (!prefix) return Promise.reject(new Error(`cannot precompile the bootstrap with ${facts.python}`));
+    if (env.uids) {
+      const uid = env.uids.acquire();
+      if (uid === null) return Promise.reject(new Error('no free sandbox uid for a zygote'));
+      this.uid = uid;
+    }
+    const argv = buildBwrapArgv({
+      python: facts.python,
+      bootstrapSource: BOOTSTRAP_STUB,
+      pythonArgs: ['zygote'],
+      usrSymlinks: facts.usrSymlinks,
+      extraReadOnly: facts.extraReadOnly,
+      procMasks: facts.procMasks,
+      hasLdCache: facts.hasLdCache,
+      workspaceBytes: ZYGOTE_TMPFS_BYTES,
+      tmpBytes: ZYGOTE_TMPFS_BYTES,
+      zygote: true,
+    });
+    const stdio: ('pipe' | 'ignore' | number)[] = Array.from({ length: JAIL_FD_COUNT }, () => 'pipe' as const);
+    for (const leaked of leakableFds()) {
+      while (stdio.length <= leaked) stdio.push('ignore');
+      if (leaked >= JAIL_FD_COUNT) stdio[leaked] = devNullFd();
+    }
+    stdio[0] = 'ignore';
+    stdio[1] = 'ignore';
+    stdio[JAIL_FDS.block] = 'ignore';
+    stdio[JAIL_FDS.seccomp] = 'ignore';
+    let stderr = '';
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const fail = (error: Error) => {
+        if (!settled) {
+          settled = true;
+          reject(error);
+        }
+        this.stop();
+      };
+      let child: ChildProcess;
+      try {
+        child = spawn(facts.bwrap, argv, { stdio, env: {}, ...(this.uid !== undefined ? { uid: this.uid, gid: this.uid } : {}) });
+      } catch (error) {
+        this.releaseUid(true);
+        this.resolveEnded();
+        reject(error as Error);
+        return;
+      }
+      this.child = child;
+      child.unref();
+      const fd = (n: number) => child.stdio[n] as (Readable & Writable) | null;
+      for (let n = 0; n < JAIL_FD_COUNT; n++) {
+        const s = fd(n);
+        s?.on('error', () => undefined);
+        (s as unknown as { unref?: () => void } | null)?.unref?.();
+      }
+      const timer = setTimeout(() => fail(new Error(`the zygote did not start within ${START_TIMEOUT_MS} ms: ${stderr.trim()}`)), START_TIMEOUT_MS);
+      timer.unref();
+      fd(2)?.on('data', (c: Buffer) => {
+        if (stderr.length < 4096) stderr += c.toString('utf8');
+      });
+      let info = '';
+      fd(JAIL_FDS.info)?.on('data', (chunk: Buffer) => {
+        if (this.hostPid !== null) return;
+        info += chunk.toString('utf8');
+        const m = /"child-pid"\s*:\s*(\d+)/.exec(info);
+        if (m) {
+          this.hostPid = Number(m[1]);
+          this.startTime = processStartTime(this.hostPid);
+        }
+      });
+      fd(JAIL_FDS.passwd)?.end(etcPasswd());
+      fd(JAIL_FDS.group)?.end(etcGroup());
+      const config = marshal({
+        seccomp: env.seccomp,
+        procMasks: { files: facts.procMasks.files, dirs: facts.procMasks.dirs },
+      });
+      const head = Buffer.allocUnsafe(4);
+      head.writeUInt32BE(config.length, 0);
+      fd(JAIL_FDS.ctrlIn)?.write(Buffer.concat([prefix, head, config]));
+      fd(JAIL_FDS.ctrlOut)?.on('data', (chunk: Buffer) => {
+        this.buffer += chunk.toString('utf8');
+        let nl: number;
+        while ((nl = this.buffer.indexOf('\n')) >= 0) {
+          const line = this.buffer.slice(0, nl);
+          this.buffer = this.buffer.slice(nl + 1);
+          if (line.startsWith('hello ')) {
+            clearTimeout(timer);
+            if (this.hostPid === null) return fail(new Error('the zygote started but bwrap did not report its pid'));
+            this.alive = true;
+            settled = true;
+            resolve();
+          } else this.onEvent(line);
+        }
+      });
+      child.on('exit', () => {
+        clearTimeout(timer);
+        this.alive = false;
+        void waitForJailGone(this.hostPid, this.startTime).then((gone) => {
+          for (const [, p] of this.spawns) p.reject(new Error('the zygote exited'));
+          this.spawns.clear();
+          // Its namespace, and every child in it, died with it.
+          for (const [, done] of this.exits) done({ code: null, signal: 'SIGKILL', error: null });
+          this.exits.clear();
+          this.releaseUid(gone);
+          if (!settled) fail(new Error(`the zygote exited during start-up: ${stderr.trim().split('\n').slice(-3).join(' | ') || 'no message'}`));
+          this.resolveEnded();
+        });
+      });
+    });
+  }
+
+  private releaseUid(clean: boolean): void {
+    if (this.uid !== undefined && clean) this.env.uids?.release(this.uid);
+    this.uid = undefined;
+  }
+
+  private onEvent(line: string): void {
+    const [kind, id, ...rest] = line.split(' ');
+    if (id === undefined) return;
+    if (kind === 'P') {
+      const p = this.spawns.get(id);
+      this.spawns.delete(id);
+      const [pid, ...fds] = rest.map(Number);
+      p?.resolve({ pid: pid as number, fds });
+    } else if (kind === 'E') {
+      const p = this.spawns.get(id);
+      this.spawns.delete(id);
+      p?.reject(new Error(`the zygote could not fork: ${rest.join(' ')}`));
+    } else if (kind === 'X') {
+      const status = Number(rest[0]);
+      const done = this.exits.get(id);
+      this.exits.delete(id);
+      const p = this.spawns.get(id);
+      if (p) {
+        this.spawns.delete(id);
+        p.reject(new Error('the child exited before it was set up'));
+      }
+      done?.(decodeWaitStatus(status));
+    }
+  }
+
+  private command(line: string): void {
+    (this.child?.stdio[JAIL_FDS.ctrlIn] as Writable | null)?.write(line + '\n');
+  }
+
+  /**
+   * Forks a fresh jail: new pid, mount, net, ipc, uts and cgroup namespaces, its own
+   * tmpfs, in a new cgroup with these limits before its program exists. Resolves when
+   * the child is set up and waits for its request.
+   */
+  fork(limits: ZygoteChildLimits): Promise<ZygoteChild> {
+    return keepAlive(this.forkChild(limits));
+  }
+
+  private async forkChild(limits: ZygoteChildLimits): Promise<ZygoteChild> {
+    if (!this.alive || this.hostPid === null) throw new Error('the zygote is not running');
+    const zhost = this.hostPid;
+    const id = String(++this.nextId);
+    let exitResolve!: (exit: JailExit) => void;
+    let hasEnded = false;
+    const ended = new Promise<JailExit>((r) => {
+      exitResolve = (exit) => {
+        hasEnded = true;
+        r(exit);
+      };
+    });
+    this.exits.set(id, exitResolve);
+    const spawned = new Promise<{ pid: number; fds: number[] }>((resolve, reject) => this.spawns.set(id, { resolve, reject }));
+    const bytes = limits.workspaceMiB * MiB;
+    this.command(`S ${id} ${bytes} ${bytes}`);
+    const { pid, fds } = await spawned;
+
+    let cgroup: JailCgroup | null = null;
+    const cgroupName = nextJailName('zygote');
+    const opened: number[] = [];
+    let hostPid = 0;
+    try {
+      hostPid = findChildByNsPid(zhost, pid);
+      const flags = [
+        fsc.O_WRONLY, // stdin
+        fsc.O_RDONLY, // stdout
+        fsc.O_RDONLY, // stderr
+        fsc.O_WRONLY, // ctrl-in
+        fsc.O_RDONLY, // ctrl-out
+        fsc.O_WRONLY, // gate
+      ];
+      fds.forEach((n, i) => opened.push(openSync(`/proc/${zhost}/fd/${n}`, (flags[i] as number) | fsc.O_NONBLOCK | O_CLOEXEC)));
+      this.command(`C ${id}`);
+      cgroup = this.env.cgroups.create(cgroupName, { memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + 1 });
+      await attachAsync(cgroup, [hostPid]);
+      writeSync(opened[5] as number, 'g'); // R may now fork the run's process, inside the cgroup
+      closeSync(opened.pop() as number);
+    } catch (error) {
+      const why = readWhatIsThere(opened[2]);
+      if (why) (error as Error).message += ` (${why.trim().split('\n').slice(-2).join(' | ')})`;
+      if (hostPid) safeKill(hostPid);
+      for (const f of opened) closeSafe(f);
+      this.command(`C ${id}`);
+      await ended;
+      await cgroup?.destroy();
+      throw error;
+    }
+    const pipe = (n: number, readable: boolean) => {
+      const s = new Socket({ fd: opened[n] as number, readable, writable: !readable });
+      s.on('error', () => undefined);
+      s.unref();
+      return s;
+    };
+    const io = { stdin: pipe(0, false), stdout: pipe(1, true), stderr: pipe(2, true), ctrlIn: pipe(3, false), ctrlOut: pipe(4, true) };
+    const cg = cgroup;
+    let released = false;
+    const zygote = this;
+    return {
+      path: 'zygote',
+      zygote,
+      hostPid,
+      io,
+      cgroup: cg,
+      workspaceMiB: limits.workspaceMiB,
+      ended,
+      contained: Promise.resolve(),
+      get hasEnded() {
+        return hasEnded;
+      },
+      kill() {
+        if (!hasEnded) safeKill(hostPid); // SIGKILL to a namespace's pid 1 kills the namespace
+        cg.killAll();
+      },
+      sampleCpuMs: () => null,
+      get rootPid() {
+        return hasEnded ? null : hostPid;
+      },
+      cgroupName,
+      async release() {
+        if (released) return;
+        released = true;
+        for (const s of Object.values(io)) s.destroy();
+        await cg.destroy();
+      },
+    };
+  }
+
+  /** Kills the zygote and, with its namespace, every child it made. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.alive = false;
+    this.child?.kill('SIGKILL');
+    for (let n = 0; n < JAIL_FD_COUNT; n++) (this.child?.stdio[n] as Readable | null)?.destroy();
+  }
+}
+
+/** What the child's pid 1 wrote on its stderr before it failed (non-blocking). */
+function readWhatIsThere(fd: number | undefined): string {
+  if (fd === undefined) return '';
+  try {
+    const buf = Buffer.alloc(4096);
+    const n = readSync(fd, buf, 0, buf.length, null);
+    return buf.subarray(0, n).toString('utf8');
+  } catch {
+    return '';
+  }
+}
+
+function safeKill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}
+
+function closeSafe(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    /* closed */
+  }
+}
+
+/** A wait status as the zygote's waitpid saw it. */
+export function decodeWaitStatus(status: number): JailExit {
+  const sig = status & 0x7f;
+  if (sig === 0) return { code: (status >> 8) & 0xff, signal: null, error: null };
+  const name = Object.entries(osConstants.signals).find(([, n]) => n === sig)?.[0] as NodeJS.Signals | undefined;
+  return { code: null, signal: name ?? 'SIGKILL', error: null };
+}
+
+/** The host pid of the zygote's child whose pid in the zygote's namespace is `nsPid`. */
+function findChildByNsPid(zygoteHostPid: number, nsPid: number): number {
+  const children = readFileSync(`/proc/${zygoteHostPid}/task/${zygoteHostPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  for (const c of children) {
+    try {
+      const m = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${c}/status`, 'utf8'));
+      const levels = m?.[1]?.trim().split(/\s+/).map(Number) ?? [];
+      // host, zygote's namespace, the run's own namespace (where it is 1)
+      if (levels.length >= 2 && levels[levels.length - 2] === nsPid) return Number(c);
+    } catch {
+      /* exited */
+    }
+  }
+  throw new Error(`cannot find the zygote's child ${nsPid} on the host`);
+}

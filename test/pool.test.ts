@@ -1,0 +1,174 @@
+/**
+ * The warm pool and the run-path choice: warm jails are used once and replaced off the
+ * request path, an empty pool or an unusual run goes cold (never fails), options are
+ * validated, idle jails are trimmed, and close() leaves nothing behind.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Sandbox } from '../src/index.js';
+import { idleWarmJails } from '../src/pool/pool.js';
+import { describeRunPaths } from '../src/pool/describe.js';
+import { marshal, tuple } from '../src/zygote/marshal.js';
+import { decodeWaitStatus } from '../src/zygote/zygote.js';
+import { execFileSync } from 'node:child_process';
+import { allOurJails, expectNoRunLeftovers } from './pool-helpers.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const open: Sandbox[] = [];
+async function make(options: Parameters<typeof Sandbox.create>[0]): Promise<Sandbox> {
+  const s = await Sandbox.create(options);
+  open.push(s);
+  return s;
+}
+
+afterEach(async () => {
+  for (const s of open.splice(0)) await s.close();
+  expect(allOurJails()).toEqual([]);
+});
+
+async function until(check: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check() && Date.now() < end) await sleep(20);
+}
+
+describe('the warm pool (mode pool)', () => {
+  it('keeps `size` jails ready, uses each once and replaces it', async () => {
+    const sb = await make({ mode: 'pool', pool: { size: 2 } });
+    await until(() => sb.mode.warmJails === 2);
+    expect(sb.mode.warmJails).toBe(2);
+    const before = new Set(idleWarmJails().pids);
+    const r = await sb.run('import os; print(os.getpid())');
+    expect(r.status).toBe('ok');
+    expect(sb.pathCounts).toEqual({ cold: 0, pool: 1, zygote: 0 });
+    await until(() => sb.mode.warmJails === 2);
+    const after = new Set(idleWarmJails().pids);
+    // the jail that ran is gone; a new one took its place
+    expect([...before].filter((p) => !after.has(p)).length).toBeGreaterThan(0);
+    expect(await expectNoRunLeftovers()).toEqual([]);
+  });
+
+  it('an empty pool, or a run the warm jails do not fit, goes cold and still succeeds', async () => {
+    const sb = await make({ mode: 'pool', pool: { size: 1, max: 1 } });
+    await until(() => sb.mode.warmJails === 1);
+    const results = await Promise.all([sb.run('print(1)'), sb.run('print(2)'), sb.run('print(3)')]);
+    expect(results.map((r) => r.stdout)).toEqual(['1\n', '2\n', '3\n']);
+    expect(sb.pathCounts.pool + sb.pathCounts.cold).toBe(3);
+    expect(sb.pathCounts.cold).toBeGreaterThanOrEqual(2);
+    const odd = await sb.run('print(2)', { limits: { workspaceMiB: 7 } });
+    expect(odd.status).toBe('ok');
+    expect(sb.pathCounts.cold).toBeGreaterThanOrEqual(3);
+  });
+
+  it('trims idle jails down to min', async () => {
+    const sb = await make({ mode: 'pool', pool: { size: 3, min: 1, idleMs: 200 } });
+    let most = 0;
+    await until(() => {
+      most = Math.max(most, sb.mode.warmJails);
+      return most >= 2 && sb.mode.warmJails === 1;
+    }, 6000);
+    expect(most).toBeGreaterThanOrEqual(2);
+    expect(sb.mode.warmJails).toBe(1);
+    await sleep(1200); // and it stays at min while idle
+    expect(sb.mode.warmJails).toBe(1);
+  });
+});
+
+describe('the zygote (mode zygote) and auto', () => {
+  it('auto picks the zygote here, and the zygote serves runs', async () => {
+    const sb = await make({ mode: 'auto' });
+    expect(sb.mode.active).toBe('zygote');
+    await sleep(200);
+    const r = await sb.run('print("z")');
+    expect(r.status).toBe('ok');
+    expect(sb.pathCounts.zygote).toBe(1);
+  });
+
+  it('one run at a time per zygote: concurrent callers get more zygotes, up to max', async () => {
+    const sb = await make({ mode: 'zygote', pool: { size: 1, max: 3 } });
+    await Promise.all(Array.from({ length: 4 }, () => sb.run('import time; time.sleep(0.1)')));
+    await until(() => sb.mode.zygotes >= 2);
+    expect(sb.mode.zygotes).toBeGreaterThanOrEqual(2);
+    expect(sb.mode.zygotes).toBeLessThanOrEqual(3);
+    const rs = await Promise.all(Array.from({ length: 6 }, (_, i) => sb.run(`print(${i})`)));
+    rs.forEach((r, i) => expect(r.stdout).toBe(`${i}\n`));
+  });
+
+  it('a zygote that dies is replaced; runs keep working', async () => {
+    const sb = await make({ mode: 'zygote', pool: { size: 1, max: 2 } });
+    await sleep(200);
+    const zygotePids = idleWarmJails().pids;
+    // kill every zygote process from the outside
+    for (const pid of zygotePids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    await sleep(200);
+    for (let i = 0; i < 5; i++) {
+      const r = await sb.run('print("still")');
+      expect(r.status).toBe('ok');
+    }
+    await until(() => sb.mode.zygotes >= 1);
+    expect(sb.mode.zygotes).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a run killed in the middle (timeout) leaves nothing, and the next run is fine', async () => {
+    const sb = await make({ mode: 'zygote', pool: { size: 1, max: 1 } });
+    const r = await sb.run('import os\nfor _ in range(4): os.fork()\nimport time; time.sleep(30)', { limits: { timeoutMs: 400 }, policy: 'off' });
+    expect(r.status).toBe('timeout');
+    expect(await expectNoRunLeftovers()).toEqual([]);
+    expect((await sb.run('print(1)')).stdout).toBe('1\n');
+  });
+});
+
+describe('options', () => {
+  it('validates mode and pool', async () => {
+    const code = async (o: unknown) => {
+      try {
+        await Sandbox.create(o as Parameters<typeof Sandbox.create>[0]);
+        return 'created';
+      } catch (e) {
+        return (e as { code?: string }).code;
+      }
+    };
+    expect(await code({ mode: 'warp' })).toBe('E_OPTIONS_INVALID');
+    expect(await code({ pool: { size: -1 } })).toBe('E_OPTIONS_INVALID');
+    expect(await code({ pool: { sizes: 1 } })).toBe('E_OPTIONS_INVALID');
+  });
+
+  it('describeRunPaths reports every path and what auto uses', async () => {
+    const report = await describeRunPaths();
+    expect(report.paths.map((p) => p.path)).toEqual(['cold', 'pool', 'zygote']);
+    expect(report.paths.every((p) => p.available)).toBe(true);
+    expect(report.auto).toBe('zygote');
+  });
+});
+
+describe('the guest protocol pieces', () => {
+  it('marshal output is what CPython reads', () => {
+    const value = {
+      s: 'héllo \u{1F600}',
+      n: [0, -1, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 64 * 2 ** 30, -(2 ** 40)],
+      b: new Uint8Array([0, 255, 10]),
+      t: tuple('a', 1),
+      x: null,
+      y: true,
+      z: false,
+    };
+    const out = execFileSync('/usr/bin/python3', ['-I', '-S', '-c', 'import sys, marshal; print(repr(marshal.loads(sys.stdin.buffer.read())))'], {
+      input: marshal(value),
+      encoding: 'utf8',
+    });
+    expect(out.trim()).toBe(
+      "{'s': 'héllo 😀', 'n': [0, -1, 2147483647, -2147483648, 2147483648, 68719476736, -1099511627776], 'b': b'\\x00\\xff\\n', 't': ('a', 1), 'x': None, 'y': True, 'z': False}",
+    );
+  });
+
+  it('decodes wait statuses', () => {
+    expect(decodeWaitStatus(0)).toEqual({ code: 0, signal: null, error: null });
+    expect(decodeWaitStatus(7 << 8)).toEqual({ code: 7, signal: null, error: null });
+    expect(decodeWaitStatus(9)).toEqual({ code: null, signal: 'SIGKILL', error: null });
+    expect(decodeWaitStatus(11 | 0x80)).toEqual({ code: null, signal: 'SIGSEGV', error: null });
+  });
+});
