@@ -20,10 +20,7 @@ import { Sandbox } from '../src/index.js';
  * The gate asserts they STILL escape, so fixing one fails this test until its entry
  * is deleted: the list can only shrink, and never hides a new escape.
  */
-const KNOWN_PYBOX_ESCAPES: Record<string, string> = {
-  'proto-exit-code-mimic':
-    'src/jail/verdict.ts reads a guest exit code of 152 (128 + SIGXCPU) as death by SIGXCPU and reports cpu_limit for a run that used no CPU',
-};
+const KNOWN_PYBOX_ESCAPES: Record<string, string> = {};
 
 /** The talk's attack against each level (attacks/*: `talk: Ln`). */
 const TALK: Record<string, string> = {
@@ -73,13 +70,13 @@ const row = (id: string) => {
 const evidence = (id: string, target: string) => (row(id).evidence[target] ?? []).join('; ');
 
 describe('the attack lab in the real jail', () => {
-  it('runs (or says why it cannot)', () => {
-    if (!jailWorks) console.warn(`attack lab skipped: ${why}`);
-    expect(jailWorks || why.length > 0).toBe(true);
+  it('runs: a host where the jail cannot be built fails the gate, it never skips it', () => {
+    expect(why).toBe('');
+    expect(jailWorks).toBe(true);
   });
 
   it('ran every attack against every target and judged every run', () => {
-    if (!jailWorks) return;
+    expect(jailWorks, why).toBe(true);
     expect(matrix.totals.attacks).toBeGreaterThanOrEqual(120);
     expect(matrix.targets).toEqual(['L0', 'L1', 'L2', 'L3', 'L4', 'L5', 'L6', 'decoy', 'pybox-language', 'pybox']);
     const errors = matrix.attacks.flatMap((a) => matrix.targets.filter((t) => a.results[t] === 'error').map((t) => `${a.id} on ${t}: ${evidence(a.id, t)}`));
@@ -87,25 +84,25 @@ describe('the attack lab in the real jail', () => {
   });
 
   it('pybox contains every attack', () => {
-    if (!jailWorks) return;
+    expect(jailWorks, why).toBe(true);
     const escapes = matrix.attacks.filter((a) => a.results.pybox !== 'contained' && !(a.id in KNOWN_PYBOX_ESCAPES));
     expect(escapes.map((a) => `${a.id}: ${a.results.pybox}: ${evidence(a.id, 'pybox')}`)).toEqual([]);
   });
 
   it('still shows each known, reported pybox escape (delete its entry once core fixes it)', () => {
-    if (!jailWorks) return;
+    expect(jailWorks, why).toBe(true);
     for (const [id, where] of Object.entries(KNOWN_PYBOX_ESCAPES)) {
       expect(row(id).results.pybox, `${id}: ${where}`).toBe('escaped');
     }
   });
 
   it('every attack escapes at least one weaker target (its positive control)', () => {
-    if (!jailWorks) return;
+    expect(jailWorks, why).toBe(true);
     expect(matrix.attacks.filter((a) => a.positiveControl.length === 0).map((a) => a.id)).toEqual([]);
   });
 
   it('breaks each ladder level with the talk\'s attack, which the next level stops', () => {
-    if (!jailWorks) return;
+    expect(jailWorks, why).toBe(true);
     for (const [level, id] of Object.entries(TALK)) {
       expect(row(id).talk, id).toBe(level);
       expect(row(id).results[level], `${id} against ${level}: ${evidence(id, level)}`).toBe('escaped');
@@ -115,7 +112,7 @@ describe('the attack lab in the real jail', () => {
   });
 
   it('breaks L6, the talk\'s final sandbox, with what it left as "the remaining 20 %"', () => {
-    if (!jailWorks) return;
+    expect(jailWorks, why).toBe(true);
     const broken = matrix.attacks.filter((a) => a.results.L6 === 'escaped').map((a) => a.id);
     // frames, tracebacks, function globals, whitelisted modules, format strings ...
     for (const id of ['intro-frames-gi-frame', 'intro-frames-traceback', 'intro-frames-cr-frame', 'intro-globals-import-hook', 'intro-whitelisted-module-walk', 'intro-format-string-walk']) {
@@ -125,7 +122,7 @@ describe('the attack lab in the real jail', () => {
   });
 
   it('shows what the language layer alone misses, and what the OS jail holds', () => {
-    if (!jailWorks) return;
+    expect(jailWorks, why).toBe(true);
     for (const id of ['audit-frame-writable-roots', 'audit-hook-code-swap', 'spawn-posixsubprocess-fork-exec', 'audit-dirfd-relative-path']) {
       expect(row(id).results['pybox-language'], id).toBe('escaped');
       expect(row(id).results.pybox, id).toBe('contained');
@@ -134,7 +131,7 @@ describe('the attack lab in the real jail', () => {
   });
 
   it('leaves nothing of ours on the host', () => {
-    if (!jailWorks) return;
+    expect(jailWorks, why).toBe(true);
     expect(matrix.problems.filter((p) => p.startsWith('left on the host'))).toEqual([]);
     expect(jailLeftovers(matrix.cgroupMode !== 'none')).toEqual([]);
   });

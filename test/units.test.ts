@@ -74,7 +74,9 @@ describe('verdict', () => {
   });
   it('signals propagated by bwrap as 128+n become signal names', () => {
     expect(decideVerdict({ ...base, exit: { code: 139, signal: null } })).toEqual({ status: 'killed', exitCode: null, signal: 'SIGSEGV' });
-    expect(decideVerdict({ ...base, exit: { code: 152, signal: null } }).status).toBe('cpu_limit');
+    expect(decideVerdict({ ...base, exit: { code: 152, signal: null }, cpuMs: 1000 }).status).toBe('cpu_limit');
+    // sys.exit(152) looks like SIGXCPU but used no CPU: not a limit.
+    expect(decideVerdict({ ...base, exit: { code: 152, signal: null }, cpuMs: 20 })).toEqual({ status: 'killed', exitCode: null, signal: 'SIGXCPU' });
   });
   it('CPU over budget is cpu_limit even if the program finished between samples', () => {
     expect(decideVerdict({ ...base, cpuMs: 1001 }).status).toBe('cpu_limit');

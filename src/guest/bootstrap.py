@@ -173,6 +173,10 @@ NETWORK_EVENTS = frozenset({
 def install_policy():
     os_fspath, realpath = _b_os.fspath, _b_os.path.realpath
     AF_UNIX = 1
+    # Bound here, not looked up in module globals at call time: a frame walk that reaches
+    # this module's globals must not be able to widen the policy by rebinding a name.
+    roots, denied_modules, write_flags = WRITABLE_ROOTS, DENIED_MODULES, WRITE_FLAGS
+    path_write_events, process_events, network_events = PATH_WRITE_EVENTS, PROCESS_EVENTS, NETWORK_EVENTS
 
     def deny(what):
         raise PermissionError(f"pybox: {what} is not allowed")
@@ -187,33 +191,33 @@ def install_policy():
             p = realpath(p)
         except Exception:
             return False
-        return any(p == root or p.startswith(root + "/") for root in WRITABLE_ROOTS)
+        return any(p == root or p.startswith(root + "/") for root in roots)
 
     def hook(event, args):
         if event == "open":
             path, mode, flags = args
-            wants_write = (isinstance(flags, int) and flags & WRITE_FLAGS) or (
+            wants_write = (isinstance(flags, int) and flags & write_flags) or (
                 isinstance(mode, str) and any(c in mode for c in "wax+"))
             if wants_write and path is not None and not writable(path):
                 deny(f"writing {path!r} (outside /workspace and /tmp)")
-        elif event in PATH_WRITE_EVENTS:
+        elif event in path_write_events:
             for arg in args[:2]:
                 if isinstance(arg, (str, bytes)) or hasattr(arg, "__fspath__"):
                     if not writable(arg):
                         deny(f"{event} on {arg!r} (outside /workspace and /tmp)")
-        elif event in PROCESS_EVENTS:
+        elif event in process_events:
             deny(f"starting a program ({event})")
         elif event.startswith("ctypes."):
             deny(f"ctypes ({event})")
         elif event == "import":
             name = args[0]
-            if isinstance(name, str) and name.partition(".")[0] in DENIED_MODULES:
+            if isinstance(name, str) and name.partition(".")[0] in denied_modules:
                 deny(f"import of {name}")
         elif event == "socket.__new__":
             family = args[1]
             if family != AF_UNIX and family != -1:
                 deny("network access")
-        elif event in NETWORK_EVENTS:
+        elif event in network_events:
             deny(f"network access ({event})")
 
     sys.addaudithook(hook)

@@ -25,7 +25,7 @@ export function encodeRequest(request: GuestRequest): Buffer {
 /** Frames the guest may send on fd 4. Anything else is ignored: the guest is not trusted. */
 const errorFrame = z.object({
   t: z.literal('error'),
-  type: z.string().max(256),
+  type: z.string().max(256).regex(/^[A-Za-z_][A-Za-z0-9_.]*$/), // an identifier: no terminal escapes
   message: z.string().max(64 * 1024),
   traceback: z.string().max(256 * 1024),
 });
