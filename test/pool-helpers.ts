@@ -28,10 +28,12 @@ function alive(pid: number): boolean {
 
 /** Live processes in the jail uid range that belong to no idle warm jail of ours and to no other live pybox. */
 export function runLeftovers(): string[] {
+  // The candidates first, the inventory after: a warm jail forked in between is then
+  // either not a candidate or already in the inventory.
+  const candidates = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
   const idle = new Set(idleWarmJails().pids);
   const found: string[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
+  for (const name of candidates) {
     const pid = Number(name);
     if (idle.has(pid)) continue;
     try {
@@ -41,18 +43,19 @@ export function runLeftovers(): string[] {
       if (!(uid >= 62_000 && uid < 63_000)) continue;
       const owner = lockOwner(uid);
       if (owner !== null && owner !== process.pid && alive(owner)) continue; // another pybox on this host
-      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ').slice(0, 80);
-      found.push(`process ${pid} uid ${uid}: ${cmd}`);
+      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ').slice(-60);
+      const ppid = /^PPid:\s+(\d+)/m.exec(status)?.[1];
+      const nspid = /^NSpid:\s+(.*)$/m.exec(status)?.[1]?.trim();
+      found.push(`process ${pid} uid ${uid} (parent ${ppid}, ns pids ${nspid}): ${cmd}`);
     } catch {
       /* gone */
     }
   }
   const parent = /under (\S+)/.exec(sharedCgroups().detail)?.[1];
   if (parent && existsSync(parent)) {
+    const dirs = readdirSync(parent, { withFileTypes: true }).filter((e) => e.isDirectory());
     const idleCg = new Set(idleWarmJails().cgroups);
-    for (const e of readdirSync(parent, { withFileTypes: true })) {
-      if (e.isDirectory() && !idleCg.has(e.name)) found.push(`cgroup ${e.name}`);
-    }
+    for (const e of dirs) if (!idleCg.has(e.name) && existsSync(join(parent, e.name))) found.push(`cgroup ${e.name}`);
   }
   return found;
 }
@@ -70,8 +73,6 @@ export async function expectNoRunLeftovers(timeoutMs = 2000): Promise<string[]> 
 
 /** Everything pybox-owned by this process, warm or not (after close() this must be empty). */
 export function allOurJails(): string[] {
-  const saved = idleWarmJails;
-  void saved;
   const found: string[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;

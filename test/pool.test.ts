@@ -2,14 +2,12 @@
  * The warm pool and the run-path choice: warm jails are used once and replaced off the
  * request path, an empty pool or an unusual run goes cold (never fails), options are
  * validated, idle jails are trimmed, and close() leaves nothing behind.
+ * The zygote's own behaviour is in zygote.test.ts; isolation between runs in isolation.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Sandbox } from '../src/index.js';
 import { idleWarmJails } from '../src/pool/pool.js';
 import { describeRunPaths } from '../src/pool/describe.js';
-import { marshal, tuple } from '../src/zygote/marshal.js';
-import { decodeWaitStatus } from '../src/zygote/zygote.js';
-import { execFileSync } from 'node:child_process';
 import { allOurJails, expectNoRunLeftovers } from './pool-helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -72,56 +70,6 @@ describe('the warm pool (mode pool)', () => {
   });
 });
 
-describe('the zygote (mode zygote) and auto', () => {
-  it('auto picks the zygote here, and the zygote serves runs', async () => {
-    const sb = await make({ mode: 'auto' });
-    expect(sb.mode.active).toBe('zygote');
-    await sleep(200);
-    const r = await sb.run('print("z")');
-    expect(r.status).toBe('ok');
-    expect(sb.pathCounts.zygote).toBe(1);
-  });
-
-  it('one run at a time per zygote: concurrent callers get more zygotes, up to max', async () => {
-    const sb = await make({ mode: 'zygote', pool: { size: 1, max: 3 } });
-    await Promise.all(Array.from({ length: 4 }, () => sb.run('import time; time.sleep(0.1)')));
-    await until(() => sb.mode.zygotes >= 2);
-    expect(sb.mode.zygotes).toBeGreaterThanOrEqual(2);
-    expect(sb.mode.zygotes).toBeLessThanOrEqual(3);
-    const rs = await Promise.all(Array.from({ length: 6 }, (_, i) => sb.run(`print(${i})`)));
-    rs.forEach((r, i) => expect(r.stdout).toBe(`${i}\n`));
-  });
-
-  it('a zygote that dies is replaced; runs keep working', async () => {
-    const sb = await make({ mode: 'zygote', pool: { size: 1, max: 2 } });
-    await sleep(200);
-    const zygotePids = idleWarmJails().pids;
-    // kill every zygote process from the outside
-    for (const pid of zygotePids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    await sleep(200);
-    for (let i = 0; i < 5; i++) {
-      const r = await sb.run('print("still")');
-      expect(r.status).toBe('ok');
-    }
-    await until(() => sb.mode.zygotes >= 1);
-    expect(sb.mode.zygotes).toBeGreaterThanOrEqual(1);
-  });
-
-  it('a run killed in the middle (timeout) leaves nothing, and the next run is fine', async () => {
-    const sb = await make({ mode: 'zygote', pool: { size: 1, max: 1 } });
-    const r = await sb.run('import os\nfor _ in range(4): os.fork()\nimport time; time.sleep(30)', { limits: { timeoutMs: 400 }, policy: 'off' });
-    expect(r.status).toBe('timeout');
-    expect(await expectNoRunLeftovers()).toEqual([]);
-    expect((await sb.run('print(1)')).stdout).toBe('1\n');
-  });
-});
-
 describe('options', () => {
   it('validates mode and pool', async () => {
     const code = async (o: unknown) => {
@@ -145,30 +93,3 @@ describe('options', () => {
   });
 });
 
-describe('the guest protocol pieces', () => {
-  it('marshal output is what CPython reads', () => {
-    const value = {
-      s: 'héllo \u{1F600}',
-      n: [0, -1, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 64 * 2 ** 30, -(2 ** 40)],
-      b: new Uint8Array([0, 255, 10]),
-      t: tuple('a', 1),
-      x: null,
-      y: true,
-      z: false,
-    };
-    const out = execFileSync('/usr/bin/python3', ['-I', '-S', '-c', 'import sys, marshal; print(repr(marshal.loads(sys.stdin.buffer.read())))'], {
-      input: marshal(value),
-      encoding: 'utf8',
-    });
-    expect(out.trim()).toBe(
-      "{'s': 'héllo 😀', 'n': [0, -1, 2147483647, -2147483648, 2147483648, 68719476736, -1099511627776], 'b': b'\\x00\\xff\\n', 't': ('a', 1), 'x': None, 'y': True, 'z': False}",
-    );
-  });
-
-  it('decodes wait statuses', () => {
-    expect(decodeWaitStatus(0)).toEqual({ code: 0, signal: null, error: null });
-    expect(decodeWaitStatus(7 << 8)).toEqual({ code: 7, signal: null, error: null });
-    expect(decodeWaitStatus(9)).toEqual({ code: null, signal: 'SIGKILL', error: null });
-    expect(decodeWaitStatus(11 | 0x80)).toEqual({ code: null, signal: 'SIGSEGV', error: null });
-  });
-});

@@ -369,9 +369,11 @@ def preload():
 # --- the fork-server ---
 #
 # One zygote per jail started by src/zygote/zygote.ts: bwrap runs it as the sandbox uid
-# with CAP_SYS_ADMIN, CAP_SETPCAP and CAP_NET_ADMIN inside its own user namespace and no
-# seccomp filter, with an unmasked /proc (the kernel only lets a user namespace mount a
-# new proc while one is fully visible). It never runs user code. Per "S" command it makes
+# with CAP_SYS_ADMIN, CAP_SETPCAP and CAP_NET_ADMIN inside its own user namespace, as pid 1
+# of its pid namespace, with no seccomp filter of its own and an unmasked /proc (each run
+# mounts and masks a proc of its own). Its jail has no --disable-userns and no --dev: both
+# make bwrap add a second user namespace, behind which every mount is locked and the
+# kernel refuses the runs' proc mounts. It never runs user code. Per "S" command it makes
 # one warm child:
 #
 #   zygote --unshare(PID)+fork--> R: pid 1 of a new pid namespace; unshares mount, net,
@@ -396,7 +398,6 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 4, 24, 38
 PR_SET_SECCOMP, SECCOMP_MODE_FILTER, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 22, 2, 47, 4
-PR_SET_SECUREBITS = 28
 SIOCSIFFLAGS, IFF_UP, IFF_RUNNING = 0x8914, 0x1, 0x40
 ZYGOTE_ONLY_MODULES = ("ctypes", "_ctypes", "ctypes._endian")
 
@@ -410,6 +411,19 @@ class _Zygote:
         self.config = config
         self.seccomp = config["seccomp"]
         self.cap_last = int(open("/proc/sys/kernel/cap_last_cap").read())
+        self.pidns = _b_os.open("/proc/self/ns/pid", _b_os.O_RDONLY | _b_os.O_CLOEXEC)
+        # The bounding set only limits what an execve could gain, and the zygote never
+        # execs: empty it once, here, and every child inherits it empty (the capabilities
+        # in effect, which R needs for its mounts, are not touched by this).
+        for cap in range(self.cap_last + 1):
+            self.prctl(PR_CAPBSET_DROP, cap)
+        filt = config["seccomp"]
+        self.seccomp_buf = ctypes.create_string_buffer(filt, len(filt))
+
+        class SockFprog(ctypes.Structure):
+            _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+        self.seccomp_prog = SockFprog(len(filt) // 8, ctypes.addressof(self.seccomp_buf))
 
     def check(self, result, what):
         if result != 0:
@@ -484,8 +498,7 @@ class _Zygote:
 
     def drop_capabilities(self):
         self.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
-        for cap in range(self.cap_last + 1):
-            self.prctl(PR_CAPBSET_DROP, cap)
+        # (the bounding set is already empty: see __init__)
         # capset(v3): effective, permitted and inheritable all empty
         header = (self.ctypes.c_uint32 * 2)(0x20080522, 0)
         data = (self.ctypes.c_uint32 * 6)()
@@ -495,43 +508,41 @@ class _Zygote:
     def drop_privileges(self):
         self.prctl(PR_SET_DUMPABLE, 1)
         self.drop_capabilities()
-        filt = self.seccomp
-        prog_buf = self.ctypes.create_string_buffer(filt, len(filt))
-
-        class SockFprog(self.ctypes.Structure):
-            _fields_ = [("len", self.ctypes.c_ushort), ("filter", self.ctypes.c_void_p)]
-
-        prog = SockFprog(len(filt) // 8, self.ctypes.addressof(prog_buf))
-        self.check(self.libc.prctl(PR_SET_SECCOMP, self.ctypes.c_ulong(SECCOMP_MODE_FILTER), self.ctypes.byref(prog), self.ctypes.c_ulong(0), self.ctypes.c_ulong(0)), "seccomp")
+        c = self.ctypes
+        self.check(self.libc.prctl(PR_SET_SECCOMP, c.c_ulong(SECCOMP_MODE_FILTER), c.byref(self.seccomp_prog), c.c_ulong(0), c.c_ulong(0)), "seccomp")
 
     def spawn(self, workspace_bytes, tmp_bytes):
-        """Forks C; returns (C's pid, the pipe C answers on, the host's ends: stdin-w,
-        stdout-r, stderr-r, ctrl-in-w, ctrl-out-r, gate-w), or None in G. The server loop
-        does not wait for C: a run ending meanwhile is reported at once."""
+        """Forks R; returns (R's pid, a pipe R closes once its namespaces exist (or writes
+        why not), the host's ends: stdin-w, stdout-r, stderr-r, ctrl-in-w, ctrl-out-r,
+        gate-w), or None in G. The server loop does not wait on R: a run ending meanwhile
+        is reported at once."""
         pipes = [_b_os.pipe() for _ in range(6)]  # stdin, stdout, stderr, ctrl-in, ctrl-out, gate
         child_ends = [pipes[0][0], pipes[1][1], pipes[2][1], pipes[3][0], pipes[4][1], pipes[5][0]]
         host_ends = [pipes[0][1], pipes[1][0], pipes[2][0], pipes[3][1], pipes[4][0], pipes[5][1]]
-        # An intermediate child unshares the namespaces and forks R, pid 1 of the new pid
-        # namespace, then exits: R is reparented to us (we are pid 1 of ours) and we stay
-        # in our own namespaces.
+        # unshare(CLONE_NEWPID) applies to our next child, which becomes pid 1 of a new pid
+        # namespace; setns() puts us back into our own at once. R unshares the rest.
         rp, wp = _b_os.pipe()
-        c = _b_os.fork()
+        self.unshare(CLONE_NEWPID)
+        try:
+            c = _b_os.fork()
+        except BaseException:
+            self.check(self.libc.setns(self.pidns, CLONE_NEWPID), "setns")
+            _b_os.close(rp)
+            _b_os.close(wp)
+            raise
         if c == 0:
+            _b_os.close(rp)
             try:
-                _b_os.close(rp)
-                self.unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
-                pid = _b_os.fork()
+                self.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
             except BaseException as exc:
                 try:
                     _b_os.write(wp, b"!" + str(exc).encode()[:200])
                 finally:
                     _b_os._exit(1)
-            if pid == 0:
-                _b_os.close(wp)
-                self.run_r(child_ends, workspace_bytes, tmp_bytes)  # returns only in G
-                return None
-            _b_os.write(wp, str(pid).encode())
-            _b_os._exit(0)
+            _b_os.close(wp)
+            self.run_r(child_ends, workspace_bytes, tmp_bytes)  # returns only in G
+            return None
+        self.check(self.libc.setns(self.pidns, CLONE_NEWPID), "setns")
         _b_os.close(wp)
         for fd in child_ends:
             _b_os.close(fd)
@@ -595,7 +606,7 @@ class _Zygote:
         # Nothing of the fork-server stays reachable by name from the program.
         for name in ZYGOTE_ONLY_MODULES:
             sys.modules.pop(name, None)
-        self.ctypes = self.libc = self.config = self.seccomp = None
+        self.ctypes = self.libc = self.config = self.seccomp = self.seccomp_buf = self.seccomp_prog = None
 
 
 def zygote_main():
@@ -616,7 +627,7 @@ def zygote_main():
     poller = select.poll()
     poller.register(CTRL_IN, select.POLLIN)
     pidfds = {}  # pidfd -> pid
-    forks = {}  # answer pipe of C -> [id, C's pid, host ends, answer so far]
+    forks = {}  # R's set-up pipe -> [id, R's pid, host ends, error so far]
 
     def event(line):
         write_all(CTRL_OUT, line.encode() + b"\n")
@@ -655,17 +666,16 @@ def zygote_main():
                 if chunk:
                     entry[3] += chunk
                     continue
-                # EOF: C has told us R's pid (or why it failed) and exited.
-                cid, c, ends, answer = forks.pop(fd)
+                # EOF: R has its namespaces (or has told us why not, and exits).
+                cid, pid, ends, answer = forks.pop(fd)
                 poller.unregister(fd)
                 _b_os.close(fd)
-                _b_os.waitpid(c, 0)
-                if not answer or answer.startswith(b"!"):
+                if answer:
+                    _b_os.waitpid(pid, 0)
                     for end in ends:
                         _b_os.close(end)
                     event("E %s fork: %s" % (cid, answer[1:].decode(errors="replace").replace("\n", " ")))
                     continue
-                pid = int(answer)
                 pending[cid] = ends
                 running[pid] = cid
                 pidfd = _b_os.pidfd_open(pid)

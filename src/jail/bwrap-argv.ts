@@ -103,10 +103,15 @@ export function buildBwrapArgv(layout: JailLayout): string[] {
     }
     a.push('--dir', '/dev/pts');
   } else a.push('--dev', '/dev');
-  a.push('--perms', '1777', '--size', String(layout.tmpBytes), '--tmpfs', '/dev/shm');
-  a.push('--remount-ro', '/dev'); // bwrap's /dev tmpfs is owned by the sandbox user and has no size
-  a.push('--perms', '1777', '--size', String(layout.tmpBytes), '--tmpfs', '/tmp');
-  a.push('--perms', '0755', '--size', String(layout.workspaceBytes), '--tmpfs', '/workspace');
+  if (layout.zygote) {
+    // Mount points only: each run mounts its own tmpfs on them (sized for that run).
+    a.push('--dir', '/dev/shm', '--remount-ro', '/dev', '--dir', '/tmp', '--dir', '/workspace');
+  } else {
+    a.push('--perms', '1777', '--size', String(layout.tmpBytes), '--tmpfs', '/dev/shm');
+    a.push('--remount-ro', '/dev'); // bwrap's /dev tmpfs is owned by the sandbox user and has no size
+    a.push('--perms', '1777', '--size', String(layout.tmpBytes), '--tmpfs', '/tmp');
+    a.push('--perms', '0755', '--size', String(layout.workspaceBytes), '--tmpfs', '/workspace');
+  }
 
   a.push('--perms', '0644', '--ro-bind-data', String(JAIL_FDS.passwd), '/etc/passwd');
   a.push('--perms', '0644', '--ro-bind-data', String(JAIL_FDS.group), '/etc/group');

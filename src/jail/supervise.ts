@@ -84,20 +84,28 @@ const MiB = 1024 * 1024;
 /** How long we let already-written output drain after the jail is dead. Never a wait on the guest. */
 const DRAIN_GRACE_MS = 250;
 const CPU_POLL_MS = 20;
+/** How long a kill waits for bwrap to report its sandbox pid before killing bwrap alone. */
+const KILL_BEFORE_INFO_GRACE_MS = 2000;
 let jailCounter = 0;
 
 export function nextJailName(kind: string): string {
   return `${kind}-${process.pid}-${++jailCounter}`;
 }
 
-/** The request as the guest reads it: a marshalled dict (see src/guest/bootstrap.py). */
-export function encodeGuestRequest(run: JailRun, withCgroups: boolean): Buffer {
+/**
+ * The request as the guest reads it: a marshalled dict (see src/guest/bootstrap.py).
+ * `perUidProcessLimit: false` leaves RLIMIT_NPROC out: in a zygote's user namespace the
+ * zygote and its other (idle) children share the run's uid, so a per-uid count would not
+ * be the run's own; the run's cgroup (pids.max, mandatory for zygotes) holds it exactly.
+ */
+export function encodeGuestRequest(run: JailRun, withCgroups: boolean, perUidProcessLimit = true): Buffer {
   const r = run.request;
+  const rlimits = guestRlimits(run.limits, withCgroups).filter(([name]) => perUidProcessLimit || name !== 'RLIMIT_NPROC');
   return marshal({
     code: r.code,
     filename: r.filename,
     argv: r.argv,
-    rlimits: guestRlimits(run.limits, withCgroups).map(([name, soft, hard]) => tuple(name, soft, hard)),
+    rlimits: rlimits.map(([name, soft, hard]) => tuple(name, soft, hard)),
     files: r.files.map(([path, b64]) => tuple(path, Buffer.from(b64, 'base64'))),
     collect: r.collect,
     maxFiles: r.maxFiles,
@@ -186,8 +194,26 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
   let sandboxPid: number | null = null;
   let sandboxStart: string | null = null;
   let ended = false;
+  let killRequested = false;
+  let killTimer: NodeJS.Timeout | null = null;
+  const bwrapRunning = () => child !== null && child.exitCode === null && child.signalCode === null;
   const kill = () => {
+    killRequested = true;
+    // Until bwrap has reported its sandbox pid, its child may still wait for bwrap to
+    // write its uid map: killed then, that child is orphaned outside any cgroup and
+    // waits forever. So a kill waits for the pid (bounded), then kills both.
+    if (sandboxPid === null && bwrapRunning()) {
+      killTimer ??= setTimeout(() => child?.kill('SIGKILL'), KILL_BEFORE_INFO_GRACE_MS);
+      return;
+    }
     child?.kill('SIGKILL'); // bwrap's pid 1 gets SIGKILL with it (--die-with-parent), and so does its namespace
+    if (sandboxPid !== null && processStartTime(sandboxPid) === sandboxStart) {
+      try {
+        process.kill(sandboxPid, 'SIGKILL'); // and directly: a namespace dies with its pid 1
+      } catch {
+        /* gone */
+      }
+    }
     cgroup?.killAll();
   };
 
@@ -214,6 +240,7 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
     const pid = Number(match[1]);
     sandboxPid = pid;
     sandboxStart = processStartTime(pid);
+    if (killRequested) return kill();
     const release = () => fd(JAIL_FDS.block)?.end('x');
     const fail = (error: Error) => {
       kill(); // never run outside the limits we promised
@@ -251,6 +278,7 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
       spawnError = error;
     });
     child.on('exit', (code, signal) => {
+      if (killTimer) clearTimeout(killTimer);
       cgroup?.killAll(); // the namespace is dying with its pid 1; this is belt and braces
       // The verdict is ready, but the jail is over only when the whole jail is gone.
       void waitForJailGone(sandboxPid, sandboxStart).then(() => {
@@ -286,7 +314,9 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
       if (released) return;
       released = true;
       for (let n = 0; n < JAIL_FD_COUNT; n++) fd(n)?.destroy();
-      const clean = cgroup ? await cgroup.destroy() : true;
+      let clean = cgroup ? await cgroup.destroy() : true;
+      // Never told its pid (bwrap died or was killed early): look for its processes by uid.
+      if (uid !== undefined && sandboxPid === null) clean = (await killUidProcesses(uid)) && clean;
       // A uid whose processes could not be reaped stays out of circulation.
       if (uid !== undefined && clean) env.uids?.release(uid);
     },
@@ -306,7 +336,7 @@ export interface SuperviseOptions {
 export function superviseRun(jail: LiveJail, run: JailRun, options: SuperviseOptions): Promise<RunResult> {
   const { limits } = run;
   const { io, cgroup } = jail;
-  const request = encodeGuestRequest(run, options.withCgroups);
+  const request = encodeGuestRequest(run, options.withCgroups, !(jail.path === 'zygote' && cgroup !== null));
   const baseline = options.baseline ?? null;
 
   return new Promise<RunResult>((resolve) => {
@@ -376,6 +406,11 @@ export function superviseRun(jail: LiveJail, run: JailRun, options: SuperviseOpt
         });
         const stdout = Buffer.concat(out.stdout).toString('utf8');
         const stderr = Buffer.concat(out.stderr).toString('utf8');
+        if (exit.error && report.ready && !killReason && verdict.status !== 'memory_limit' && verdict.status !== 'cpu_limit') {
+          // The jail was lost under the program (its zygote died): pybox failed, not the program.
+          resolve(internalError(`the jail was lost during the run: ${exit.error.message}`, durationMs));
+          return;
+        }
         if (verdict.status === 'internal_error') {
           const why = exit.error ? String(exit.error.message) : stderr.trim().split('\n').slice(-3).join(' | ');
           resolve(internalError(`the jail did not start: ${why || `${jail.path === 'zygote' ? 'its pid 1' : 'bwrap'} exited with ${exit.code ?? exit.signal}`}`, durationMs));
@@ -430,6 +465,27 @@ export function internalError(message: string, durationMs: number): RunResult {
     error: null,
     files: {},
   };
+}
+
+/** SIGKILLs every process of a jail uid; true when none is left. */
+export async function killUidProcesses(uid: number): Promise<boolean> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    let found = 0;
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const status = readFileSync(`/proc/${name}/status`, 'utf8');
+        if (Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) !== uid || /^State:\s+Z/m.test(status)) continue;
+        found++;
+        process.kill(Number(name), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    if (found === 0) return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return false;
 }
 
 /** Children of a process (of all its threads), from /proc. */

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CgroupStats, JailCgroup } from '../jail/cgroups.js';
@@ -124,4 +124,21 @@ export function sinceBaseline(stats: CgroupStats, base: CgroupBaseline | null): 
     oomKills: Math.max(0, stats.oomKills - base.oomKills),
     pidsLimitHit: stats.pidsLimitHit,
   };
+}
+
+/**
+ * Removes a cgroup its owner knows to be empty (the run's pid 1 has been reaped, and with
+ * it every process of the run): plain rmdirs, without the kill-and-retry loop of
+ * JailCgroup.destroy(), which it falls back to if a directory is still busy.
+ */
+export async function destroyEmpty(cg: JailCgroup): Promise<boolean> {
+  const shape = shapeOf(cg);
+  if (!shape) return cg.destroy();
+  const dirs = shape.kind === 'v1' ? Object.values(shape.dirs) : [shape.dir];
+  try {
+    for (const dir of dirs) rmdirSync(dir);
+    return true;
+  } catch {
+    return cg.destroy(); // busy after all (or half removed): the careful way
+  }
 }

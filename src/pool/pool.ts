@@ -25,7 +25,7 @@ export const DEFAULT_POOL: Required<PoolOptions> = Object.freeze({ size: 2, min:
 
 const MiB = 1024 * 1024;
 /** Children each zygote keeps forked ahead of its next runs. */
-const SPARES_PER_ZYGOTE = 2;
+const SPARES_PER_ZYGOTE = 3;
 const liveSets = new Set<RunPaths>();
 
 /** A process and all its descendants, from /proc (children of every thread). */
@@ -61,6 +61,7 @@ export function idleWarmJails(): { pids: number[]; cgroups: string[] } {
     inv.pids.forEach((p) => pids.add(p));
     inv.cgroups.forEach((c) => cgroups.add(c));
   }
+  RunPaths.bootingPids().forEach((p) => pids.add(p));
   return { pids: [...pids], cgroups: [...cgroups] };
 }
 
@@ -93,10 +94,12 @@ export class RunPaths {
   private zygotesStarting = 0;
   /** Children each zygote has forked ahead of time, waiting for a run. */
   private readonly spares = new Map<Zygote, ZygoteChild[]>();
-  private readonly forking = new Set<Zygote>();
-  private readonly forkPromises = new Map<Zygote, Promise<ZygoteChild | null>>();
+  /** Forks in flight per zygote (their children are not spares yet). */
+  private readonly inflight = new Map<Zygote, Set<Promise<ZygoteChild | null>>>();
   private closed = false;
   private readonly late: Zygote[] = [];
+  /** Zygotes stopped or dead whose processes may not all be gone yet. */
+  private readonly leaving = new Set<Zygote>();
   /** Warm jails on their way out (discarded, or forked while closing) that never ran anything. */
   private readonly idleOther = new Set<LiveJail>();
   /** Jails serving a run now. */
@@ -135,10 +138,18 @@ export class RunPaths {
     // A zygote and everything under it, except the runs it is serving.
     const running = new Set<number>();
     for (const jail of this.claimed) if (jail.rootPid !== null) withDescendants(jail.rootPid).forEach((p) => running.add(p));
-    for (const z of [...this.zygotes, ...this.late]) {
+    for (const z of [...this.zygotes, ...this.late, ...this.leaving]) {
       for (const root of z.ownPids) pids.push(...withDescendants(root).filter((p) => !running.has(p)));
+      cgroups.push(...z.settingUp);
     }
     return { pids, cgroups };
+  }
+
+  /** Processes of zygotes that are still starting, for any Sandbox of this process. */
+  static bootingPids(): number[] {
+    const pids: number[] = [];
+    for (const z of Zygote.booting) if (z.bwrapPid !== null) pids.push(...withDescendants(z.bwrapPid));
+    return pids;
   }
 
   /** Brings the warm paths up. 'zygote' throws when no zygote can run here; 'auto' falls back to the pool. */
@@ -151,7 +162,7 @@ export class RunPaths {
       try {
         const first = await Zygote.start(this.env);
         this.adoptZygote(first);
-        await this.forkSpare(first);
+        await this.topUp(first);
         if (this.sparesOf(first).length === 0) throw new Error(this.zygoteError ?? 'the zygote could not fork a child');
       } catch (error) {
         this.zygoteError = (error as Error).message;
@@ -172,7 +183,8 @@ export class RunPaths {
 
   /** What runs use now, and why not the faster path. */
   describe(): { mode: SandboxMode; active: string; zygoteError: string | null; warm: number; zygotes: number } {
-    return { mode: this.mode, active: this.active, zygoteError: this.zygoteError, warm: this.warm.length, zygotes: this.zygotes.length };
+    const spares = [...this.spares.values()].reduce((n, list) => n + list.length, 0);
+    return { mode: this.mode, active: this.active, zygoteError: this.zygoteError, warm: this.warm.length + spares, zygotes: this.zygotes.length };
   }
 
   async run(run: JailRun): Promise<RunResult> {
@@ -253,11 +265,17 @@ export class RunPaths {
         const i = this.warm.indexOf(jail);
         if (i >= 0) {
           this.warm.splice(i, 1);
-          void jail.release();
+          this.releaseIdle(jail);
         }
       });
       setTimeout(() => this.refillWarm(), 5).unref();
     });
+  }
+
+  /** Releases a warm jail that ended without a run; it stays in the inventory until then. */
+  private releaseIdle(jail: LiveJail): void {
+    this.idleOther.add(jail);
+    void jail.release().finally(() => this.idleOther.delete(jail));
   }
 
   private discard(jail: LiveJail): void {
@@ -273,7 +291,11 @@ export class RunPaths {
     void z.ended.then(() => {
       const i = this.zygotes.indexOf(z);
       if (i >= 0) this.zygotes.splice(i, 1);
-      for (const spare of this.sparesOf(z)) void spare.ended.then(() => spare.release());
+      this.leaving.delete(z);
+      for (const spare of this.sparesOf(z)) {
+        this.idleOther.add(spare);
+        void spare.ended.then(() => spare.release()).finally(() => this.idleOther.delete(spare));
+      }
       this.spares.delete(z);
     });
   }
@@ -289,7 +311,7 @@ export class RunPaths {
           return z.stop();
         }
         this.adoptZygote(z);
-        void this.forkSpare(z);
+        void this.topUp(z);
       },
       (error: Error) => {
         this.zygotesStarting--;
@@ -307,49 +329,68 @@ export class RunPaths {
     return list;
   }
 
+  private inflightOf(z: Zygote): Set<Promise<ZygoteChild | null>> {
+    let set = this.inflight.get(z);
+    if (!set) {
+      set = new Set();
+      this.inflight.set(z, set);
+    }
+    return set;
+  }
+
+  private get forkingCount(): number {
+    let n = 0;
+    for (const set of this.inflight.values()) n += set.size;
+    return n;
+  }
+
   /**
-   * Has `z` fork children ahead of its next runs: SPARES_PER_ZYGOTE of them, one fork at a
-   * time, so back-to-back runs never wait for a fork (a child needs ~10 ms before it is
-   * ready on cgroup v1, most of it waiting for the kernel to move it into its cgroup).
+   * Has `z` fork children ahead of its next runs until it has SPARES_PER_ZYGOTE of them,
+   * ready or in flight. Forks run in parallel: most of a child's set-up time is the
+   * kernel moving it into its cgroup (an RCU grace period on cgroup v1), which parallel
+   * moves share. Resolves with the first child of this round (for start-up).
    */
-  private forkSpare(z: Zygote, workspaceMiB = this.limits.workspaceMiB): Promise<ZygoteChild | null> {
-    const running = this.forkPromises.get(z);
-    if (running) return running;
-    if (this.closed || !z.isAlive) return Promise.resolve(null);
-    if (workspaceMiB === this.limits.workspaceMiB && this.sparesOf(z).length >= SPARES_PER_ZYGOTE) return Promise.resolve(null);
-    const p = this.forkSpareNow(z, workspaceMiB);
-    this.forkPromises.set(z, p);
+  private topUp(z: Zygote): Promise<ZygoteChild | null> {
+    const launched: Promise<ZygoteChild | null>[] = [];
+    while (!this.closed && z.isAlive && this.sparesOf(z).length + this.inflightOf(z).size < SPARES_PER_ZYGOTE) {
+      launched.push(this.launchFork(z, this.limits.workspaceMiB, true));
+    }
+    return launched[0] ?? Promise.resolve(null);
+  }
+
+  /** One fork; as a spare (kept for z's next runs) or for one run (an unusual workspace size). */
+  private launchFork(z: Zygote, workspaceMiB: number, spare: boolean): Promise<ZygoteChild | null> {
+    const set = this.inflightOf(z);
+    const p = this.forkChild(z, workspaceMiB, spare);
+    set.add(p);
     void p.finally(() => {
-      if (this.forkPromises.get(z) === p) this.forkPromises.delete(z);
-      // keep forking until the zygote has its spares (default size only)
-      if (workspaceMiB === this.limits.workspaceMiB) void p.then((child) => child && this.forkSpare(z));
+      set.delete(p);
+      if (spare) void p.then((child) => child && this.topUp(z));
     });
     return p;
   }
 
-  private async forkSpareNow(z: Zygote, workspaceMiB: number): Promise<ZygoteChild | null> {
-    this.forking.add(z);
+  private async forkChild(z: Zygote, workspaceMiB: number, spare: boolean): Promise<ZygoteChild | null> {
     try {
       const child = await z.fork({ workspaceMiB, memoryMiB: this.limits.memoryMiB, processes: this.limits.processes });
       if (this.closed) {
         this.discard(child);
         return null;
       }
+      if (!spare) return child;
       const list = this.sparesOf(z);
       list.push(child);
       void child.ended.then(() => {
         const i = list.indexOf(child);
         if (i >= 0) {
           list.splice(i, 1);
-          void child.release();
+          this.releaseIdle(child);
         }
       });
       return child;
     } catch (error) {
       this.zygoteError = (error as Error).message;
       return null;
-    } finally {
-      this.forking.delete(z);
     }
   }
 
@@ -369,11 +410,11 @@ export class RunPaths {
     const noFreeSpare = () => this.zygotes.every((z) => z.busy || this.sparesOf(z).length === 0);
     let chosen = pick();
     if (!chosen && size === this.limits.workspaceMiB) {
-      // A free zygote is forking its next child: waiting for it is cheaper than a cold jail.
-      const pending = [...this.forkPromises.entries()].find(([z]) => !z.busy);
+      // A free zygote is forking its next children: waiting for one is cheaper than a cold jail.
+      const pending = this.zygotes.find((z) => !z.busy && this.inflightOf(z).size > 0);
       if (pending) {
         if (noFreeSpare()) this.growZygotes();
-        await pending[1];
+        await Promise.race(this.inflightOf(pending));
         chosen = pick();
       }
     }
@@ -383,7 +424,7 @@ export class RunPaths {
       const idle = this.zygotes.find((z) => !z.busy && z.isAlive);
       if (idle) {
         idle.busy = true;
-        const child = await this.forkOnce(idle, size);
+        const child = await this.launchFork(idle, size, false);
         if (child) chosen = { z: idle, child };
         else idle.busy = false;
       }
@@ -402,35 +443,23 @@ export class RunPaths {
       z.busy = false;
       this.claimed.delete(child);
       this.discard(child);
-      void this.forkSpare(z);
+      void this.topUp(z);
       return null;
     }
+    child.promote();
     z.lastUsed = Date.now();
-    void this.forkSpare(z); // replace the child just taken, while this run runs
+    // Replace the child just taken after the run (forking now would compete with it for
+    // the CPU), unless the zygote has none left.
+    if (this.sparesOf(z).length === 0) void this.topUp(z);
     return {
       jail: child,
       baseline,
       done: () => {
         z.busy = false;
         z.lastUsed = Date.now();
-        void this.forkSpare(z);
+        void this.topUp(z);
       },
     };
-  }
-
-  /** One child of a given workspace size, for one run (not kept as a spare). */
-  private async forkOnce(z: Zygote, workspaceMiB: number): Promise<ZygoteChild | null> {
-    await this.forkPromises.get(z)?.catch(() => null); // one fork at a time per zygote
-    if (this.closed || !z.isAlive) return null;
-    this.forking.add(z);
-    try {
-      return await z.fork({ workspaceMiB, memoryMiB: this.limits.memoryMiB, processes: this.limits.processes });
-    } catch (error) {
-      this.zygoteError = (error as Error).message;
-      return null;
-    } finally {
-      this.forking.delete(z);
-    }
   }
 
   private trim(): void {
@@ -443,6 +472,7 @@ export class RunPaths {
       if (this.zygotes.length <= Math.max(1, this.options.min)) break;
       const i = this.zygotes.indexOf(z);
       this.zygotes.splice(i, 1);
+      this.leaving.add(z);
       z.stop(); // its spares die with it (its namespace); adoptZygote's handler releases them
     }
   }
@@ -471,7 +501,7 @@ export class RunPaths {
       waits.push(z.ended);
     }
     // Zygotes still starting stop themselves when they come up (closed is set).
-    for (let i = 0; i < 500 && (this.zygotesStarting > 0 || this.forking.size > 0); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 500 && (this.zygotesStarting > 0 || this.forkingCount > 0); i++) await new Promise((r) => setTimeout(r, 10));
     for (const z of this.zygotes.splice(0)) {
       z.stop();
       waits.push(z.ended);

@@ -1,14 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants as fsc, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { constants as osConstants } from 'node:os';
+import { constants as osConstants, setPriority } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { buildBwrapArgv, etcGroup, etcPasswd, JAIL_FD_COUNT, JAIL_FDS } from '../jail/bwrap-argv.js';
 import type { JailCgroup } from '../jail/cgroups.js';
 import { devNullFd, leakableFds } from '../jail/inherited-fds.js';
 import { waitForJailGone, processStartTime } from '../jail/reap.js';
-import { nextJailName, type JailEnvironment, type JailExit, type LiveJail } from '../jail/supervise.js';
-import { attachAsync } from '../pool/cgroup-ops.js';
+import { killUidProcesses, nextJailName, type JailEnvironment, type JailExit, type LiveJail } from '../jail/supervise.js';
+import { attachAsync, destroyEmpty } from '../pool/cgroup-ops.js';
 import { keepAlive } from '../pool/keepalive.js';
 import { marshal } from './marshal.js';
 import { BOOTSTRAP_STUB, precompiledBootstrap } from './precompile.js';
@@ -18,6 +18,8 @@ const MiB = 1024 * 1024;
 const ZYGOTE_TMPFS_BYTES = 1024 * 1024;
 const START_TIMEOUT_MS = 20_000;
 const O_CLOEXEC = 0o2000000;
+/** Nice value of the zygote and of the children it makes, until one is claimed. */
+const BACKGROUND_NICE = 10;
 
 export interface ZygoteChildLimits {
   workspaceMiB: number;
@@ -31,6 +33,8 @@ export interface ZygoteChild extends LiveJail {
   readonly zygote: Zygote;
   /** Host pid of the run's pid 1. */
   readonly hostPid: number;
+  /** Back to normal priority (the zygote makes children at a lower one); call at the claim. */
+  promote(): void;
 }
 
 interface PendingSpawn {
@@ -73,16 +77,35 @@ export class Zygote {
     return this.hostPid;
   }
 
+  /** Cgroups of children being set up (not handed out yet). */
+  readonly settingUp = new Set<string>();
+
   /** Host pids of the zygote's own processes (bwrap and the server), not of its children. */
   get ownPids(): number[] {
-    return [this.child?.pid, this.hostPid].filter((p): p is number => typeof p === 'number' && this.alive);
+    const pids: number[] = [];
+    if (this.child?.pid !== undefined && this.child.exitCode === null && this.child.signalCode === null) pids.push(this.child.pid);
+    if (this.hostPid !== null && processStartTime(this.hostPid) === this.startTime) pids.push(this.hostPid);
+    return pids;
   }
 
   /** Starts a zygote and waits until it serves; rejects with the reason it cannot. */
   static async start(env: JailEnvironment): Promise<Zygote> {
     const z = new Zygote(env);
-    await keepAlive(z.boot());
+    Zygote.booting.add(z);
+    try {
+      await keepAlive(z.boot());
+    } finally {
+      Zygote.booting.delete(z);
+    }
     return z;
+  }
+
+  /** Zygotes still starting (their processes exist; no run has them yet). */
+  static readonly booting = new Set<Zygote>();
+
+  /** Host pids of the zygote's bwrap, while it starts or runs. */
+  get bwrapPid(): number | null {
+    return this.child?.pid ?? null;
   }
 
   private boot(): Promise<void> {
@@ -157,6 +180,7 @@ export class Zygote {
         if (m) {
           this.hostPid = Number(m[1]);
           this.startTime = processStartTime(this.hostPid);
+          if (this.stopped) this.killNow();
         }
       });
       fd(JAIL_FDS.passwd)?.end(etcPasswd());
@@ -179,6 +203,13 @@ export class Zygote {
             if (this.hostPid === null) return fail(new Error('the zygote started but bwrap did not report its pid'));
             this.alive = true;
             settled = true;
+            // Making jails is background work: it runs at a lower priority than runs do.
+            // A claimed child is set back to normal priority (promote()), before its code runs.
+            try {
+              setPriority(this.hostPid, BACKGROUND_NICE);
+            } catch {
+              /* not permitted: everything runs at one priority */
+            }
             resolve();
           } else this.onEvent(line);
         }
@@ -190,9 +221,13 @@ export class Zygote {
           for (const [, p] of this.spawns) p.reject(new Error('the zygote exited'));
           this.spawns.clear();
           // Its namespace, and every child in it, died with it.
-          for (const [, done] of this.exits) done({ code: null, signal: 'SIGKILL', error: null });
+          for (const [, done] of this.exits) done({ code: null, signal: 'SIGKILL', error: new Error('its zygote exited') });
           this.exits.clear();
-          this.releaseUid(gone);
+          if (this.hostPid === null && this.uid !== undefined) {
+            const uid = this.uid;
+            this.uid = undefined;
+            void killUidProcesses(uid).then((clean) => clean && this.env.uids?.release(uid));
+          } else this.releaseUid(gone);
           if (!settled) fail(new Error(`the zygote exited during start-up: ${stderr.trim().split('\n').slice(-3).join(' | ') || 'no message'}`));
           this.resolveEnded();
         });
@@ -260,9 +295,28 @@ export class Zygote {
     const bytes = limits.workspaceMiB * MiB;
     this.command(`S ${id} ${bytes} ${bytes}`);
     const { pid, fds } = await spawned;
-
-    let cgroup: JailCgroup | null = null;
     const cgroupName = nextJailName('zygote');
+    this.settingUp.add(cgroupName);
+    try {
+      return await this.setUpChild({ id, limits, cgroupName, pid, fds, zhost, ended, isEnded: () => hasEnded });
+    } finally {
+      this.settingUp.delete(cgroupName);
+    }
+  }
+
+  /** Opens the child's pipes, puts it into its cgroup, and lets it go on (the gate). */
+  private async setUpChild(c: {
+    id: string;
+    limits: ZygoteChildLimits;
+    cgroupName: string;
+    pid: number;
+    fds: number[];
+    zhost: number;
+    ended: Promise<JailExit>;
+    isEnded: () => boolean;
+  }): Promise<ZygoteChild> {
+    const { id, limits, cgroupName, pid, fds, zhost, ended, isEnded } = c;
+    let cgroup: JailCgroup | null = null;
     const opened: number[] = [];
     let hostPid = 0;
     try {
@@ -311,22 +365,31 @@ export class Zygote {
       ended,
       contained: Promise.resolve(),
       get hasEnded() {
-        return hasEnded;
+        return isEnded();
       },
       kill() {
-        if (!hasEnded) safeKill(hostPid); // SIGKILL to a namespace's pid 1 kills the namespace
+        if (!isEnded()) safeKill(hostPid); // SIGKILL to a namespace's pid 1 kills the namespace
         cg.killAll();
       },
       sampleCpuMs: () => null,
+      promote() {
+        for (const pid of [hostPid, ...childrenOf(hostPid)]) {
+          try {
+            setPriority(pid, 0);
+          } catch {
+            /* gone, or not permitted */
+          }
+        }
+      },
       get rootPid() {
-        return hasEnded ? null : hostPid;
+        return isEnded() ? null : hostPid;
       },
       cgroupName,
       async release() {
         if (released) return;
         released = true;
         for (const s of Object.values(io)) s.destroy();
-        await cg.destroy();
+        await destroyEmpty(cg);
       },
     };
   }
@@ -336,7 +399,25 @@ export class Zygote {
     if (this.stopped) return;
     this.stopped = true;
     this.alive = false;
+    // Before bwrap reports the zygote's pid its child may still wait for its uid map:
+    // killed then, it would be orphaned. Wait for the pid (bounded), as for jails.
+    const running = this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+    if (this.hostPid === null && running) {
+      setTimeout(() => this.killNow(), 2000).unref();
+      return;
+    }
+    this.killNow();
+  }
+
+  private killNow(): void {
     this.child?.kill('SIGKILL');
+    if (this.hostPid !== null && processStartTime(this.hostPid) === this.startTime) {
+      try {
+        process.kill(this.hostPid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     for (let n = 0; n < JAIL_FD_COUNT; n++) (this.child?.stdio[n] as Readable | null)?.destroy();
   }
 }
@@ -375,6 +456,14 @@ export function decodeWaitStatus(status: number): JailExit {
   if (sig === 0) return { code: (status >> 8) & 0xff, signal: null, error: null };
   const name = Object.entries(osConstants.signals).find(([, n]) => n === sig)?.[0] as NodeJS.Signals | undefined;
   return { code: null, signal: name ?? 'SIGKILL', error: null };
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }
 
 /** The host pid of the zygote's child whose pid in the zygote's namespace is `nsPid`. */
