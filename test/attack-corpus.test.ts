@@ -73,6 +73,15 @@ describe('the corpus', () => {
     }
   });
 
+  it('puts the shared preludes an attack uses before its code', () => {
+    const uses = corpus.filter((a) => a.uses.length > 0);
+    expect(uses.length).toBeGreaterThan(0);
+    for (const a of uses) {
+      if (a.uses.includes('prove')) expect(a.code, a.file).toMatch(/^import os\n[\s\S]*def prove\(\):[\s\S]*def breach\(detail\):/);
+      if (a.uses.includes('syscall')) expect(a.code, a.file).toContain('def syscall(name, *args):');
+    }
+  });
+
   it('covers every category', () => {
     for (const c of CATEGORIES) expect(corpus.filter((a) => a.category === c).length, c).toBeGreaterThanOrEqual(8);
   });

@@ -3,22 +3,9 @@
 # description: talk rtnetlink: list the interfaces, then try to add an address and a default route to reach the host
 # source: rtnetlink(7); NETLINK_ROUTE needs CAP_NET_ADMIN to change anything
 # detect: net (a host listener receives something)
+# uses: prove
 import os
 
-
-def prove():
-    """The OS was reached from the untrusted code: leave the token where this target forbids writing."""
-    try:
-        fd = os.open(OUT, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        os.write(fd, TOKEN.encode())
-        os.close(fd)
-    except OSError:
-        pass
-
-
-def breach(detail):
-    """Only called once an effect the jail denies was verified."""
-    print('BREACH', TOKEN, detail, flush=True)
 
 import socket
 import struct

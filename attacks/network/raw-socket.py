@@ -3,22 +3,9 @@
 # description: open raw and packet sockets (forge packets, sniff the host) and send the token
 # source: raw(7), packet(7): need CAP_NET_RAW
 # detect: net (a host listener receives something)
+# uses: prove
 import os
 
-
-def prove():
-    """The OS was reached from the untrusted code: leave the token where this target forbids writing."""
-    try:
-        fd = os.open(OUT, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        os.write(fd, TOKEN.encode())
-        os.close(fd)
-    except OSError:
-        pass
-
-
-def breach(detail):
-    """Only called once an effect the jail denies was verified."""
-    print('BREACH', TOKEN, detail, flush=True)
 
 import socket
 

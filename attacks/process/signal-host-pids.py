@@ -3,22 +3,9 @@
 # description: probe every pid up to 4 million with signal 0 and signal whatever answers outside the sandbox
 # source: kill(2) with signal 0 as an existence test; pid namespaces hide host pids
 # detect: supervisor (the process that watches the run dies)
+# uses: prove
 import os
 
-
-def prove():
-    """The OS was reached from the untrusted code: leave the token where this target forbids writing."""
-    try:
-        fd = os.open(OUT, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        os.write(fd, TOKEN.encode())
-        os.close(fd)
-    except OSError:
-        pass
-
-
-def breach(detail):
-    """Only called once an effect the jail denies was verified."""
-    print('BREACH', TOKEN, detail, flush=True)
 
 import signal
 

@@ -46,7 +46,9 @@ export interface Attack {
   exclusive: boolean;
   /** A run by "another user" right before this one, leaving a secret behind. */
   setupOtherRun: boolean;
-  /** The Python, header lines blanked (line numbers kept). */
+  /** Shared preludes from attacks/harness/prelude/ (`uses: prove, syscall`), put before the code. */
+  uses: string[];
+  /** The Python, header lines blanked (line numbers kept; preludes, if any, come first). */
   code: string;
   file: string;
 }
@@ -144,6 +146,7 @@ export function parseAttack(text: string, file: string): Attack {
     talk,
     exclusive: /^(yes|true)$/i.test(header.exclusive ?? ''),
     setupOtherRun: header.setup === 'other-run',
+    uses: (header.uses ?? '').split(',').map((u) => u.trim()).filter(Boolean),
     code,
     file,
   };
@@ -171,6 +174,7 @@ export function loadCorpus(root = packageRoot()): Attack[] {
     for (const path of pythonFiles(dir)) {
       const file = relative(root, path);
       const attack = parseAttack(readFileSync(path, 'utf8'), file);
+      attack.code = attack.uses.map((name) => prelude(base, name, file)).join('') + attack.code;
       if (attack.category !== category) throw new CorpusError(`${file}: category "${attack.category}" but it lives in attacks/${category}/`);
       const other = seen.get(attack.id);
       if (other) throw new CorpusError(`${file}: id "${attack.id}" is also used by ${other}`);
@@ -180,6 +184,25 @@ export function loadCorpus(root = packageRoot()): Attack[] {
     attacks.push(...inCategory.sort((a, b) => a.id.localeCompare(b.id)));
   }
   return attacks;
+}
+
+const preludes = new Map<string, string>();
+
+/** A prelude's source; a name with no file under attacks/harness/prelude/ is a corpus error. */
+function prelude(base: string, name: string, file: string): string {
+  const path = join(base, 'harness', 'prelude', `${name}.py`);
+  let text = preludes.get(path);
+  if (text === undefined) {
+    if (!/^[a-z][a-z0-9_]*$/.test(name) || !existsSync(path)) throw new CorpusError(`${file}: unknown prelude "${name}"`);
+    // Comments dropped as in the attacks: a keyword blacklist judges code, not commentary.
+    text = readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((line) => !/^\s*#/.test(line))
+      .join('\n')
+      .replace(/\s+$/, '\n\n');
+    preludes.set(path, text);
+  }
+  return text;
 }
 
 /** The ladder's level sources L0..L6, in order. */
