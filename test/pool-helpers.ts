@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sharedCgroups } from '../src/jail/environment.js';
+import { jailCgroupNames, liveJailProcesses } from './helpers/host-state.js';
 import { UID_LOCK_DIR } from '../src/jail/uid-pool.js';
 import { idleWarmJails } from '../src/pool/pool.js';
 
@@ -26,36 +26,29 @@ function alive(pid: number): boolean {
   }
 }
 
+/** A jail uid locked by another live pybox process on this host is not ours to judge. */
+function otherPybox(uid: number): boolean {
+  const owner = lockOwner(uid);
+  return owner !== null && owner !== process.pid && alive(owner);
+}
+
 /** Live processes in the jail uid range that belong to no idle warm jail of ours and to no other live pybox. */
 export function runLeftovers(): string[] {
   // The candidates first, the inventory after: a warm jail forked in between is then
   // either not a candidate or already in the inventory.
-  const candidates = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  const candidates = readdirSync('/proc');
   const idle = new Set(idleWarmJails().pids);
-  const found: string[] = [];
-  for (const name of candidates) {
-    const pid = Number(name);
-    if (idle.has(pid)) continue;
-    try {
-      const status = readFileSync(`/proc/${name}/status`, 'utf8');
-      if (/^State:\s+Z/m.test(status)) continue;
-      const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
-      if (!(uid >= 62_000 && uid < 63_000)) continue;
-      const owner = lockOwner(uid);
-      if (owner !== null && owner !== process.pid && alive(owner)) continue; // another pybox on this host
-      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ').slice(-60);
-      const ppid = /^PPid:\s+(\d+)/m.exec(status)?.[1];
-      const nspid = /^NSpid:\s+(.*)$/m.exec(status)?.[1]?.trim();
-      found.push(`process ${pid} uid ${uid} (parent ${ppid}, ns pids ${nspid}): ${cmd}`);
-    } catch {
-      /* gone */
-    }
-  }
-  const parent = /under (\S+)/.exec(sharedCgroups().detail)?.[1];
-  if (parent && existsSync(parent)) {
-    const dirs = readdirSync(parent, { withFileTypes: true }).filter((e) => e.isDirectory());
+  const found = liveJailProcesses(undefined, candidates)
+    .filter((p) => !idle.has(p.pid) && !otherPybox(p.uid))
+    .map((p) => {
+      const ppid = /^PPid:\s+(\d+)/m.exec(p.status)?.[1];
+      const nspid = /^NSpid:\s+(.*)$/m.exec(p.status)?.[1]?.trim();
+      return `process ${p.pid} uid ${p.uid} (parent ${ppid}, ns pids ${nspid}): ${p.cmdline.slice(-60)}`;
+    });
+  const cgroups = jailCgroupNames();
+  if (cgroups) {
     const idleCg = new Set(idleWarmJails().cgroups);
-    for (const e of dirs) if (!idleCg.has(e.name) && existsSync(join(parent, e.name))) found.push(`cgroup ${e.name}`);
+    for (const name of cgroups.names) if (!idleCg.has(name) && existsSync(join(cgroups.parent, name))) found.push(`cgroup ${name}`);
   }
   return found;
 }
@@ -73,24 +66,9 @@ export async function expectNoRunLeftovers(timeoutMs = 2000): Promise<string[]> 
 
 /** Everything pybox-owned by this process, warm or not (after close() this must be empty). */
 export function allOurJails(): string[] {
-  const found: string[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const status = readFileSync(`/proc/${name}/status`, 'utf8');
-      if (/^State:\s+Z/m.test(status)) continue;
-      const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
-      if (!(uid >= 62_000 && uid < 63_000)) continue;
-      const owner = lockOwner(uid);
-      if (owner !== null && owner !== process.pid && alive(owner)) continue;
-      found.push(`process ${name} uid ${uid}`);
-    } catch {
-      /* gone */
-    }
-  }
-  const parent = /under (\S+)/.exec(sharedCgroups().detail)?.[1];
-  if (parent && existsSync(parent)) {
-    for (const e of readdirSync(parent, { withFileTypes: true })) if (e.isDirectory()) found.push(`cgroup ${e.name}`);
-  }
+  const found = liveJailProcesses()
+    .filter((p) => !otherPybox(p.uid))
+    .map((p) => `process ${p.pid} uid ${p.uid}`);
+  for (const name of jailCgroupNames()?.names ?? []) found.push(`cgroup ${name}`);
   return found;
 }

@@ -76,7 +76,8 @@ function parseProcCgroup(text: string): Map<string, string> {
 const V1_CONTROLLERS = ['memory', 'pids', 'cpuacct'] as const;
 type V1Controller = (typeof V1_CONTROLLERS)[number];
 
-function readNumber(path: string): number | null {
+/** A cgroup file holding one number, or null when missing or not a number. */
+export function readNumber(path: string): number | null {
   try {
     const value = Number(readFileSync(path, 'utf8').trim());
     return Number.isFinite(value) ? value : null;
@@ -85,7 +86,8 @@ function readNumber(path: string): number | null {
   }
 }
 
-function readKeyed(path: string, key: string): number | null {
+/** The value of `key` in a cgroup file of `key value` lines, or null. */
+export function readKeyed(path: string, key: string): number | null {
   try {
     for (const line of readFileSync(path, 'utf8').split('\n')) {
       const [k, v] = line.split(/\s+/);

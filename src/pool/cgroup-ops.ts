@@ -1,7 +1,7 @@
-import { readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { rmdirSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CgroupStats, JailCgroup } from '../jail/cgroups.js';
+import { readKeyed, readNumber, type CgroupStats, type JailCgroup } from '../jail/cgroups.js';
 
 /**
  * Operations on a jail's cgroup that src/jail/cgroups.ts does not offer (yet): moving a
@@ -45,26 +45,8 @@ export interface CgroupBaseline {
   pidsMaxEvents: number;
 }
 
-function readNum(path: string): number | null {
-  try {
-    const v = Number(readFileSync(path, 'utf8').trim());
-    return Number.isFinite(v) ? v : null;
-  } catch {
-    return null;
-  }
-}
-
-function readKey(path: string, key: string): number {
-  try {
-    for (const line of readFileSync(path, 'utf8').split('\n')) {
-      const [k, v] = line.split(/\s+/);
-      if (k === key && v !== undefined) return Number(v);
-    }
-  } catch {
-    /* missing */
-  }
-  return 0;
-}
+/** A counter that is missing counts as zero. */
+const readKey = (path: string, key: string): number => readKeyed(path, key) ?? 0;
 
 export function canRetune(cg: JailCgroup): boolean {
   return shapeOf(cg) !== null;
@@ -82,9 +64,9 @@ export async function retune(cg: JailCgroup, limits: { memoryBytes: number; pids
   if (shape.kind === 'v1') {
     const { memory, pids, cpuacct } = shape.dirs;
     const mem = String(limits.memoryBytes);
-    const current = readNum(join(memory, 'memory.limit_in_bytes'));
+    const current = readNumber(join(memory, 'memory.limit_in_bytes'));
     const memsw = join(memory, 'memory.memsw.limit_in_bytes');
-    const hasMemsw = readNum(memsw) !== null;
+    const hasMemsw = readNumber(memsw) !== null;
     if (current !== limits.memoryBytes) {
       // memsw must stay >= the memory limit: raise in the order that keeps that true.
       if (current !== null && limits.memoryBytes > current) {
@@ -95,7 +77,7 @@ export async function retune(cg: JailCgroup, limits: { memoryBytes: number; pids
         if (hasMemsw) await writeFile(memsw, mem);
       }
     }
-    if (readNum(join(pids, 'pids.max')) !== limits.pids) await writeFile(join(pids, 'pids.max'), String(limits.pids));
+    if (readNumber(join(pids, 'pids.max')) !== limits.pids) await writeFile(join(pids, 'pids.max'), String(limits.pids));
     // Plain counter resets: quick, never wait on the kernel, so no thread-pool round trip.
     writeFileSync(join(cpuacct, 'cpuacct.usage'), '0');
     writeFileSync(join(memory, 'memory.max_usage_in_bytes'), '0');
