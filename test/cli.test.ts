@@ -250,6 +250,9 @@ describe('pybox doctor, help and version', () => {
     expect(byName.get('userns')?.detail).toContain('print(1)');
     expect(byName.get('seccomp')?.detail).toContain('the test jail ran under it');
     expect(byName.get('cgroups')?.detail).toMatch(/cgroup v[12] under|no cgroups/);
+    // Every run path was tried with a real run; on this host (cgroups writable) all three work.
+    expect(byName.get('paths')?.detail).toMatch(/mode 'auto', which runs on the zygote path here/);
+    expect(byName.get('paths')?.detail).toMatch(/cold: yes .*pool: yes .*zygote: yes /);
     for (const c of report.checks) expect(['ok', 'warn', 'fail']).toContain(c.status);
   });
 

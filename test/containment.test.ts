@@ -31,8 +31,6 @@ beforeAll(async () => {
   process.env.PYBOX_TEST_SECRET = SECRET;
   fixtures = mkdtempSync(join(tmpdir(), 'containment-'));
   writeFileSync(join(fixtures, 'secret.txt'), SECRET);
-  sandbox = await Sandbox.create({ limits: { timeoutMs: 5000, cpuMs: 3000, memoryMiB: 128, processes: 16 } });
-  open = await Sandbox.create({ policy: 'off', limits: { timeoutMs: 5000, cpuMs: 3000, memoryMiB: 128, processes: 16 } });
   tcp = createServer((s) => {
     tcpHits++;
     s.destroy();
@@ -50,9 +48,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => unixServer.listen(join(fixtures, 'host.sock'), r));
 });
 
-afterAll(async () => {
-  await sandbox.close();
-  await open.close();
+afterAll(() => {
   tcp.close();
   udp.close();
   unixServer.close();
@@ -60,12 +56,6 @@ afterAll(async () => {
   delete process.env.PYBOX_TEST_SECRET;
 });
 
-beforeEach(() => {
-  snapshot = snapshotHost();
-});
-afterEach(() => {
-  expect(hostLeftovers(snapshot, 'pybox-daemon-marker')).toEqual([]);
-});
 
 const py = (lines: string[]) => lines.join('\n');
 function noSecret(r: RunResult): void {
@@ -78,378 +68,406 @@ async function stillWorks(): Promise<void> {
   expect(r.stdout).toBe('42\n');
 }
 
-describe('filesystem', () => {
-  it('cannot write outside the workspace (canary stays absent)', async () => {
-    const canary = join(fixtures, 'canary');
-    const targets = [canary, '/etc/pybox-canary', '/usr/pybox-canary', '/root/pybox-canary', '/pybox-canary', join(process.cwd(), 'pybox-canary')];
-    const code = py([
-      'import json, os',
-      `targets = ${JSON.stringify(targets)}`,
-      'res = {}',
-      'for t in targets:',
-      '    try:',
-      '        with open(t, "w") as f: f.write("pwned")',
-      '        res[t] = "written"',
-      '    except OSError as e:',
-      '        res[t] = type(e).__name__',
-      'print(json.dumps(res))',
-    ]);
-    for (const sb of [sandbox, open]) {
-      const r = await sb.run(code);
-      expect(r.status).toBe('ok');
-      const res = JSON.parse(r.stdout) as Record<string, string>;
-      for (const t of targets) expect(res[t]).not.toBe('written');
-      for (const t of targets) expect(existsSync(t)).toBe(false);
-    }
-    // The language layer names the refusal; the jail alone answers with the OS error.
-    // (the host's /tmp is not the jail's /tmp, so ask about a path the policy itself refuses)
-    const strict = await sandbox.run('open("/usr/pybox-canary", "w")');
-    expect(strict.error?.type).toBe('PermissionError');
-    expect(strict.error?.message).toMatch(/^pybox: writing .* is not allowed$/);
+// Every run path must contain the same attacks: a jail per run, a pre-started jail, a
+// fork of the zygote. Idle warm jails are not leftovers; anything of a run is.
+describe.each(['cold', 'pool', 'zygote'] as const)('path %s', (mode) => {
+  const limits = { timeoutMs: 5000, cpuMs: 3000, memoryMiB: 128, processes: 16 };
+  beforeAll(async () => {
+    sandbox = await Sandbox.create({ mode, limits });
+    open = await Sandbox.create({ mode, policy: 'off', limits });
+  });
+  afterAll(async () => {
+    await sandbox.close();
+    await open.close();
+  });
+  let coldBefore = 0;
+  const coldRuns = () => sandbox.pathCounts.cold + open.pathCounts.cold;
+  beforeEach(() => {
+    snapshot = snapshotHost();
+    coldBefore = coldRuns();
+  });
+  afterEach((ctx) => {
+    // The runs took the path under test. Only the pool sends a run cold by design: one
+    // whose workspaceMiB differs from its warm jails' (the zygote forks one that fits).
+    const sizeMismatch = mode === 'pool' && /up to their size|in tmpfs and shared memory/.test(ctx.task.name);
+    if (mode !== 'cold' && !sizeMismatch) expect(coldRuns() - coldBefore).toBe(0);
+    expect(hostLeftovers(snapshot, 'pybox-daemon-marker')).toEqual([]);
   });
 
-  it('cannot read host secrets from files, environment, /proc or the supervisor', async () => {
-    const code = py([
-      'import os',
-      `paths = [${JSON.stringify(join(fixtures, 'secret.txt'))}, "/proc/1/environ", "/proc/1/cmdline", "/proc/self/environ", "/etc/shadow", "/root/.bash_history"]`,
-      'for p in paths:',
-      '    try: print(p, open(p, "rb").read()[:200])',
-      '    except OSError as e: print(p, type(e).__name__)',
-      'print(dict(os.environ))',
-      'for pid in os.listdir("/proc"):',
-      '    if pid.isdigit():',
-      '        for f in ("environ", "cmdline"):',
-      '            try: print(pid, f, open(f"/proc/{pid}/{f}", "rb").read()[:300])',
-      '            except OSError: pass',
-      'for root, dirs, files in os.walk("/"):',
-      '    if root.startswith(("/proc", "/usr", "/sys")): dirs[:] = []; continue',
-      '    print(root, files)',
-    ]);
-    for (const sb of [sandbox, open]) {
-      const r = await sb.run(code);
+  describe('filesystem', () => {
+    it('cannot write outside the workspace (canary stays absent)', async () => {
+      const canary = join(fixtures, 'canary');
+      const targets = [canary, '/etc/pybox-canary', '/usr/pybox-canary', '/root/pybox-canary', '/pybox-canary', join(process.cwd(), 'pybox-canary')];
+      const code = py([
+        'import json, os',
+        `targets = ${JSON.stringify(targets)}`,
+        'res = {}',
+        'for t in targets:',
+        '    try:',
+        '        with open(t, "w") as f: f.write("pwned")',
+        '        res[t] = "written"',
+        '    except OSError as e:',
+        '        res[t] = type(e).__name__',
+        'print(json.dumps(res))',
+      ]);
+      for (const sb of [sandbox, open]) {
+        const r = await sb.run(code);
+        expect(r.status).toBe('ok');
+        const res = JSON.parse(r.stdout) as Record<string, string>;
+        for (const t of targets) expect(res[t]).not.toBe('written');
+        for (const t of targets) expect(existsSync(t)).toBe(false);
+      }
+      // The language layer names the refusal; the jail alone answers with the OS error.
+      // (the host's /tmp is not the jail's /tmp, so ask about a path the policy itself refuses)
+      const strict = await sandbox.run('open("/usr/pybox-canary", "w")');
+      expect(strict.error?.type).toBe('PermissionError');
+      expect(strict.error?.message).toMatch(/^pybox: writing .* is not allowed$/);
+    });
+
+    it('cannot read host secrets from files, environment, /proc or the supervisor', async () => {
+      const code = py([
+        'import os',
+        `paths = [${JSON.stringify(join(fixtures, 'secret.txt'))}, "/proc/1/environ", "/proc/1/cmdline", "/proc/self/environ", "/etc/shadow", "/root/.bash_history"]`,
+        'for p in paths:',
+        '    try: print(p, open(p, "rb").read()[:200])',
+        '    except OSError as e: print(p, type(e).__name__)',
+        'print(dict(os.environ))',
+        'for pid in os.listdir("/proc"):',
+        '    if pid.isdigit():',
+        '        for f in ("environ", "cmdline"):',
+        '            try: print(pid, f, open(f"/proc/{pid}/{f}", "rb").read()[:300])',
+        '            except OSError: pass',
+        'for root, dirs, files in os.walk("/"):',
+        '    if root.startswith(("/proc", "/usr", "/sys")): dirs[:] = []; continue',
+        '    print(root, files)',
+      ]);
+      for (const sb of [sandbox, open]) {
+        const r = await sb.run(code);
+        expect(r.status).toBe('ok');
+        expect(r.stdout).toContain('/proc/1/environ');
+        noSecret(r);
+        expect(r.stdout).not.toContain('PYBOX_TEST_SECRET');
+      }
+    });
+
+    it('sees only its own filesystem: no host /etc, /home, /root, /var, /run, /sys', async () => {
+      const r = await open.run('import os, json; print(json.dumps(sorted(os.listdir("/")))); print(json.dumps(sorted(os.listdir("/etc"))))');
       expect(r.status).toBe('ok');
-      expect(r.stdout).toContain('/proc/1/environ');
+      const [root, etc] = r.stdout.trim().split('\n').map((s) => JSON.parse(s) as string[]);
+      for (const hidden of ['home', 'root', 'var', 'run', 'sys', 'boot', 'srv', 'opt', 'mnt']) expect(root).not.toContain(hidden);
+      expect(etc).toEqual(expect.arrayContaining(['group', 'passwd']));
+      expect(etc).not.toContain('shadow');
+    });
+
+    it('fills /tmp and /workspace only up to their size', async () => {
+      const code = py([
+        'import errno',
+        'out = {}',
+        'for d in ("/tmp", "/workspace", "/dev/shm"):',
+        '    n = 0',
+        '    try:',
+        '        with open(d + "/fill", "wb") as f:',
+        '            while n < 200:',
+        '                f.write(b"x" * (1 << 20)); f.flush(); n += 1',
+        '    except OSError as e:',
+        '        out[d] = (n, errno.errorcode.get(e.errno))',
+        'print(out)',
+      ]);
+      const r = await open.run(code, { limits: { workspaceMiB: 8, memoryMiB: 256 } });
+      expect(r.status).toBe('ok');
+      for (const d of ['/tmp', '/workspace', '/dev/shm']) {
+        const m = new RegExp(`'${d}': \\((\\d+), '(E\\w+)'\\)`).exec(r.stdout);
+        expect(m, r.stdout).not.toBeNull();
+        expect(Number(m![1])).toBeLessThanOrEqual(8);
+        expect(['ENOSPC', 'EFBIG']).toContain(m![2]);
+      }
+    });
+
+    it('input files never follow a symlink and output files never leave the workspace', async () => {
+      const outside = join(fixtures, 'outside.txt');
+      writeFileSync(outside, SECRET);
+      const r = await open.run(
+        py([
+          'import os',
+          `os.symlink(${JSON.stringify(outside)}, "link.txt")`,
+          'os.symlink("/etc/passwd", "passwd.txt")',
+          'os.link("in.txt", "hard.txt")',
+          'os.mkfifo("fifo.txt")',
+          'open("real.txt", "w").write("ok")',
+        ]),
+        { files: { 'in.txt': 'input' }, collect: ['*.txt'] },
+      );
+      expect(r.status).toBe('ok');
+      expect(Object.keys(r.files).sort()).toEqual(['hard.txt', 'in.txt', 'real.txt']);
+      expect(Buffer.from(r.files['real.txt']!).toString()).toBe('ok');
       noSecret(r);
-      expect(r.stdout).not.toContain('PYBOX_TEST_SECRET');
-    }
+    });
   });
 
-  it('sees only its own filesystem: no host /etc, /home, /root, /var, /run, /sys', async () => {
-    const r = await open.run('import os, json; print(json.dumps(sorted(os.listdir("/")))); print(json.dumps(sorted(os.listdir("/etc"))))');
-    expect(r.status).toBe('ok');
-    const [root, etc] = r.stdout.trim().split('\n').map((s) => JSON.parse(s) as string[]);
-    for (const hidden of ['home', 'root', 'var', 'run', 'sys', 'boot', 'srv', 'opt', 'mnt']) expect(root).not.toContain(hidden);
-    expect(etc).toEqual(expect.arrayContaining(['group', 'passwd']));
-    expect(etc).not.toContain('shadow');
+  describe('network', () => {
+    it('has no TCP, UDP, DNS or unix socket to the host', async () => {
+      const code = py([
+        'import socket',
+        'def attempt(name, fn):',
+        '    try: fn(); print(name, "SUCCEEDED")',
+        '    except Exception as e: print(name, "failed", type(e).__name__)',
+        `attempt("tcp", lambda: socket.create_connection(("127.0.0.1", ${tcpPort}), timeout=1))`,
+        `attempt("udp", lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("127.0.0.1", ${udpPort})))`,
+        'attempt("dns", lambda: socket.getaddrinfo("example.com", 80))',
+        `attempt("unix", lambda: socket.socket(socket.AF_UNIX).connect(${JSON.stringify(join(fixtures, 'host.sock'))}))`,
+        'attempt("abstract", lambda: socket.socket(socket.AF_UNIX).connect("\\0pybox-host"))',
+        'attempt("raw", lambda: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP))',
+        'attempt("netlink", lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0).bind((0, 0)))',
+        'attempt("ipv6", lambda: socket.create_connection(("::1", 80), timeout=1))',
+      ]);
+      for (const sb of [sandbox, open]) {
+        const r = await sb.run(code);
+        expect(r.status).toBe('ok');
+        // UDP datagrams and netlink may be "sent" inside the jail's own empty network namespace;
+        // what matters is that nothing reaches the host (checked below).
+        for (const name of ['tcp', 'dns', 'unix', 'abstract', 'raw', 'ipv6']) expect(r.stdout).toMatch(new RegExp(`^${name} failed`, 'm'));
+      }
+      const strict = await sandbox.run('import socket; socket.socket()');
+      expect(strict.error?.message).toBe('pybox: network access is not allowed');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(tcpHits).toBe(0);
+      expect(udpHits).toBe(0);
+      expect(unixHits).toBe(0);
+    });
   });
 
-  it('fills /tmp and /workspace only up to their size', async () => {
-    const code = py([
-      'import errno',
-      'out = {}',
-      'for d in ("/tmp", "/workspace", "/dev/shm"):',
-      '    n = 0',
-      '    try:',
-      '        with open(d + "/fill", "wb") as f:',
-      '            while n < 200:',
-      '                f.write(b"x" * (1 << 20)); f.flush(); n += 1',
-      '    except OSError as e:',
-      '        out[d] = (n, errno.errorcode.get(e.errno))',
-      'print(out)',
-    ]);
-    const r = await open.run(code, { limits: { workspaceMiB: 8, memoryMiB: 256 } });
-    expect(r.status).toBe('ok');
-    for (const d of ['/tmp', '/workspace', '/dev/shm']) {
-      const m = new RegExp(`'${d}': \\((\\d+), '(E\\w+)'\\)`).exec(r.stdout);
-      expect(m, r.stdout).not.toBeNull();
-      expect(Number(m![1])).toBeLessThanOrEqual(8);
-      expect(['ENOSPC', 'EFBIG']).toContain(m![2]);
-    }
-  });
+  describe('processes', () => {
+    it('subprocess and os.system are refused by the default policy', async () => {
+      for (const code of ['import subprocess; subprocess.run(["true"])', 'import os; os.system("true")', 'import os; os.execv("/bin/true", ["true"])', 'import os; os.posix_spawn("/bin/true", ["true"], {})']) {
+        const r = await sandbox.run(code);
+        expect(r.status).toBe('error');
+        expect(r.error?.type).toBe('PermissionError');
+        expect(r.error?.message).toMatch(/^pybox: starting a program .* is not allowed$/);
+      }
+    });
 
-  it('input files never follow a symlink and output files never leave the workspace', async () => {
-    const outside = join(fixtures, 'outside.txt');
-    writeFileSync(outside, SECRET);
-    const r = await open.run(
-      py([
-        'import os',
-        `os.symlink(${JSON.stringify(outside)}, "link.txt")`,
-        'os.symlink("/etc/passwd", "passwd.txt")',
-        'os.link("in.txt", "hard.txt")',
-        'os.mkfifo("fifo.txt")',
-        'open("real.txt", "w").write("ok")',
-      ]),
-      { files: { 'in.txt': 'input' }, collect: ['*.txt'] },
-    );
-    expect(r.status).toBe('ok');
-    expect(Object.keys(r.files).sort()).toEqual(['hard.txt', 'in.txt', 'real.txt']);
-    expect(Buffer.from(r.files['real.txt']!).toString()).toBe('ok');
-    noSecret(r);
-  });
-});
-
-describe('network', () => {
-  it('has no TCP, UDP, DNS or unix socket to the host', async () => {
-    const code = py([
-      'import socket',
-      'def attempt(name, fn):',
-      '    try: fn(); print(name, "SUCCEEDED")',
-      '    except Exception as e: print(name, "failed", type(e).__name__)',
-      `attempt("tcp", lambda: socket.create_connection(("127.0.0.1", ${tcpPort}), timeout=1))`,
-      `attempt("udp", lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("127.0.0.1", ${udpPort})))`,
-      'attempt("dns", lambda: socket.getaddrinfo("example.com", 80))',
-      `attempt("unix", lambda: socket.socket(socket.AF_UNIX).connect(${JSON.stringify(join(fixtures, 'host.sock'))}))`,
-      'attempt("abstract", lambda: socket.socket(socket.AF_UNIX).connect("\\0pybox-host"))',
-      'attempt("raw", lambda: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP))',
-      'attempt("netlink", lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0).bind((0, 0)))',
-      'attempt("ipv6", lambda: socket.create_connection(("::1", 80), timeout=1))',
-    ]);
-    for (const sb of [sandbox, open]) {
-      const r = await sb.run(code);
+    it('programs that do run (looser policy) are bounded by the process limit', async () => {
+      const r = await open.run(
+        py([
+          'import subprocess',
+          'procs = []',
+          'try:',
+          '    for i in range(100): procs.append(subprocess.Popen(["sleep", "5"]))',
+          'except OSError as e: print("stopped", type(e).__name__)',
+          'print("started", len(procs))',
+          'for p in procs: p.kill()',
+        ]),
+        { limits: { processes: 8 } },
+      );
       expect(r.status).toBe('ok');
-      // UDP datagrams and netlink may be "sent" inside the jail's own empty network namespace;
-      // what matters is that nothing reaches the host (checked below).
-      for (const name of ['tcp', 'dns', 'unix', 'abstract', 'raw', 'ipv6']) expect(r.stdout).toMatch(new RegExp(`^${name} failed`, 'm'));
-    }
-    const strict = await sandbox.run('import socket; socket.socket()');
-    expect(strict.error?.message).toBe('pybox: network access is not allowed');
-    await new Promise((r) => setTimeout(r, 50));
-    expect(tcpHits).toBe(0);
-    expect(udpHits).toBe(0);
-    expect(unixHits).toBe(0);
-  });
-});
+      // the same count on every path: 8 processes = the interpreter and 7 children
+      expect(Number(/started (\d+)/.exec(r.stdout)?.[1])).toBe(7);
+      expect(r.stdout).toContain('stopped');
+    });
 
-describe('processes', () => {
-  it('subprocess and os.system are refused by the default policy', async () => {
-    for (const code of ['import subprocess; subprocess.run(["true"])', 'import os; os.system("true")', 'import os; os.execv("/bin/true", ["true"])', 'import os; os.posix_spawn("/bin/true", ["true"], {})']) {
-      const r = await sandbox.run(code);
+    it('a fork bomb is bounded and ends on a limit', async () => {
+      const r = await sandbox.run(
+        py(['import os', 'while True:', '    try: os.fork()', '    except OSError: pass']),
+        { limits: { timeoutMs: 2000, cpuMs: 1500, processes: 16 } },
+      );
+      expect(['timeout', 'cpu_limit']).toContain(r.status);
+      await stillWorks();
+    });
+
+    it('a thread bomb stops at the process limit', async () => {
+      const r = await sandbox.run(
+        py([
+          'import threading, time',
+          'n = 0',
+          'try:',
+          '    while True:',
+          '        threading.Thread(target=time.sleep, args=(3,), daemon=True).start(); n += 1',
+          'except RuntimeError as e: print("stopped at", n, flush=True)',
+          'import os; os._exit(0)',
+        ]),
+        { limits: { processes: 12 } },
+      );
+      expect(r.status).toBe('ok');
+      // the same count on every path: 12 processes = the interpreter and 11 threads
+      expect(Number(/stopped at (\d+)/.exec(r.stdout)?.[1])).toBe(11);
+    });
+
+    it('a double-forked daemon does not outlive the run', async () => {
+      const r = await open.run(
+        py([
+          'import os',
+          'if os.fork() == 0:',
+          '    os.setsid()',
+          '    if os.fork() == 0:',
+          '        os.execv("/usr/bin/python3", ["python3", "-c", "import time; time.sleep(60)", "pybox-daemon-marker"])',
+          '    os._exit(0)',
+          'os.wait()',
+          'print("parent done")',
+        ]),
+      );
+      expect(r.status).toBe('ok');
+      expect(r.stdout).toBe('parent done\n');
+      // afterEach checks that no process with the marker (or a jail uid) remains.
+    });
+
+    it('a daemon holding stdout open does not delay the verdict', async () => {
+      const r = await sandbox.run(
+        py(['import os, time', 'if os.fork() == 0:', '    time.sleep(30)', '    os._exit(0)', 'print("bye")']),
+        { limits: { timeoutMs: 8000 } },
+      );
+      expect(r.status).toBe('ok');
+      expect(r.durationMs).toBeLessThan(8000);
+    });
+
+    it('signals reach nothing outside the jail', async () => {
+      const bystander: ChildProcess = spawn('sleep', ['30'], { stdio: 'ignore' });
+      const r = await sandbox.run(
+        py([
+          'import os, signal',
+          'hits = 0',
+          'for pid in range(2, 40000):',
+          '    try: os.kill(pid, signal.SIGKILL); hits += 1',
+          '    except OSError: pass',
+          `try: os.kill(${process.pid}, signal.SIGKILL)`,
+          'except OSError as e: print("supervisor", type(e).__name__)',
+          `try: os.kill(${bystander.pid}, signal.SIGKILL)`,
+          'except OSError as e: print("bystander", type(e).__name__)',
+          'os.kill(-1, signal.SIGKILL)',
+        ]),
+      );
+      expect(['killed', 'ok', 'error']).toContain(r.status);
+      expect(bystander.exitCode).toBeNull();
+      expect(bystander.signalCode).toBeNull();
+      bystander.kill();
+    });
+
+    it('ptrace is denied by seccomp', async () => {
+      const r = await open.run(
+        py([
+          'import ctypes, os',
+          'libc = ctypes.CDLL(None, use_errno=True)',
+          'print("traceme", libc.ptrace(0, 0, None, None), os.strerror(ctypes.get_errno()))',
+          'print("attach", libc.ptrace(16, 1, None, None), os.strerror(ctypes.get_errno()))',
+        ]),
+      );
+      expect(r.status).toBe('ok');
+      expect(r.stdout).toContain('traceme -1 Operation not permitted');
+      expect(r.stdout).toContain('attach -1 Operation not permitted');
+      const strict = await sandbox.run('import ctypes');
+      expect(strict.error?.message).toBe('pybox: import of ctypes is not allowed');
+    });
+  });
+
+  describe('resources', () => {
+    it('a memory bomb ends with memory_limit', async () => {
+      const r = await sandbox.run('a = []\nwhile True: a.append(bytearray(1 << 20))', { limits: { memoryMiB: 64 } });
+      expect(r.status).toBe('memory_limit');
+      await stillWorks();
+    });
+
+    it('memory in tmpfs and shared memory counts too', async () => {
+      const r = await open.run(
+        py(['import os', 'f = os.memfd_create("x")', 'while True: os.write(f, b"x" * (1 << 20))']),
+        { limits: { memoryMiB: 64, workspaceMiB: 512 } },
+      );
+      expect(['memory_limit', 'error']).toContain(r.status);
+      if (r.status === 'error') expect(r.error?.message).toMatch(/File too large|No space/);
+      const shm = await open.run(
+        py(['import os', 'n = 0', 'with open("/dev/shm/x", "wb") as f:', '    while True: f.write(b"x" * (1 << 20)); f.flush()']),
+        { limits: { memoryMiB: 64, workspaceMiB: 512 } },
+      );
+      expect(shm.status).toBe('memory_limit');
+    });
+
+    it('a busy loop ends with cpu_limit, a sleeper with timeout', async () => {
+      const busy = await sandbox.run('while True: pass', { limits: { cpuMs: 500, timeoutMs: 5000 } });
+      expect(busy.status).toBe('cpu_limit');
+      expect(busy.cpuMs).toBeGreaterThanOrEqual(500);
+      const sleeper = await sandbox.run('import time\nwhile True: time.sleep(1)', { limits: { timeoutMs: 700 } });
+      expect(sleeper.status).toBe('timeout');
+      expect(sleeper.signal).toBe('SIGKILL');
+    });
+
+    it('a program that ignores signals still dies on time', async () => {
+      const r = await sandbox.run(
+        py(['import signal, time', 'for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGXCPU): signal.signal(s, signal.SIG_IGN)', 'while True: time.sleep(0.1)']),
+        { limits: { timeoutMs: 700 } },
+      );
+      expect(r.status).toBe('timeout');
+    });
+
+    it('an output flood is cut at outputBytes and killed', async () => {
+      const r = await sandbox.run('while True: print("x" * 1000)', { limits: { outputBytes: 10_000 } });
+      expect(r.status).toBe('output_limit');
+      expect(r.stdout.length).toBe(10_000);
+      expect(r.truncated.stdout).toBe(true);
+    });
+
+    it('fd exhaustion stops at openFiles', async () => {
+      const r = await sandbox.run(
+        py(['fs = []', 'try:', '    while True: fs.append(open("/dev/null"))', 'except OSError as e: print(len(fs), e.errno)']),
+        { limits: { openFiles: 32 } },
+      );
+      expect(r.status).toBe('ok');
+      const [count, errno] = r.stdout.trim().split(' ').map(Number);
+      expect(count).toBeLessThanOrEqual(32);
+      expect(errno).toBe(24); // EMFILE
+    });
+  });
+
+  describe('the supervisor protocol', () => {
+    it('forged control frames change nothing but the guest’s own output', async () => {
+      const code = py([
+        'import os, struct, json, sys',
+        'def frame(o):',
+        '    b = json.dumps(o).encode(); os.write(4, struct.pack(">I", len(b)) + b)',
+        'frame({"t": "error", "type": "Forged", "message": "x", "traceback": ""})',
+        'frame({"t": "file", "path": "../../etc/passwd", "data": "eA=="})',
+        'frame({"t": "file", "path": "notasked.bin", "data": "eA=="})',
+        'os.write(4, b"\\xff\\xff\\xff\\xffgarbage")',
+        'print(json.dumps({"status": "timeout", "exitCode": 0}))',
+        'sys.stdout.write("\\x1b[2J\\x1b]0;title\\x07\\xff")',
+      ]);
+      const r = await sandbox.run(code, { collect: ['*.txt'] });
+      expect(r.status).toBe('ok');
+      expect(r.exitCode).toBe(0);
+      expect(r.error).toBeNull();
+      expect(r.files).toEqual({});
+      expect(r.stdout).toContain('"status": "timeout"');
+    });
+
+    it('a forged error frame does not turn a failure into success or the reverse', async () => {
+      const r = await sandbox.run(
+        py(['import os, struct, json', 'b = json.dumps({"t": "ready"}).encode()', 'os.write(4, struct.pack(">I", len(b)) + b)', 'os._exit(9)']),
+      );
       expect(r.status).toBe('error');
-      expect(r.error?.type).toBe('PermissionError');
-      expect(r.error?.message).toMatch(/^pybox: starting a program .* is not allowed$/);
-    }
-  });
+      expect(r.exitCode).toBe(9);
+    });
 
-  it('programs that do run (looser policy) are bounded by the process limit', async () => {
-    const r = await open.run(
-      py([
-        'import subprocess',
-        'procs = []',
-        'try:',
-        '    for i in range(100): procs.append(subprocess.Popen(["sleep", "5"]))',
-        'except OSError as e: print("stopped", type(e).__name__)',
-        'print("started", len(procs))',
-        'for p in procs: p.kill()',
-      ]),
-      { limits: { processes: 8 } },
-    );
-    expect(r.status).toBe('ok');
-    const started = Number(/started (\d+)/.exec(r.stdout)?.[1]);
-    expect(started).toBeLessThan(8);
-    expect(r.stdout).toContain('stopped');
-  });
+    it('closing stdout and stderr early does not confuse the verdict', async () => {
+      const r = await sandbox.run('import os\nos.close(1)\nos.close(2)\nx = sum(range(10**6))\nos._exit(0)');
+      expect(r.status).toBe('ok');
+      const e = await sandbox.run('import os, sys\nos.close(1)\nsys.exit(4)');
+      expect(e.status).toBe('error');
+      expect(e.exitCode).toBe(4);
+    });
 
-  it('a fork bomb is bounded and ends on a limit', async () => {
-    const r = await sandbox.run(
-      py(['import os', 'while True:', '    try: os.fork()', '    except OSError: pass']),
-      { limits: { timeoutMs: 2000, cpuMs: 1500, processes: 16 } },
-    );
-    expect(['timeout', 'cpu_limit']).toContain(r.status);
-    await stillWorks();
-  });
+    it('a segfault is killed with its signal; os._exit keeps its code', async () => {
+      const seg = await open.run('import ctypes\nctypes.string_at(0)');
+      expect(seg.status).toBe('killed');
+      expect(seg.signal).toBe('SIGSEGV');
+      const kill = await sandbox.run('import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)');
+      expect(kill.status).toBe('killed');
+      const exit = await sandbox.run('import os\nos._exit(7)');
+      expect(exit.status).toBe('error');
+      expect(exit.exitCode).toBe(7);
+    });
 
-  it('a thread bomb stops at the process limit', async () => {
-    const r = await sandbox.run(
-      py([
-        'import threading, time',
-        'n = 0',
-        'try:',
-        '    while True:',
-        '        threading.Thread(target=time.sleep, args=(3,), daemon=True).start(); n += 1',
-        'except RuntimeError as e: print("stopped at", n, flush=True)',
-        'import os; os._exit(0)',
-      ]),
-      { limits: { processes: 12 } },
-    );
-    expect(r.status).toBe('ok');
-    expect(Number(/stopped at (\d+)/.exec(r.stdout)?.[1])).toBeLessThan(12);
-  });
-
-  it('a double-forked daemon does not outlive the run', async () => {
-    const r = await open.run(
-      py([
-        'import os',
-        'if os.fork() == 0:',
-        '    os.setsid()',
-        '    if os.fork() == 0:',
-        '        os.execv("/usr/bin/python3", ["python3", "-c", "import time; time.sleep(60)", "pybox-daemon-marker"])',
-        '    os._exit(0)',
-        'os.wait()',
-        'print("parent done")',
-      ]),
-    );
-    expect(r.status).toBe('ok');
-    expect(r.stdout).toBe('parent done\n');
-    // afterEach checks that no process with the marker (or a jail uid) remains.
-  });
-
-  it('a daemon holding stdout open does not delay the verdict', async () => {
-    const r = await sandbox.run(
-      py(['import os, time', 'if os.fork() == 0:', '    time.sleep(30)', '    os._exit(0)', 'print("bye")']),
-      { limits: { timeoutMs: 8000 } },
-    );
-    expect(r.status).toBe('ok');
-    expect(r.durationMs).toBeLessThan(8000);
-  });
-
-  it('signals reach nothing outside the jail', async () => {
-    const bystander: ChildProcess = spawn('sleep', ['30'], { stdio: 'ignore' });
-    const r = await sandbox.run(
-      py([
-        'import os, signal',
-        'hits = 0',
-        'for pid in range(2, 40000):',
-        '    try: os.kill(pid, signal.SIGKILL); hits += 1',
-        '    except OSError: pass',
-        `try: os.kill(${process.pid}, signal.SIGKILL)`,
-        'except OSError as e: print("supervisor", type(e).__name__)',
-        `try: os.kill(${bystander.pid}, signal.SIGKILL)`,
-        'except OSError as e: print("bystander", type(e).__name__)',
-        'os.kill(-1, signal.SIGKILL)',
-      ]),
-    );
-    expect(['killed', 'ok', 'error']).toContain(r.status);
-    expect(bystander.exitCode).toBeNull();
-    expect(bystander.signalCode).toBeNull();
-    bystander.kill();
-  });
-
-  it('ptrace is denied by seccomp', async () => {
-    const r = await open.run(
-      py([
-        'import ctypes, os',
-        'libc = ctypes.CDLL(None, use_errno=True)',
-        'print("traceme", libc.ptrace(0, 0, None, None), os.strerror(ctypes.get_errno()))',
-        'print("attach", libc.ptrace(16, 1, None, None), os.strerror(ctypes.get_errno()))',
-      ]),
-    );
-    expect(r.status).toBe('ok');
-    expect(r.stdout).toContain('traceme -1 Operation not permitted');
-    expect(r.stdout).toContain('attach -1 Operation not permitted');
-    const strict = await sandbox.run('import ctypes');
-    expect(strict.error?.message).toBe('pybox: import of ctypes is not allowed');
-  });
-});
-
-describe('resources', () => {
-  it('a memory bomb ends with memory_limit', async () => {
-    const r = await sandbox.run('a = []\nwhile True: a.append(bytearray(1 << 20))', { limits: { memoryMiB: 64 } });
-    expect(r.status).toBe('memory_limit');
-    await stillWorks();
-  });
-
-  it('memory in tmpfs and shared memory counts too', async () => {
-    const r = await open.run(
-      py(['import os', 'f = os.memfd_create("x")', 'while True: os.write(f, b"x" * (1 << 20))']),
-      { limits: { memoryMiB: 64, workspaceMiB: 512 } },
-    );
-    expect(['memory_limit', 'error']).toContain(r.status);
-    if (r.status === 'error') expect(r.error?.message).toMatch(/File too large|No space/);
-    const shm = await open.run(
-      py(['import os', 'n = 0', 'with open("/dev/shm/x", "wb") as f:', '    while True: f.write(b"x" * (1 << 20)); f.flush()']),
-      { limits: { memoryMiB: 64, workspaceMiB: 512 } },
-    );
-    expect(shm.status).toBe('memory_limit');
-  });
-
-  it('a busy loop ends with cpu_limit, a sleeper with timeout', async () => {
-    const busy = await sandbox.run('while True: pass', { limits: { cpuMs: 500, timeoutMs: 5000 } });
-    expect(busy.status).toBe('cpu_limit');
-    expect(busy.cpuMs).toBeGreaterThanOrEqual(500);
-    const sleeper = await sandbox.run('import time\nwhile True: time.sleep(1)', { limits: { timeoutMs: 700 } });
-    expect(sleeper.status).toBe('timeout');
-    expect(sleeper.signal).toBe('SIGKILL');
-  });
-
-  it('a program that ignores signals still dies on time', async () => {
-    const r = await sandbox.run(
-      py(['import signal, time', 'for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGXCPU): signal.signal(s, signal.SIG_IGN)', 'while True: time.sleep(0.1)']),
-      { limits: { timeoutMs: 700 } },
-    );
-    expect(r.status).toBe('timeout');
-  });
-
-  it('an output flood is cut at outputBytes and killed', async () => {
-    const r = await sandbox.run('while True: print("x" * 1000)', { limits: { outputBytes: 10_000 } });
-    expect(r.status).toBe('output_limit');
-    expect(r.stdout.length).toBe(10_000);
-    expect(r.truncated.stdout).toBe(true);
-  });
-
-  it('fd exhaustion stops at openFiles', async () => {
-    const r = await sandbox.run(
-      py(['fs = []', 'try:', '    while True: fs.append(open("/dev/null"))', 'except OSError as e: print(len(fs), e.errno)']),
-      { limits: { openFiles: 32 } },
-    );
-    expect(r.status).toBe('ok');
-    const [count, errno] = r.stdout.trim().split(' ').map(Number);
-    expect(count).toBeLessThanOrEqual(32);
-    expect(errno).toBe(24); // EMFILE
-  });
-});
-
-describe('the supervisor protocol', () => {
-  it('forged control frames change nothing but the guest’s own output', async () => {
-    const code = py([
-      'import os, struct, json, sys',
-      'def frame(o):',
-      '    b = json.dumps(o).encode(); os.write(4, struct.pack(">I", len(b)) + b)',
-      'frame({"t": "error", "type": "Forged", "message": "x", "traceback": ""})',
-      'frame({"t": "file", "path": "../../etc/passwd", "data": "eA=="})',
-      'frame({"t": "file", "path": "notasked.bin", "data": "eA=="})',
-      'os.write(4, b"\\xff\\xff\\xff\\xffgarbage")',
-      'print(json.dumps({"status": "timeout", "exitCode": 0}))',
-      'sys.stdout.write("\\x1b[2J\\x1b]0;title\\x07\\xff")',
-    ]);
-    const r = await sandbox.run(code, { collect: ['*.txt'] });
-    expect(r.status).toBe('ok');
-    expect(r.exitCode).toBe(0);
-    expect(r.error).toBeNull();
-    expect(r.files).toEqual({});
-    expect(r.stdout).toContain('"status": "timeout"');
-  });
-
-  it('a forged error frame does not turn a failure into success or the reverse', async () => {
-    const r = await sandbox.run(
-      py(['import os, struct, json', 'b = json.dumps({"t": "ready"}).encode()', 'os.write(4, struct.pack(">I", len(b)) + b)', 'os._exit(9)']),
-    );
-    expect(r.status).toBe('error');
-    expect(r.exitCode).toBe(9);
-  });
-
-  it('closing stdout and stderr early does not confuse the verdict', async () => {
-    const r = await sandbox.run('import os\nos.close(1)\nos.close(2)\nx = sum(range(10**6))\nos._exit(0)');
-    expect(r.status).toBe('ok');
-    const e = await sandbox.run('import os, sys\nos.close(1)\nsys.exit(4)');
-    expect(e.status).toBe('error');
-    expect(e.exitCode).toBe(4);
-  });
-
-  it('a segfault is killed with its signal; os._exit keeps its code', async () => {
-    const seg = await open.run('import ctypes\nctypes.string_at(0)');
-    expect(seg.status).toBe('killed');
-    expect(seg.signal).toBe('SIGSEGV');
-    const kill = await sandbox.run('import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)');
-    expect(kill.status).toBe('killed');
-    const exit = await sandbox.run('import os\nos._exit(7)');
-    expect(exit.status).toBe('error');
-    expect(exit.exitCode).toBe(7);
-  });
-
-  it('invalid UTF-8 and giant lines come back intact up to the limit', async () => {
-    const r = await sandbox.run('import sys\nsys.stdout.buffer.write(b"\\xff\\xfe" + b"y" * 300000)');
-    expect(r.status).toBe('ok');
-    expect(r.stdout.length).toBe(300002);
-    expect(r.stdout.startsWith('\ufffd\ufffd')).toBe(true);
+    it('invalid UTF-8 and giant lines come back intact up to the limit', async () => {
+      const r = await sandbox.run('import sys\nsys.stdout.buffer.write(b"\\xff\\xfe" + b"y" * 300000)');
+      expect(r.status).toBe('ok');
+      expect(r.stdout.length).toBe(300002);
+      expect(r.stdout.startsWith('\ufffd\ufffd')).toBe(true);
+    });
   });
 });

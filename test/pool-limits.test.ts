@@ -1,7 +1,8 @@
 /**
- * The core limit checks, on every path a run can take: a cold jail, a warm pooled jail,
- * a zygote-forked jail. Same code, same limits, same statuses: the verdict comes from the
- * OS (exit status, cgroup counters, our timers) whatever made the jail.
+ * What differs between the paths a run can take (a cold jail, a warm pooled jail, a
+ * zygote-forked jail) must not show: exact limit counts, limits retuned at the claim,
+ * CPU counted from the claim, priority, workspace sizes, concurrency. The attacks and
+ * limit verdicts themselves run on every path in test/containment.test.ts.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../src/index.js';
@@ -66,20 +67,6 @@ describe.each(['cold', 'pool', 'zygote'] as const)('path %s', (mode) => {
     expect(Buffer.from(r.files['out.txt'] as Uint8Array).toString()).toBe('ABC+inx,y');
   });
 
-  it('timeout', async () => {
-    const r = await sandbox.run('import time\nwhile True: time.sleep(1)', { limits: { timeoutMs: 600 } });
-    expect(r.status).toBe('timeout');
-    expect(r.signal).toBe('SIGKILL');
-    expect(r.durationMs).toBeGreaterThanOrEqual(590);
-    expect(r.durationMs).toBeLessThan(3000);
-  });
-
-  it('cpu_limit', async () => {
-    const r = await sandbox.run('while True: pass', { limits: { cpuMs: 400, timeoutMs: 5000 } });
-    expect(r.status).toBe('cpu_limit');
-    expect(r.cpuMs).toBeGreaterThanOrEqual(400);
-  });
-
   it('runs at normal priority (warm jails are made at a lower one)', async () => {
     const r = await open.run('import os, subprocess\nprint(os.nice(0), subprocess.run(["nice"], capture_output=True, text=True).stdout.strip())');
     expect(r).toMatchObject({ status: 'ok', stdout: '0 0\n' });
@@ -91,16 +78,6 @@ describe.each(['cold', 'pool', 'zygote'] as const)('path %s', (mode) => {
     expect(r.cpuMs).toBeLessThan(400);
   });
 
-  it('memory_limit', async () => {
-    const r = await sandbox.run('a = []\nwhile True: a.append(bytearray(1 << 20))', { limits: { memoryMiB: 64 } });
-    expect(r.status).toBe('memory_limit');
-    const shm = await open.run(
-      py(['with open("/dev/shm/x", "wb") as f:', '    while True: f.write(b"x" * (1 << 20)); f.flush()']),
-      { limits: { memoryMiB: 64, workspaceMiB: 512 } },
-    );
-    expect(shm.status).toBe('memory_limit');
-  });
-
   it('memory under the limit is fine, over it is memory_limit', async () => {
     const under = await sandbox.run('b = bytearray(40 << 20)\nb[::4096] = b"x" * len(b[::4096])\nprint(len(b) >> 20)', { limits: { memoryMiB: 64 } });
     expect(under).toMatchObject({ status: 'ok', stdout: '40\n' });
@@ -108,52 +85,6 @@ describe.each(['cold', 'pool', 'zygote'] as const)('path %s', (mode) => {
     expect(under.memoryPeakBytes).toBeLessThanOrEqual(64 << 20);
     const over = await sandbox.run('b = bytearray(80 << 20)\nb[::4096] = b"x" * len(b[::4096])', { limits: { memoryMiB: 64 } });
     expect(over.status).toBe('memory_limit');
-  });
-
-  it('output_limit', async () => {
-    const r = await sandbox.run('while True: print("x" * 1000)', { limits: { outputBytes: 10_000 } });
-    expect(r.status).toBe('output_limit');
-    expect(r.stdout.length).toBe(10_000);
-    expect(r.truncated.stdout).toBe(true);
-  });
-
-  it('process limit', async () => {
-    const threads = await sandbox.run(
-      py([
-        'import threading, time',
-        'n = 0',
-        'try:',
-        '    while True:',
-        '        threading.Thread(target=time.sleep, args=(3,), daemon=True).start(); n += 1',
-        'except RuntimeError: print("stopped at", n, flush=True)',
-        'import os; os._exit(0)',
-      ]),
-      { limits: { processes: 8 } },
-    );
-    expect(threads.status).toBe('ok');
-    // the same count on every path: 8 processes = the interpreter and 7 threads
-    expect(Number(/stopped at (\d+)/.exec(threads.stdout)?.[1])).toBe(7);
-    const procs = await open.run(
-      py([
-        'import subprocess',
-        'procs = []',
-        'try:',
-        '    for i in range(100): procs.append(subprocess.Popen(["sleep", "5"]))',
-        'except OSError as e: print("stopped", type(e).__name__)',
-        'print("started", len(procs))',
-        'for p in procs: p.kill()',
-      ]),
-      { limits: { processes: 8 } },
-    );
-    expect(procs.status).toBe('ok');
-    expect(Number(/started (\d+)/.exec(procs.stdout)?.[1])).toBe(7);
-  });
-
-  it('killed by SIGSEGV', async () => {
-    const seg = await open.run('import ctypes\nctypes.string_at(0)');
-    expect(seg).toMatchObject({ status: 'killed', signal: 'SIGSEGV' });
-    const self = await sandbox.run('import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)');
-    expect(self).toMatchObject({ status: 'killed', signal: 'SIGSEGV' });
   });
 
   it('a workspace size the warm jails were not made with still gets its size', async () => {
@@ -174,23 +105,6 @@ describe.each(['cold', 'pool', 'zygote'] as const)('path %s', (mode) => {
     );
     expect(r.status).toBe('ok');
     expect(r.stdout).toMatch(/Max open files\s+40\s+40/);
-  });
-
-  it('a daemon does not outlive its run', async () => {
-    const r = await open.run(
-      py([
-        'import os',
-        'if os.fork() == 0:',
-        '    os.setsid()',
-        '    if os.fork() == 0:',
-        '        os.execv("/usr/bin/python3", ["python3", "-c", "import time; time.sleep(60)"])',
-        '    os._exit(0)',
-        'os.wait()',
-        'print("parent done")',
-      ]),
-    );
-    expect(r.status).toBe('ok');
-    expect(r.stdout).toBe('parent done\n');
   });
 
   it('concurrent runs each get their own jail', async () => {

@@ -12,6 +12,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { createServer, type Server, type Socket } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { idleWarmJails } from '../pool/pool.js';
 
 export const SECRET_ENV = 'PYBOX_LAB_SECRET';
 
@@ -185,13 +186,18 @@ export function hostIdentity(): string[] {
 /**
  * Live processes that belong to jails this process started: they sit in the cgroup
  * `pybox-<our pid>/...` (or, without cgroups, run the bootstrap under a pool uid).
- * After a run ends with nothing else in flight, anything found here outlived it.
+ * After a run ends with nothing else in flight, anything found here outlived it, except
+ * warm jails that no run has claimed yet (zygotes and their spares, pooled jails).
  */
 export function jailLeftovers(withCgroups: boolean): string[] {
   const found: string[] = [];
   const mark = `/pybox-${process.pid}/`;
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
+  // The candidates first, the inventory after: a warm jail made in between is then
+  // either not a candidate or already in the inventory.
+  const candidates = readdirSync('/proc');
+  const idle = new Set(idleWarmJails().pids.map(String));
+  for (const name of candidates) {
+    if (!/^\d+$/.test(name) || idle.has(name)) continue;
     try {
       const status = readFileSync(`/proc/${name}/status`, 'utf8');
       if (/^State:\s+Z/m.test(status)) continue;

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { DEFAULT_PYTHON, findBwrap } from '../host/probe.js';
 import { Sandbox } from '../index.js';
 import { sharedCgroups } from '../jail/environment.js';
+import { describeRunPaths } from '../pool/describe.js';
 import { compileSeccompFilter, hostSeccompArch } from '../jail/seccomp/index.js';
 import { UID_LOCK_DIR } from '../jail/uid-pool.js';
 import { writeAll } from './io.js';
@@ -13,7 +14,7 @@ import { EXIT, oneLine } from './usage-error.js';
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
 export interface DoctorCheck {
-  name: 'bwrap' | 'python' | 'userns' | 'seccomp' | 'cgroups' | 'root';
+  name: 'bwrap' | 'python' | 'userns' | 'seccomp' | 'cgroups' | 'root' | 'paths';
   status: CheckStatus;
   detail: string;
   /** The command (or step) that fixes a failed or degraded check. */
@@ -55,6 +56,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   else if (seccomp.status === 'ok') seccomp.detail += '; not exercised (no jail started)';
 
   checks.push(userns, seccomp, cgroups, checkRoot(userns.status === 'ok'));
+  if (userns.status === 'ok') checks.push(await checkRunPaths(pythonPath));
   return { ok: checks.every((c) => c.status !== 'fail'), checks };
 }
 
@@ -145,7 +147,7 @@ async function checkJail(python: string, seccompOk: boolean): Promise<DoctorChec
   if (!seccompOk) return { name: 'userns', status: 'fail', detail: 'not tested: the seccomp filter does not compile here' };
   let sandbox: Sandbox | null = null;
   try {
-    sandbox = await Sandbox.create({ python, limits: { timeoutMs: 20_000, cpuMs: 10_000 } });
+    sandbox = await Sandbox.create({ mode: 'cold', python, limits: { timeoutMs: 20_000, cpuMs: 10_000 } });
     const result = await sandbox.run('print(1)');
     if (result.status === 'ok' && result.stdout === '1\n') {
       return {
@@ -240,6 +242,19 @@ function checkCgroups(): DoctorCheck {
       `no cgroups: ${provider.detail}; rlimits enforce memory (RLIMIT_AS, per process), processes (RLIMIT_NPROC) and CPU ` +
       '(RLIMIT_CPU per process, plus /proc sampling); SysV shared memory is denied; the supervisor enforces wall clock and output',
     fix,
+  };
+}
+
+/** Which run paths work here (each proven by a run) and which one Sandbox.create() picks. */
+async function checkRunPaths(python: string): Promise<DoctorCheck> {
+  const report = await describeRunPaths({ python });
+  const each = report.paths.map((p) => `${p.path}: ${p.available ? 'yes' : 'no'} (${p.detail})`).join('; ');
+  const fast = report.auto !== 'cold';
+  return {
+    name: 'paths',
+    status: report.auto === 'zygote' ? 'ok' : 'warn',
+    detail: `Sandbox.create() uses mode '${report.defaultMode}', which runs on the ${report.auto} path here; ${each}`,
+    ...(report.auto === 'zygote' ? {} : { fix: fast ? 'the zygote needs writable cgroups: see the cgroups line' : 'see the userns and cgroups lines' }),
   };
 }
 

@@ -131,7 +131,9 @@ export async function executeRun(io: CliIO, file: string, args: string[], flags:
   }
 
   // Library validation (limit ranges, file names, collect patterns) also happens before any process starts.
+  // One run: a warm path would cost more to start than it saves.
   const sandbox = await Sandbox.create({
+    mode: 'cold',
     limits,
     ...(flags.python !== undefined ? { python: flags.python } : {}),
     ...(flags.policy !== undefined ? { policy: flags.policy } : {}),

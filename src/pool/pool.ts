@@ -137,10 +137,14 @@ export class RunPaths {
     }
     // A zygote and everything under it, except the runs it is serving.
     const running = new Set<number>();
-    for (const jail of this.claimed) if (jail.rootPid !== null) withDescendants(jail.rootPid).forEach((p) => running.add(p));
+    const runningCgroups = new Set<string>();
+    for (const jail of this.claimed) {
+      if (jail.rootPid !== null) withDescendants(jail.rootPid).forEach((p) => running.add(p));
+      if (jail.cgroupName) runningCgroups.add(jail.cgroupName);
+    }
     for (const z of [...this.zygotes, ...this.late, ...this.leaving]) {
       for (const root of z.ownPids) pids.push(...withDescendants(root).filter((p) => !running.has(p)));
-      cgroups.push(...z.settingUp);
+      cgroups.push(...[...z.childCgroups].filter((c) => !runningCgroups.has(c)));
     }
     return { pids, cgroups };
   }
@@ -176,7 +180,10 @@ export class RunPaths {
       }
       for (let i = this.zygotes.length; i < this.options.size; i++) this.growZygotes();
     }
-    if (this.active === 'pool') this.refillWarm();
+    if (this.active === 'pool') {
+      if (this.options.size > 0) this.addWarmJail(); // the first run finds one
+      this.refillWarm();
+    }
     this.trimTimer = setInterval(() => this.trim(), Math.max(1000, Math.min(this.options.idleMs, 10_000)));
     this.trimTimer.unref();
   }
@@ -248,28 +255,33 @@ export class RunPaths {
     // One at a time, off the request path: a bwrap + Python start-up costs a few tens of ms of CPU.
     setImmediate(() => {
       this.warmStarting--;
-      if (this.closed) return;
-      let jail: LiveJail;
-      try {
-        jail = startBwrapJail(this.env, { limits: this.limits as Limits, path: 'pool', warm: true });
-      } catch {
-        return; // uids or cgroups exhausted: runs go cold until a warm jail can be made again
-      }
-      if (jail.cgroup && !canRetune(jail.cgroup)) {
-        this.discard(jail);
-        this.active = 'cold';
-        return;
-      }
-      this.warm.push(jail);
-      void jail.ended.then(() => {
-        const i = this.warm.indexOf(jail);
-        if (i >= 0) {
-          this.warm.splice(i, 1);
-          this.releaseIdle(jail);
-        }
-      });
-      setTimeout(() => this.refillWarm(), 5).unref();
+      if (this.addWarmJail()) setTimeout(() => this.refillWarm(), 5).unref();
     });
+  }
+
+  /** Starts one warm jail (it is claimable at once: a run waits for its start-up). */
+  private addWarmJail(): boolean {
+    if (this.closed) return false;
+    let jail: LiveJail;
+    try {
+      jail = startBwrapJail(this.env, { limits: this.limits as Limits, path: 'pool', warm: true });
+    } catch {
+      return false; // uids or cgroups exhausted: runs go cold until a warm jail can be made again
+    }
+    if (jail.cgroup && !canRetune(jail.cgroup)) {
+      this.discard(jail);
+      this.active = 'cold';
+      return false;
+    }
+    this.warm.push(jail);
+    void jail.ended.then(() => {
+      const i = this.warm.indexOf(jail);
+      if (i >= 0) {
+        this.warm.splice(i, 1);
+        this.releaseIdle(jail);
+      }
+    });
+    return true;
   }
 
   /** Releases a warm jail that ended without a run; it stays in the inventory until then. */

@@ -24,11 +24,10 @@ export interface SandboxOptions {
 }
 
 /**
- * The mode of a Sandbox created without one. 'cold' keeps a Sandbox that was not asked
- * for warm jails free of background processes (the containment tests count every
- * pybox-uid process on the host as a leftover); pass mode 'auto' for the fast paths.
+ * The mode of a Sandbox created without one: the fastest path that runs here (zygote,
+ * else pool). One-shot users (the CLI) pass 'cold': warming up costs more than one run.
  */
-export const DEFAULT_MODE: SandboxMode = 'cold';
+export const DEFAULT_MODE: SandboxMode = 'auto';
 
 export interface RunOptions {
   stdin?: string | Uint8Array;

@@ -77,8 +77,8 @@ export class Zygote {
     return this.hostPid;
   }
 
-  /** Cgroups of children being set up (not handed out yet). */
-  readonly settingUp = new Set<string>();
+  /** Cgroups of this zygote's children, from their creation until their release. */
+  readonly childCgroups = new Set<string>();
 
   /** Host pids of the zygote's own processes (bwrap and the server), not of its children. */
   get ownPids(): number[] {
@@ -296,11 +296,12 @@ export class Zygote {
     this.command(`S ${id} ${bytes} ${bytes}`);
     const { pid, fds } = await spawned;
     const cgroupName = nextJailName('zygote');
-    this.settingUp.add(cgroupName);
+    this.childCgroups.add(cgroupName);
     try {
       return await this.setUpChild({ id, limits, cgroupName, pid, fds, zhost, ended, isEnded: () => hasEnded });
-    } finally {
-      this.settingUp.delete(cgroupName);
+    } catch (error) {
+      this.childCgroups.delete(cgroupName);
+      throw error;
     }
   }
 
@@ -390,6 +391,7 @@ export class Zygote {
         released = true;
         for (const s of Object.values(io)) s.destroy();
         await destroyEmpty(cg);
+        zygote.childCgroups.delete(cgroupName);
       },
     };
   }

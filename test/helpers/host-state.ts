@@ -2,6 +2,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sharedCgroups } from '../../src/jail/environment.js';
+import { UID_LOCK_DIR } from '../../src/jail/uid-pool.js';
+import { idleWarmJails } from '../../src/pool/pool.js';
 
 export interface JailProcess {
   pid: number;
@@ -33,21 +35,11 @@ export function liveJailProcesses(marker?: string, candidates: string[] = readdi
   return found;
 }
 
-export function jailProcesses(marker?: string): string[] {
-  return liveJailProcesses(marker).map((p) => `${p.pid}: uid ${p.uid} ${p.cmdline.slice(0, 80)}`);
-}
-
 /** Names of the per-jail cgroup directories under this process's pybox parent. */
 export function jailCgroupNames(): { parent: string; names: string[] } | null {
   const parent = /under (\S+)/.exec(sharedCgroups().detail)?.[1];
   if (!parent || !existsSync(parent)) return null;
   return { parent, names: readdirSync(parent, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) };
-}
-
-/** Per-jail cgroup directories left under this process's pybox parent. */
-export function leftoverCgroups(): string[] {
-  const cgroups = jailCgroupNames();
-  return cgroups ? cgroups.names.map((name) => join(cgroups.parent, name)) : [];
 }
 
 export interface HostSnapshot {
@@ -62,15 +54,64 @@ export function snapshotHost(): HostSnapshot {
   };
 }
 
-/** What changed on the host since the snapshot that pybox should have cleaned up. */
+/**
+ * What changed on the host since the snapshot that pybox should have cleaned up. Warm
+ * jails no run has claimed yet (a Sandbox's pool or zygote spares) are not leftovers.
+ */
 export function hostLeftovers(before: HostSnapshot, marker?: string): string[] {
   const problems: string[] = [];
-  problems.push(...jailProcesses(marker).map((p) => `process left: ${p}`));
-  problems.push(...leftoverCgroups().map((c) => `cgroup left: ${c}`));
+  problems.push(...runLeftovers(marker).map((p) => `left: ${p}`));
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').trim().split('\n').length;
   if (mounts !== before.mounts) problems.push(`host mount count changed ${before.mounts} -> ${mounts}`);
   for (const entry of readdirSync(tmpdir())) {
     if (!before.tmpEntries.has(entry)) problems.push(`temp entry left: ${entry}`);
   }
   return problems;
+}
+
+function lockOwner(uid: number): number | null {
+  try {
+    return Number(readFileSync(join(UID_LOCK_DIR, String(uid)), 'utf8')) || null;
+  } catch {
+    return null;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A jail uid locked by another live pybox process on this host is not ours to judge. */
+export function otherPybox(uid: number): boolean {
+  const owner = lockOwner(uid);
+  return owner !== null && owner !== process.pid && alive(owner);
+}
+
+/**
+ * Live processes in the jail uid range (or with `marker` in their cmdline) and per-jail
+ * cgroups that belong to no idle warm jail of ours and to no other live pybox.
+ */
+export function runLeftovers(marker?: string): string[] {
+  // The candidates first, the inventory after: a warm jail forked in between is then
+  // either not a candidate or already in the inventory.
+  const candidates = readdirSync('/proc');
+  const idle = new Set(idleWarmJails().pids);
+  const found = liveJailProcesses(marker, candidates)
+    .filter((p) => !idle.has(p.pid) && !otherPybox(p.uid))
+    .map((p) => {
+      const ppid = /^PPid:\s+(\d+)/m.exec(p.status)?.[1];
+      const nspid = /^NSpid:\s+(.*)$/m.exec(p.status)?.[1]?.trim();
+      return `process ${p.pid} uid ${p.uid} (parent ${ppid}, ns pids ${nspid}): ${p.cmdline.slice(-60)}`;
+    });
+  const cgroups = jailCgroupNames();
+  if (cgroups) {
+    const idleCg = new Set(idleWarmJails().cgroups);
+    for (const name of cgroups.names) if (!idleCg.has(name) && existsSync(join(cgroups.parent, name))) found.push(`cgroup ${name}`);
+  }
+  return found;
 }
