@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Sandbox, type RunResult } from '../src/index.js';
+import { PROC_MASK_FILES } from '../src/jail/bwrap-argv.js';
 import { hostLeftovers, snapshotHost, type HostSnapshot } from './helpers/host-state.js';
 
 const SECRET = `pybox-secret-${process.pid}-${Date.now()}`;
@@ -148,6 +149,25 @@ describe.each(['cold', 'pool', 'zygote'] as const)('path %s', (mode) => {
         noSecret(r);
         expect(r.stdout).not.toContain('PYBOX_TEST_SECRET');
       }
+    });
+
+    it('reads nothing from the host-wide /proc entries (masked, or unreadable to the sandbox user)', async () => {
+      const entries = PROC_MASK_FILES.filter((n) => existsSync(`/proc/${n}`));
+      expect(entries.length).toBeGreaterThan(5);
+      const r = await open.run(
+        py([
+          'import json',
+          `out = {}`,
+          `for name in ${JSON.stringify(entries)}:`,
+          '    try:',
+          '        with open("/proc/" + name, "rb") as f: out[name] = len(f.read(4096))',
+          '    except OSError as e: out[name] = type(e).__name__',
+          'print(json.dumps(out))',
+        ]),
+      );
+      expect(r.status).toBe('ok');
+      const got = JSON.parse(r.stdout) as Record<string, number | string>;
+      for (const name of entries) expect([0, 'PermissionError', 'FileNotFoundError'], name).toContain(got[name]);
     });
 
     it('sees only its own filesystem: no host /etc, /home, /root, /var, /run, /sys', async () => {

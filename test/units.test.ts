@@ -58,7 +58,7 @@ describe('verdict', () => {
     killReason: null,
     exit: { code: 0, signal: null },
     started: true,
-    cgroup: { cpuUsageMs: 10, memoryPeakBytes: 1, oomKills: 0, pidsLimitHit: false },
+    cgroup: { cpuUsageMs: 10, memoryPeakBytes: 1, oomKills: 0, pidsMaxEvents: 0 },
     cpuMs: 10,
     cpuLimitMs: 1000,
     reportedErrorType: null,

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync, lstatSync, readlinkSync, realpathSync } from 'node:fs';
-import { PROC_MASK_DIRS, PROC_MASK_FILES } from '../jail/bwrap-argv.js';
+import { accessSync, constants, existsSync, lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { PROC_MASK_ALWAYS, PROC_MASK_DIRS, PROC_MASK_FILES } from '../jail/bwrap-argv.js';
 import { PyboxError } from '../sandbox/errors.js';
 
 /** Facts about this host that shape every jail; probed once per interpreter path. */
@@ -93,7 +93,7 @@ export function probeHost(pythonPath: string = DEFAULT_PYTHON): HostFacts {
     sitePaths: info.site.filter((p) => existsSync(p)),
     usrSymlinks: usrSymlinks(extraReadOnly),
     procMasks: {
-      files: PROC_MASK_FILES.filter((n) => existsSync(`/proc/${n}`)),
+      files: PROC_MASK_FILES.filter((n) => existsSync(`/proc/${n}`) && (PROC_MASK_ALWAYS.includes(n) || othersMayRead(`/proc/${n}`))),
       dirs: PROC_MASK_DIRS.filter((n) => existsSync(`/proc/${n}`)),
     },
     hasLdCache: existsSync('/etc/ld.so.cache'),
@@ -118,4 +118,14 @@ function usrSymlinks(realDirs: string[]): { name: string; target: string }[] {
     }
   }
   return links;
+}
+
+/** Whether a /proc entry is readable by a user that neither owns it nor is in its group. */
+function othersMayRead(path: string): boolean {
+  try {
+    const st = statSync(path);
+    return st.uid !== 0 || (st.mode & 0o004) !== 0 || (st.gid !== 0 && (st.mode & 0o040) !== 0);
+  } catch {
+    return true;
+  }
 }

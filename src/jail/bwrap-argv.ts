@@ -52,6 +52,12 @@ export const PROC_MASK_FILES = [
   'pagetypeinfo', 'slabinfo', 'buddyinfo', 'zoneinfo', 'iomem', 'ioports', 'mtrr', 'kpagecount',
   'kpageflags', 'kpagecgroup', 'bootconfig', 'partitions', 'diskstats', 'swaps', 'consoles',
 ] as const;
+/**
+ * Masked even where the sandbox user could not read them anyway. The other file masks are
+ * applied only to entries others may read: a host-root file with mode 0400 stays unreadable
+ * in the jail (host root is unmapped there) and each mask costs bwrap a mount-table reread.
+ */
+export const PROC_MASK_ALWAYS: readonly string[] = ['kcore', 'keys', 'kallsyms', 'timer_list', 'sched_debug', 'sysrq-trigger', 'cmdline'];
 export const PROC_MASK_DIRS = ['acpi', 'scsi', 'irq', 'bus', 'fs', 'tty', 'driver', 'sysvipc', 'pressure'] as const;
 
 export const JAIL_ENV: Readonly<Record<string, string>> = {

@@ -17,7 +17,8 @@ export interface CgroupStats {
   cpuUsageMs: number | null;
   memoryPeakBytes: number | null;
   oomKills: number;
-  pidsLimitHit: boolean;
+  /** Times a fork failed on the pids limit (a counter: a reused cgroup is read against a baseline). */
+  pidsMaxEvents: number;
 }
 
 export interface JailCgroup {
@@ -161,7 +162,7 @@ class V1Cgroup implements JailCgroup {
       cpuUsageMs: this.cpuUsageMs(),
       memoryPeakBytes: readNumber(join(this.dirs.memory, 'memory.max_usage_in_bytes')),
       oomKills: readKeyed(join(this.dirs.memory, 'memory.oom_control'), 'oom_kill') ?? 0,
-      pidsLimitHit: (readKeyed(join(this.dirs.pids, 'pids.events'), 'max') ?? 0) > 0,
+      pidsMaxEvents: readKeyed(join(this.dirs.pids, 'pids.events'), 'max') ?? 0,
     };
   }
   killAll(): void {
@@ -211,7 +212,7 @@ class V2Cgroup implements JailCgroup {
       cpuUsageMs: this.cpuUsageMs(),
       memoryPeakBytes: readNumber(join(this.dir, 'memory.peak')),
       oomKills: readKeyed(join(this.dir, 'memory.events'), 'oom_kill') ?? 0,
-      pidsLimitHit: (readKeyed(join(this.dir, 'pids.events'), 'max') ?? 0) > 0,
+      pidsMaxEvents: readKeyed(join(this.dir, 'pids.events'), 'max') ?? 0,
     };
   }
   killAll(): void {

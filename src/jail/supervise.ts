@@ -7,7 +7,7 @@ import { PyboxError } from '../sandbox/errors.js';
 import type { Limits } from '../sandbox/limits.js';
 import type { RunResult } from '../sandbox/result.js';
 import type { HostFacts } from '../host/probe.js';
-import { attachAsync, sinceBaseline, type CgroupBaseline } from '../pool/cgroup-ops.js';
+import { attachAsync, noteLimits, sinceBaseline, type CgroupBaseline } from '../pool/cgroup-ops.js';
 import { marshal, tuple } from '../zygote/marshal.js';
 import { BOOTSTRAP_STUB, precompiledBootstrap } from '../zygote/precompile.js';
 import { buildBwrapArgv, etcGroup, etcPasswd, JAIL_FD_COUNT, JAIL_FDS } from './bwrap-argv.js';
@@ -148,7 +148,9 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
   const cgroupName = env.cgroups.mode !== 'none' ? nextJailName('jail') : null;
   try {
     if (cgroupName !== null) {
-      cgroup = env.cgroups.create(cgroupName, { memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + 1 });
+      const cg = { memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + 1 };
+      cgroup = env.cgroups.create(cgroupName, cg);
+      noteLimits(cgroup, cg);
     }
   } catch (error) {
     throw new PyboxError('E_JAIL_UNAVAILABLE', `cannot create the jail's cgroup: ${(error as Error).message}`, { cause: error });

@@ -1,7 +1,7 @@
 import { rmdirSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readKeyed, readNumber, type CgroupStats, type JailCgroup } from '../jail/cgroups.js';
+import { readKeyed, readNumber, type CgroupLimits, type CgroupStats, type JailCgroup } from '../jail/cgroups.js';
 
 /**
  * Operations on a jail's cgroup that src/jail/cgroups.ts does not offer (yet): moving a
@@ -58,29 +58,19 @@ export function canRetune(cg: JailCgroup): boolean {
  * be reset is returned as a baseline to subtract). Throws when a limit cannot be set
  * (e.g. a memory limit below what the idle jail already uses): the caller uses another jail.
  */
-export async function retune(cg: JailCgroup, limits: { memoryBytes: number; pids: number }): Promise<CgroupBaseline> {
+export async function retune(cg: JailCgroup, limits: CgroupLimits): Promise<CgroupBaseline> {
   const shape = shapeOf(cg);
   if (!shape) throw new Error('this cgroup cannot be retuned');
+  const known = limitsSet.get(cg);
+  const unchanged = known !== undefined && known.memoryBytes === limits.memoryBytes && known.pids === limits.pids;
+  limitsSet.delete(cg); // unknown until the writes below have all succeeded
   if (shape.kind === 'v1') {
     const { memory, pids, cpuacct } = shape.dirs;
-    const mem = String(limits.memoryBytes);
-    const current = readNumber(join(memory, 'memory.limit_in_bytes'));
-    const memsw = join(memory, 'memory.memsw.limit_in_bytes');
-    const hasMemsw = readNumber(memsw) !== null;
-    if (current !== limits.memoryBytes) {
-      // memsw must stay >= the memory limit: raise in the order that keeps that true.
-      if (current !== null && limits.memoryBytes > current) {
-        if (hasMemsw) await writeFile(memsw, mem);
-        await writeFile(join(memory, 'memory.limit_in_bytes'), mem);
-      } else {
-        await writeFile(join(memory, 'memory.limit_in_bytes'), mem);
-        if (hasMemsw) await writeFile(memsw, mem);
-      }
-    }
-    if (readNumber(join(pids, 'pids.max')) !== limits.pids) await writeFile(join(pids, 'pids.max'), String(limits.pids));
+    if (!unchanged) await setV1Limits(memory, pids, limits);
     // Plain counter resets: quick, never wait on the kernel, so no thread-pool round trip.
     writeFileSync(join(cpuacct, 'cpuacct.usage'), '0');
     writeFileSync(join(memory, 'memory.max_usage_in_bytes'), '0');
+    limitsSet.set(cg, { ...limits });
     return {
       cpuMs: 0,
       oomKills: readKey(join(memory, 'memory.oom_control'), 'oom_kill'),
@@ -88,13 +78,42 @@ export async function retune(cg: JailCgroup, limits: { memoryBytes: number; pids
     };
   }
   const { dir } = shape;
-  await writeFile(join(dir, 'memory.max'), String(limits.memoryBytes));
-  await writeFile(join(dir, 'pids.max'), String(limits.pids));
+  if (!unchanged) {
+    await writeFile(join(dir, 'memory.max'), String(limits.memoryBytes));
+    await writeFile(join(dir, 'pids.max'), String(limits.pids));
+  }
+  limitsSet.set(cg, { ...limits });
   return {
     cpuMs: readKey(join(dir, 'cpu.stat'), 'usage_usec') / 1000,
     oomKills: readKey(join(dir, 'memory.events'), 'oom_kill'),
     pidsMaxEvents: readKey(join(dir, 'pids.events'), 'max'),
   };
+}
+
+/** The limits a cgroup was just created with (so a retune to the same ones writes nothing). */
+export function noteLimits(cg: JailCgroup, limits: CgroupLimits): void {
+  limitsSet.set(cg, { ...limits });
+}
+
+/** Limits last written to a cgroup by pybox, per cgroup object. */
+const limitsSet = new WeakMap<JailCgroup, CgroupLimits>();
+
+async function setV1Limits(memory: string, pids: string, limits: CgroupLimits): Promise<void> {
+  const mem = String(limits.memoryBytes);
+  const current = readNumber(join(memory, 'memory.limit_in_bytes'));
+  const memsw = join(memory, 'memory.memsw.limit_in_bytes');
+  const hasMemsw = readNumber(memsw) !== null;
+  if (current !== limits.memoryBytes) {
+    // memsw must stay >= the memory limit: raise in the order that keeps that true.
+    if (current !== null && limits.memoryBytes > current) {
+      if (hasMemsw) await writeFile(memsw, mem);
+      await writeFile(join(memory, 'memory.limit_in_bytes'), mem);
+    } else {
+      await writeFile(join(memory, 'memory.limit_in_bytes'), mem);
+      if (hasMemsw) await writeFile(memsw, mem);
+    }
+  }
+  if (readNumber(join(pids, 'pids.max')) !== limits.pids) await writeFile(join(pids, 'pids.max'), String(limits.pids));
 }
 
 /** Stats counted from the claim. */
@@ -104,7 +123,7 @@ export function sinceBaseline(stats: CgroupStats, base: CgroupBaseline | null): 
     cpuUsageMs: stats.cpuUsageMs === null ? null : Math.max(0, stats.cpuUsageMs - base.cpuMs),
     memoryPeakBytes: stats.memoryPeakBytes,
     oomKills: Math.max(0, stats.oomKills - base.oomKills),
-    pidsLimitHit: stats.pidsLimitHit,
+    pidsMaxEvents: Math.max(0, stats.pidsMaxEvents - base.pidsMaxEvents),
   };
 }
 

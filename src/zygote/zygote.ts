@@ -8,7 +8,7 @@ import type { JailCgroup } from '../jail/cgroups.js';
 import { devNullFd, leakableFds } from '../jail/inherited-fds.js';
 import { waitForJailGone, processStartTime } from '../jail/reap.js';
 import { killUidProcesses, nextJailName, type JailEnvironment, type JailExit, type LiveJail } from '../jail/supervise.js';
-import { attachAsync, destroyEmpty } from '../pool/cgroup-ops.js';
+import { attachAsync, canRetune, destroyEmpty, noteLimits, retune } from '../pool/cgroup-ops.js';
 import { keepAlive } from '../pool/keepalive.js';
 import { marshal } from './marshal.js';
 import { BOOTSTRAP_STUB, precompiledBootstrap } from './precompile.js';
@@ -18,6 +18,8 @@ const MiB = 1024 * 1024;
 const ZYGOTE_TMPFS_BYTES = 1024 * 1024;
 const START_TIMEOUT_MS = 20_000;
 const O_CLOEXEC = 0o2000000;
+/** Empty cgroups a zygote keeps for its next children. */
+const MAX_FREE_CGROUPS = 8;
 /** Nice value of the zygote and of the children it makes, until one is claimed. */
 const BACKGROUND_NICE = 10;
 
@@ -79,6 +81,10 @@ export class Zygote {
 
   /** Cgroups of this zygote's children, from their creation until their release. */
   readonly childCgroups = new Set<string>();
+  /** Host pids of this zygote's live children (each run's pid 1). */
+  private readonly childPids = new Set<number>();
+  /** Empty cgroups of finished children, kept for the next ones (see cgroupFor). */
+  private readonly freeCgroups: { name: string; cgroup: JailCgroup }[] = [];
 
   /** Host pids of the zygote's own processes (bwrap and the server), not of its children. */
   get ownPids(): number[] {
@@ -229,7 +235,7 @@ export class Zygote {
             void killUidProcesses(uid).then((clean) => clean && this.env.uids?.release(uid));
           } else this.releaseUid(gone);
           if (!settled) fail(new Error(`the zygote exited during start-up: ${stderr.trim().split('\n').slice(-3).join(' | ') || 'no message'}`));
-          this.resolveEnded();
+          void this.dropFreeCgroups().finally(() => this.resolveEnded());
         });
       });
     });
@@ -295,13 +301,50 @@ export class Zygote {
     const bytes = limits.workspaceMiB * MiB;
     this.command(`S ${id} ${bytes} ${bytes}`);
     const { pid, fds } = await spawned;
-    const cgroupName = nextJailName('zygote');
-    this.childCgroups.add(cgroupName);
+    return this.setUpChild({ id, limits, pid, fds, zhost, ended, isEnded: () => hasEnded });
+  }
+
+  /**
+   * A cgroup for a new child: one a finished run of this zygote left empty, retuned to
+   * these limits, or a new one. Making and removing a cgroup costs more than the rest of
+   * a run's bookkeeping (three hierarchies on v1); an empty cgroup holds no process and
+   * its counters are read against a baseline taken at the claim.
+   */
+  private async cgroupFor(limits: ZygoteChildLimits): Promise<{ name: string; cgroup: JailCgroup }> {
+    const cg = { memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + 1 };
+    for (let reused = this.freeCgroups.pop(); reused; reused = this.freeCgroups.pop()) {
+      try {
+        await retune(reused.cgroup, cg);
+        return reused;
+      } catch {
+        await reused.cgroup.destroy();
+        this.childCgroups.delete(reused.name);
+      }
+    }
+    const name = nextJailName('zygote');
+    this.childCgroups.add(name);
     try {
-      return await this.setUpChild({ id, limits, cgroupName, pid, fds, zhost, ended, isEnded: () => hasEnded });
+      const cgroup = this.env.cgroups.create(name, cg);
+      noteLimits(cgroup, cg);
+      return { name, cgroup };
     } catch (error) {
-      this.childCgroups.delete(cgroupName);
+      this.childCgroups.delete(name);
       throw error;
+    }
+  }
+
+  /** Keeps an empty cgroup of a finished child for the next one; false when it must go. */
+  private recycle(name: string, cgroup: JailCgroup): boolean {
+    if (!this.alive || this.stopped || this.freeCgroups.length >= MAX_FREE_CGROUPS || !canRetune(cgroup)) return false;
+    this.freeCgroups.push({ name, cgroup });
+    return true;
+  }
+
+  /** Removes the cgroups kept for reuse (the zygote is gone or going). */
+  private async dropFreeCgroups(): Promise<void> {
+    for (const { name, cgroup } of this.freeCgroups.splice(0)) {
+      await cgroup.destroy();
+      this.childCgroups.delete(name);
     }
   }
 
@@ -309,19 +352,21 @@ export class Zygote {
   private async setUpChild(c: {
     id: string;
     limits: ZygoteChildLimits;
-    cgroupName: string;
     pid: number;
     fds: number[];
     zhost: number;
     ended: Promise<JailExit>;
     isEnded: () => boolean;
   }): Promise<ZygoteChild> {
-    const { id, limits, cgroupName, pid, fds, zhost, ended, isEnded } = c;
+    const { id, limits, pid, fds, zhost, ended, isEnded } = c;
     let cgroup: JailCgroup | null = null;
+    let cgroupName = '';
     const opened: number[] = [];
     let hostPid = 0;
     try {
-      hostPid = findChildByNsPid(zhost, pid);
+      hostPid = findChildByNsPid(zhost, pid, this.childPids);
+      this.childPids.add(hostPid);
+      void ended.then(() => this.childPids.delete(hostPid));
       const flags = [
         fsc.O_WRONLY, // stdin
         fsc.O_RDONLY, // stdout
@@ -332,7 +377,7 @@ export class Zygote {
       ];
       fds.forEach((n, i) => opened.push(openSync(`/proc/${zhost}/fd/${n}`, (flags[i] as number) | fsc.O_NONBLOCK | O_CLOEXEC)));
       this.command(`C ${id}`);
-      cgroup = this.env.cgroups.create(cgroupName, { memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + 1 });
+      ({ name: cgroupName, cgroup } = await this.cgroupFor(limits));
       await attachAsync(cgroup, [hostPid]);
       writeSync(opened[5] as number, 'g'); // R may now fork the run's process, inside the cgroup
       closeSync(opened.pop() as number);
@@ -343,7 +388,10 @@ export class Zygote {
       for (const f of opened) closeSafe(f);
       this.command(`C ${id}`);
       await ended;
-      await cgroup?.destroy();
+      if (cgroup && !this.recycle(cgroupName, cgroup)) {
+        await cgroup.destroy();
+        this.childCgroups.delete(cgroupName);
+      }
       throw error;
     }
     const pipe = (n: number, readable: boolean) => {
@@ -390,6 +438,8 @@ export class Zygote {
         if (released) return;
         released = true;
         for (const s of Object.values(io)) s.destroy();
+        // Called once the child's namespace is gone: its cgroup is empty.
+        if (zygote.recycle(cgroupName, cg)) return;
         await destroyEmpty(cg);
         zygote.childCgroups.delete(cgroupName);
       },
@@ -468,10 +518,15 @@ function childrenOf(pid: number): number[] {
   }
 }
 
-/** The host pid of the zygote's child whose pid in the zygote's namespace is `nsPid`. */
-function findChildByNsPid(zygoteHostPid: number, nsPid: number): number {
+/**
+ * The host pid of the zygote's child whose pid in the zygote's namespace is `nsPid`.
+ * `known` holds the children already matched to another fork (spares, running runs):
+ * their status files are not read again.
+ */
+function findChildByNsPid(zygoteHostPid: number, nsPid: number, known: ReadonlySet<number>): number {
   const children = readFileSync(`/proc/${zygoteHostPid}/task/${zygoteHostPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
   for (const c of children) {
+    if (known.has(Number(c))) continue;
     try {
       const m = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${c}/status`, 'utf8'));
       const levels = m?.[1]?.trim().split(/\s+/).map(Number) ?? [];
