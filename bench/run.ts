@@ -288,7 +288,20 @@ async function main(): Promise<void> {
   const benchDir = join(here, '..', '..', 'bench');
   writeFileSync(join(benchDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
   writeFileSync(join(benchDir, 'results.md'), md);
+  updateReadme(join(benchDir, '..', 'README.md'), md);
   process.stdout.write(md);
+}
+
+/** Replaces the block between the bench markers in the README with this run's table. */
+function updateReadme(path: string, md: string): void {
+  const begin = '<!-- bench:begin -->';
+  const end = '<!-- bench:end -->';
+  const readme = readFileSync(path, 'utf8');
+  const from = readme.indexOf(begin);
+  const to = readme.indexOf(end);
+  if (from < 0 || to < from) return;
+  const body = md.replace(/^# pybox bench — (\S+)/, (_, date: string) => `Measured ${date.slice(0, 10)} (\`npm run bench\`, ${date}):`);
+  writeFileSync(path, `${readme.slice(0, from + begin.length)}\n${body.trim()}\n${readme.slice(to)}`);
 }
 
 main().catch((error) => {
