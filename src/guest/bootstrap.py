@@ -21,6 +21,7 @@ _b_os = __import__("os")
 _b_marshal = __import__("marshal")
 _b_resource = __import__("resource")
 _b_stat = __import__("stat")  # already loaded by os
+_signal = __import__("_signal")  # built in and initialised at start-up
 
 CTRL_IN, CTRL_OUT = 3, 4
 WORKSPACE = "/workspace"
@@ -449,6 +450,46 @@ class _Zygote:
             _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
         self.seccomp_prog = SockFprog(len(filt) // 8, ctypes.addressof(self.seccomp_buf))
+        self.proc_plan = self.plan_proc_masks(config["procMasks"])
+        self.ifreq_lo = ctypes.create_string_buffer(b"lo".ljust(16, b"\0") + (IFF_UP | IFF_RUNNING).to_bytes(2, "little"), 40)
+        self.cap_header = (ctypes.c_uint32 * 2)(0x20080522, 0)
+        self.cap_data = (ctypes.c_uint32 * 6)()
+
+    @staticmethod
+    def plan_proc_masks(masks):
+        """The mounts that mask a fresh /proc, decided once: every run's /proc has the same
+        entries as ours (one kernel), so each child only replays the list.
+        The first file mask is a read-only bind of /dev/null (nodev: it cannot even be
+        opened, as under bwrap); every other file mask is a bind of that one, which keeps
+        its flags: one mount call per mask. Dirs: one empty read-only tmpfs, bound likewise."""
+        flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+        plan = []
+        first_file = first_dir = None
+        for name in masks["files"]:
+            path = "/proc/" + name
+            if not _b_os.path.exists(path):
+                continue
+            if first_file is None:
+                plan.append(("/dev/null", path, None, MS_BIND, None))
+                plan.append((None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | flags, None))
+                first_file = path
+            else:
+                plan.append((first_file, path, None, MS_BIND, None))
+        for name in masks["dirs"]:
+            path = "/proc/" + name
+            if not _b_os.path.isdir(path):
+                continue
+            if first_dir is None:
+                plan.append(("tmpfs", path, "tmpfs", MS_RDONLY | flags, "size=4k,mode=755"))
+                first_dir = path
+            else:
+                plan.append((first_dir, path, None, MS_BIND, None))
+        for name in ("sys", "sysrq-trigger"):  # read-only, as bwrap's --proc leaves them
+            path = "/proc/" + name
+            if _b_os.path.exists(path):
+                plan.append((path, path, None, MS_BIND | MS_REC, None))
+                plan.append((None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | flags, None))
+        return [tuple(x.encode() if isinstance(x, str) else x for x in step) for step in plan]
 
     def check(self, result, what):
         if result != 0:
@@ -470,37 +511,10 @@ class _Zygote:
 
     def setup_run(self, workspace_bytes, tmp_bytes):
         self.mount(None, "/", None, MS_REC | MS_PRIVATE)
-        flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
-        self.mount("proc", "/proc", "proc", flags)
-        masks = self.config["procMasks"]
-        # The first mask is a read-only bind of /dev/null (nodev: it cannot even be opened,
-        # as under bwrap); every other file mask is a bind of that one, which keeps its
-        # flags: one mount call per mask. Dirs: one empty read-only tmpfs, bound likewise.
-        first_file = first_dir = None
-        for name in masks["files"]:
-            path = "/proc/" + name
-            if not _b_os.path.exists(path):
-                continue
-            if first_file is None:
-                self.mount("/dev/null", path, None, MS_BIND)
-                self.mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | flags)
-                first_file = path
-            else:
-                self.mount(first_file, path, None, MS_BIND)
-        for name in masks["dirs"]:
-            path = "/proc/" + name
-            if not _b_os.path.isdir(path):
-                continue
-            if first_dir is None:
-                self.mount("tmpfs", path, "tmpfs", MS_RDONLY | flags, "size=4k,mode=755")
-                first_dir = path
-            else:
-                self.mount(first_dir, path, None, MS_BIND)
-        for name in ("sys", "sysrq-trigger"):  # read-only, as bwrap's --proc leaves them
-            path = "/proc/" + name
-            if _b_os.path.exists(path):
-                self.mount(path, path, None, MS_BIND | MS_REC)
-                self.mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | flags)
+        self.mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        mount, check = self.libc.mount, self.check
+        for source, target, fstype, flags, data in self.proc_plan:
+            check(mount(source, target, fstype, flags, data), "mount")
         self.mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")
         self.mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_bytes},mode=1777")
         self.mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_bytes},mode=1777")
@@ -514,8 +528,7 @@ class _Zygote:
         if fd < 0:
             self.check(-1, "socket")
         try:
-            ifreq = self.ctypes.create_string_buffer(b"lo".ljust(16, b"\0") + (IFF_UP | IFF_RUNNING).to_bytes(2, "little"), 40)
-            self.check(self.libc.ioctl(fd, self.ctypes.c_ulong(SIOCSIFFLAGS), ifreq), "ioctl SIOCSIFFLAGS lo")
+            self.check(self.libc.ioctl(fd, self.ctypes.c_ulong(SIOCSIFFLAGS), self.ifreq_lo), "ioctl SIOCSIFFLAGS lo")
         finally:
             _b_os.close(fd)
 
@@ -525,14 +538,12 @@ class _Zygote:
         self.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
         # (the bounding set is already empty: see __init__)
         # capset(v3): effective, permitted and inheritable all empty
-        header = (self.ctypes.c_uint32 * 2)(0x20080522, 0)
-        data = (self.ctypes.c_uint32 * 6)()
-        self.check(self.libc.capset(header, data), "capset")
+        self.check(self.libc.capset(self.cap_header, self.cap_data), "capset")
         self.prctl(PR_SET_NO_NEW_PRIVS, 1)
 
     def drop_privileges(self):
+        """G: R has dropped every capability and set no_new_privs before forking it."""
         self.prctl(PR_SET_DUMPABLE, 1)
-        self.drop_capabilities()
         c = self.ctypes
         self.check(self.libc.prctl(PR_SET_SECCOMP, c.c_ulong(SECCOMP_MODE_FILTER), c.byref(self.seccomp_prog), c.c_ulong(0), c.c_ulong(0)), "seccomp")
 
@@ -589,6 +600,11 @@ class _Zygote:
             if gate != b"g":
                 _b_os._exit(126)  # the host gave up on this child
             self.unshare(CLONE_NEWCGROUP)  # G sees its own cgroup as /
+            # Nothing privileged is left to do, for R or for G: drop every capability
+            # (and set no_new_privs) once, here, and G inherits that.
+            self.drop_capabilities()
+            # pid 1 keeps no handler G could trigger (_signal: the signal module costs an import)
+            _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
             child = _b_os.fork()
         except BaseException as exc:
             try:
@@ -604,12 +620,8 @@ class _Zygote:
         try:
             for fd in range(5):
                 _b_os.close(fd)
-            # R needs nothing privileged any more: it only reaps. It stays non-dumpable, so
-            # the run (same uid) cannot ptrace it or read its /proc entries either way.
-            self.drop_capabilities()
-            import signal
-
-            signal.signal(signal.SIGINT, signal.SIG_DFL)  # pid 1 keeps no handler G could trigger
+            # R only reaps. It stays non-dumpable, so the run (same uid) cannot ptrace it
+            # or read its /proc entries.
             while True:
                 pid, st = _b_os.waitpid(-1, 0)
                 if pid == child:
@@ -622,6 +634,7 @@ class _Zygote:
 
     def enter_g(self):
         try:
+            _signal.signal(_signal.SIGINT, _signal.default_int_handler)  # as in any Python
             self.drop_privileges()
         except BaseException as exc:
             try:
