@@ -364,6 +364,9 @@ export class Zygote {
     const opened: number[] = [];
     let hostPid = 0;
     try {
+      // Set-up runs while other children serve runs: it goes in short steps, between which
+      // their I/O (output, exits) is handled, instead of one block of ~0.5 ms.
+      await yieldToIo();
       hostPid = findChildByNsPid(zhost, pid, this.childPids);
       this.childPids.add(hostPid);
       void ended.then(() => this.childPids.delete(hostPid));
@@ -377,6 +380,7 @@ export class Zygote {
       ];
       fds.forEach((n, i) => opened.push(openSync(`/proc/${zhost}/fd/${n}`, (flags[i] as number) | fsc.O_NONBLOCK | O_CLOEXEC)));
       this.command(`C ${id}`);
+      await yieldToIo();
       ({ name: cgroupName, cgroup } = await this.cgroupFor(limits));
       await attachAsync(cgroup, [hostPid]);
       writeSync(opened[5] as number, 'g'); // R may now fork the run's process, inside the cgroup
@@ -472,6 +476,11 @@ export class Zygote {
     }
     for (let n = 0; n < JAIL_FD_COUNT; n++) (this.child?.stdio[n] as Readable | null)?.destroy();
   }
+}
+
+/** Lets pending I/O callbacks run before the caller goes on. */
+function yieldToIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** What the child's pid 1 wrote on its stderr before it failed (non-blocking). */
