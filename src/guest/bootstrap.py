@@ -279,6 +279,25 @@ def run_user_code(source, filename):
     exec(code, main.__dict__)
 
 
+def release_user_memory(exc):
+    """After a MemoryError the program's objects still fill the memory limit, and reporting
+    the error (formatting the traceback, encoding the frame) needs some: drop the program's
+    globals and the locals of its finished frames. A traceback needs neither."""
+    main_module = sys.modules.get("__main__")
+    if main_module is not None:
+        keep = {k: main_module.__dict__.get(k) for k in ("__name__", "__file__", "__loader__")}
+        main_module.__dict__.clear()
+        main_module.__dict__.update(keep)
+    tb = exc.__traceback__
+    while tb is not None:
+        try:
+            tb.tb_frame.clear()
+        except RuntimeError:
+            pass  # a frame still running (ours)
+        tb = tb.tb_next
+    __import__("gc").collect()
+
+
 def exit_code_of(exc):
     code = exc.code
     if code is None:
@@ -313,7 +332,12 @@ def main():
             send_frame({"t": "error", "type": "SystemExit", "message": str(exc.code), "traceback": ""})
     except BaseException as exc:  # noqa: BLE001 - every escape of the user's code is reported
         status = 1
-        text = user_traceback(exc)
+        if isinstance(exc, MemoryError):
+            release_user_memory(exc)
+        try:
+            text = user_traceback(exc)
+        except BaseException:  # e.g. still no memory to import traceback: the short form
+            text = "%s: %s\n" % (type(exc).__name__, exc)
         try:
             sys.stderr.write(text)
         except Exception:
