@@ -7,8 +7,10 @@ import gc
 import os as os_module
 
 for obj in gc.get_objects():
-    if getattr(obj, '__qualname__', '') == 'install_policy.<locals>.hook':
-        for name, cell in zip(obj.__code__.co_freevars, obj.__closure__):
+    code = getattr(obj, '__code__', None)
+    # by shape, not by name: a nested function of (event, args), the audit hook signature
+    if code is not None and code.co_varnames[:2] == ('event', 'args') and obj.__closure__:
+        for name, cell in zip(code.co_freevars, obj.__closure__):
             if name == 'writable':
                 cell.cell_contents = lambda path: True
 

@@ -430,10 +430,11 @@ def preload():
 #                                    ipc and uts; mounts a fresh /proc (masked), /dev/pts,
 #                                    tmpfs /workspace, /tmp, /dev/shm; brings lo up;
 #                                    waits on the gate until the host has put it into the
-#                                    run's cgroups; unshares the cgroup namespace; forks G
-#                                 G: pid 2; drops every capability (bounding, ambient,
-#                                    permitted, effective, inheritable), sets no_new_privs,
-#                                    loads the seccomp filter, and only then waits for its
+#                                    run's cgroups; unshares the cgroup namespace; drops
+#                                    every capability (bounding, ambient, permitted,
+#                                    effective, inheritable) and sets no_new_privs; forks G
+#                                 G: pid 2; loads the seccomp filter, warms the request
+#                                    path up (warm_up), and only then waits for its
 #                                    request on fd 3 and runs main() like a cold jail.
 #
 # R reaps G and exits with G's status (128 + n for signal n, like bwrap's pid 1); when
