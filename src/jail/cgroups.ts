@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -21,16 +22,50 @@ export interface CgroupStats {
   pidsMaxEvents: number;
 }
 
+/** Counters of a cgroup at a warm jail's claim, to count the run alone. */
+export interface CgroupBaseline {
+  cpuMs: number;
+  oomKills: number;
+  pidsMaxEvents: number;
+}
+
 export interface JailCgroup {
   /** Moves a process (and the descendants it forks afterwards) into the cgroup. */
   attach(pid: number): void;
+  /**
+   * The same on libuv's thread pool: on cgroup v1 a write to cgroup.procs waits for an
+   * RCU grace period (~10 ms here) under the global cgroup_threadgroup_rwsem; done
+   * synchronously it would stall every other run of this process for that long.
+   */
+  attachAsync(pids: number[]): Promise<void>;
+  /**
+   * Points the cgroup at new limits (a warm jail claimed by a run, or a reused cgroup)
+   * and restarts what counters can be restarted; returns the baseline of the others.
+   * Throws when a limit cannot be set (e.g. memory below what is already in use).
+   */
+  retune(limits: CgroupLimits): Promise<CgroupBaseline>;
   cpuUsageMs(): number | null;
   stats(): CgroupStats;
   /** SIGKILLs every process still in the cgroup. */
   killAll(): void;
   /** Removes the cgroup once empty; returns false when processes remain. */
   destroy(): Promise<boolean>;
+  /** Removes a cgroup its owner knows to be empty: plain rmdirs, else destroy()'s kill-and-retry. */
+  destroyEmpty(): Promise<boolean>;
 }
+
+/** Stats counted from a baseline (none: from the cgroup's creation). */
+export function sinceBaseline(stats: CgroupStats, base: CgroupBaseline | null): CgroupStats {
+  if (!base) return stats;
+  return {
+    cpuUsageMs: stats.cpuUsageMs === null ? null : Math.max(0, stats.cpuUsageMs - base.cpuMs),
+    memoryPeakBytes: stats.memoryPeakBytes,
+    oomKills: Math.max(0, stats.oomKills - base.oomKills),
+    pidsMaxEvents: Math.max(0, stats.pidsMaxEvents - base.pidsMaxEvents),
+  };
+}
+
+const sameLimits = (a: CgroupLimits, b: CgroupLimits): boolean => a.memoryBytes === b.memoryBytes && a.pids === b.pids;
 
 export interface CgroupProvider {
   readonly mode: CgroupMode;
@@ -147,11 +182,68 @@ async function removeDirs(dirs: string[], procsFiles: string[]): Promise<boolean
   return false;
 }
 
+/** Removes the given directories, all known empty; false when one is still busy. */
+function rmdirsEmpty(dirs: string[]): boolean {
+  try {
+    for (const dir of dirs) rmdirSync(dir);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 class V1Cgroup implements JailCgroup {
-  constructor(private readonly dirs: Record<V1Controller, string>) {}
+  /** The limits last written (known: a retune to the same ones writes nothing). */
+  private limits: CgroupLimits | null;
+
+  constructor(
+    private readonly dirs: Record<V1Controller, string>,
+    limits: CgroupLimits,
+  ) {
+    this.limits = { ...limits };
+  }
 
   attach(pid: number): void {
     for (const c of V1_CONTROLLERS) writeFileSync(join(this.dirs[c], 'cgroup.procs'), String(pid));
+  }
+  async attachAsync(pids: number[]): Promise<void> {
+    for (const pid of pids) {
+      for (const c of V1_CONTROLLERS) await writeFile(join(this.dirs[c], 'cgroup.procs'), String(pid));
+    }
+  }
+  async retune(limits: CgroupLimits): Promise<CgroupBaseline> {
+    const { memory, pids, cpuacct } = this.dirs;
+    const known = this.limits;
+    this.limits = null; // unknown until every write below has succeeded
+    if (!known || !sameLimits(known, limits)) {
+      const mem = String(limits.memoryBytes);
+      const current = readNumber(join(memory, 'memory.limit_in_bytes'));
+      const memsw = join(memory, 'memory.memsw.limit_in_bytes');
+      const hasMemsw = readNumber(memsw) !== null;
+      if (current !== limits.memoryBytes) {
+        // memsw must stay >= the memory limit: raise in the order that keeps that true.
+        if (current !== null && limits.memoryBytes > current) {
+          if (hasMemsw) await writeFile(memsw, mem);
+          await writeFile(join(memory, 'memory.limit_in_bytes'), mem);
+        } else {
+          await writeFile(join(memory, 'memory.limit_in_bytes'), mem);
+          if (hasMemsw) await writeFile(memsw, mem);
+        }
+      }
+      if (readNumber(join(pids, 'pids.max')) !== limits.pids) await writeFile(join(pids, 'pids.max'), String(limits.pids));
+    }
+    // Plain counter resets: quick, never wait on the kernel, so no thread-pool round trip.
+    writeFileSync(join(cpuacct, 'cpuacct.usage'), '0');
+    writeFileSync(join(memory, 'memory.max_usage_in_bytes'), '0');
+    this.limits = { ...limits };
+    return {
+      cpuMs: 0,
+      oomKills: readKeyed(join(memory, 'memory.oom_control'), 'oom_kill') ?? 0,
+      pidsMaxEvents: readKeyed(join(pids, 'pids.events'), 'max') ?? 0,
+    };
+  }
+  destroyEmpty(): Promise<boolean> {
+    return rmdirsEmpty(V1_CONTROLLERS.map((c) => this.dirs[c])) ? Promise.resolve(true) : this.destroy();
   }
   cpuUsageMs(): number | null {
     const ns = readNumber(join(this.dirs.cpuacct, 'cpuacct.usage'));
@@ -194,14 +286,42 @@ class V1Provider implements CgroupProvider {
     const memsw = join(dirs.memory, 'memory.memsw.limit_in_bytes');
     if (existsSync(memsw)) writeFileSync(memsw, mem);
     writeFileSync(join(dirs.pids, 'pids.max'), String(limits.pids));
-    return new V1Cgroup(dirs);
+    return new V1Cgroup(dirs, limits);
   }
 }
 
 class V2Cgroup implements JailCgroup {
-  constructor(private readonly dir: string) {}
+  private limits: CgroupLimits | null;
+
+  constructor(
+    private readonly dir: string,
+    limits: CgroupLimits,
+  ) {
+    this.limits = { ...limits };
+  }
   attach(pid: number): void {
     writeFileSync(join(this.dir, 'cgroup.procs'), String(pid));
+  }
+  async attachAsync(pids: number[]): Promise<void> {
+    for (const pid of pids) await writeFile(join(this.dir, 'cgroup.procs'), String(pid));
+  }
+  async retune(limits: CgroupLimits): Promise<CgroupBaseline> {
+    const known = this.limits;
+    this.limits = null;
+    if (!known || !sameLimits(known, limits)) {
+      await writeFile(join(this.dir, 'memory.max'), String(limits.memoryBytes));
+      await writeFile(join(this.dir, 'pids.max'), String(limits.pids));
+    }
+    this.limits = { ...limits };
+    // v2 counters cannot be reset: all three are read as a baseline.
+    return {
+      cpuMs: (readKeyed(join(this.dir, 'cpu.stat'), 'usage_usec') ?? 0) / 1000,
+      oomKills: readKeyed(join(this.dir, 'memory.events'), 'oom_kill') ?? 0,
+      pidsMaxEvents: readKeyed(join(this.dir, 'pids.events'), 'max') ?? 0,
+    };
+  }
+  destroyEmpty(): Promise<boolean> {
+    return rmdirsEmpty([this.dir]) ? Promise.resolve(true) : this.destroy();
   }
   cpuUsageMs(): number | null {
     const us = readKeyed(join(this.dir, 'cpu.stat'), 'usage_usec');
@@ -243,7 +363,7 @@ class V2Provider implements CgroupProvider {
     const swap = join(dir, 'memory.swap.max');
     if (existsSync(swap)) writeFileSync(swap, '0');
     writeFileSync(join(dir, 'pids.max'), String(limits.pids));
-    return new V2Cgroup(dir);
+    return new V2Cgroup(dir, limits);
   }
 }
 

@@ -7,11 +7,10 @@ import { PyboxError } from '../sandbox/errors.js';
 import type { Limits } from '../sandbox/limits.js';
 import type { RunResult } from '../sandbox/result.js';
 import type { HostFacts } from '../host/probe.js';
-import { attachAsync, noteLimits, sinceBaseline, type CgroupBaseline } from '../pool/cgroup-ops.js';
 import { marshal, tuple } from '../zygote/marshal.js';
 import { BOOTSTRAP_STUB, precompiledBootstrap } from '../zygote/precompile.js';
 import { buildBwrapArgv, etcGroup, etcPasswd, JAIL_FD_COUNT, JAIL_FDS } from './bwrap-argv.js';
-import type { CgroupProvider, JailCgroup } from './cgroups.js';
+import { sinceBaseline, type CgroupBaseline, type CgroupProvider, type JailCgroup } from './cgroups.js';
 import { devNullFd, leakableFds } from './inherited-fds.js';
 import { processStartTime, waitForJailGone } from './reap.js';
 import { guestRlimits } from './rlimits.js';
@@ -148,9 +147,7 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
   const cgroupName = env.cgroups.mode !== 'none' ? nextJailName('jail') : null;
   try {
     if (cgroupName !== null) {
-      const cg = { memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + 1 };
-      cgroup = env.cgroups.create(cgroupName, cg);
-      noteLimits(cgroup, cg);
+      cgroup = env.cgroups.create(cgroupName, { memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + 1 });
     }
   } catch (error) {
     throw new PyboxError('E_JAIL_UNAVAILABLE', `cannot create the jail's cgroup: ${(error as Error).message}`, { cause: error });
@@ -254,15 +251,15 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
     }
     const cg = cgroup;
     if (options.warm) {
-      attachAsync(cg, [pid]).then(() => {
+      cg.attachAsync([pid]).then(() => {
         release();
         containedResolve();
       }, fail);
       return;
     }
     release();
-    attachAsync(cg, [pid])
-      .then(() => attachAsync(cg, childPids(pid)))
+    cg.attachAsync([pid])
+      .then(() => cg.attachAsync(childPids(pid)))
       .then(containedResolve, fail);
   });
   fd(JAIL_FDS.seccomp)?.end(env.seccomp);

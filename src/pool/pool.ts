@@ -2,9 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { PyboxError } from '../sandbox/errors.js';
 import type { Limits } from '../sandbox/limits.js';
 import type { RunResult } from '../sandbox/result.js';
+import type { CgroupBaseline } from '../jail/cgroups.js';
 import { startBwrapJail, superviseJail, superviseRun, type JailEnvironment, type JailPath, type JailRun, type LiveJail } from '../jail/supervise.js';
 import { Zygote, type ZygoteChild } from '../zygote/zygote.js';
-import { canRetune, retune, type CgroupBaseline } from './cgroup-ops.js';
 import { keepAlive } from './keepalive.js';
 
 /** How a Sandbox gets a jail for each run. */
@@ -230,7 +230,7 @@ export class RunPaths {
       let baseline: CgroupBaseline | null = null;
       if (jail.cgroup) {
         try {
-          baseline = await retune(jail.cgroup, { memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + 1 });
+          baseline = await jail.cgroup.retune({ memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + 1 });
         } catch {
           this.discard(jail);
           continue;
@@ -267,11 +267,6 @@ export class RunPaths {
       jail = startBwrapJail(this.env, { limits: this.limits as Limits, path: 'pool', warm: true });
     } catch {
       return false; // uids or cgroups exhausted: runs go cold until a warm jail can be made again
-    }
-    if (jail.cgroup && !canRetune(jail.cgroup)) {
-      this.discard(jail);
-      this.active = 'cold';
-      return false;
     }
     this.warm.push(jail);
     void jail.ended.then(() => {
@@ -450,7 +445,7 @@ export class RunPaths {
     this.claimed.add(child);
     let baseline: CgroupBaseline | null = null;
     try {
-      if (child.cgroup) baseline = await retune(child.cgroup, { memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + 1 });
+      if (child.cgroup) baseline = await child.cgroup.retune({ memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + 1 });
     } catch {
       z.busy = false;
       this.claimed.delete(child);

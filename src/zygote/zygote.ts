@@ -8,7 +8,6 @@ import type { JailCgroup } from '../jail/cgroups.js';
 import { devNullFd, leakableFds } from '../jail/inherited-fds.js';
 import { waitForJailGone, processStartTime } from '../jail/reap.js';
 import { killUidProcesses, nextJailName, type JailEnvironment, type JailExit, type LiveJail } from '../jail/supervise.js';
-import { attachAsync, canRetune, destroyEmpty, noteLimits, retune } from '../pool/cgroup-ops.js';
 import { keepAlive } from '../pool/keepalive.js';
 import { marshal } from './marshal.js';
 import { BOOTSTRAP_STUB, precompiledBootstrap } from './precompile.js';
@@ -314,7 +313,7 @@ export class Zygote {
     const cg = { memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + 1 };
     for (let reused = this.freeCgroups.pop(); reused; reused = this.freeCgroups.pop()) {
       try {
-        await retune(reused.cgroup, cg);
+        await reused.cgroup.retune(cg);
         return reused;
       } catch {
         await reused.cgroup.destroy();
@@ -324,9 +323,7 @@ export class Zygote {
     const name = nextJailName('zygote');
     this.childCgroups.add(name);
     try {
-      const cgroup = this.env.cgroups.create(name, cg);
-      noteLimits(cgroup, cg);
-      return { name, cgroup };
+      return { name, cgroup: this.env.cgroups.create(name, cg) };
     } catch (error) {
       this.childCgroups.delete(name);
       throw error;
@@ -335,7 +332,7 @@ export class Zygote {
 
   /** Keeps an empty cgroup of a finished child for the next one; false when it must go. */
   private recycle(name: string, cgroup: JailCgroup): boolean {
-    if (!this.alive || this.stopped || this.freeCgroups.length >= MAX_FREE_CGROUPS || !canRetune(cgroup)) return false;
+    if (!this.alive || this.stopped || this.freeCgroups.length >= MAX_FREE_CGROUPS) return false;
     this.freeCgroups.push({ name, cgroup });
     return true;
   }
@@ -382,7 +379,7 @@ export class Zygote {
       this.command(`C ${id}`);
       await yieldToIo();
       ({ name: cgroupName, cgroup } = await this.cgroupFor(limits));
-      await attachAsync(cgroup, [hostPid]);
+      await cgroup.attachAsync([hostPid]);
       writeSync(opened[5] as number, 'g'); // R may now fork the run's process, inside the cgroup
       closeSync(opened.pop() as number);
     } catch (error) {
@@ -444,7 +441,7 @@ export class Zygote {
         for (const s of Object.values(io)) s.destroy();
         // Called once the child's namespace is gone: its cgroup is empty.
         if (zygote.recycle(cgroupName, cg)) return;
-        await destroyEmpty(cg);
+        await cg.destroyEmpty();
         zygote.childCgroups.delete(cgroupName);
       },
     };
