@@ -3,6 +3,8 @@
  * warm jails that no run has claimed (they exist before any run), nor jails of other
  * pybox processes on this machine (their uids are locked by their own supervisor).
  */
+import { afterEach, expect } from 'vitest';
+import { Sandbox } from '../src/index.js';
 import { jailCgroupNames, liveJailProcesses, otherPybox, runLeftovers } from './helpers/host-state.js';
 
 export { runLeftovers };
@@ -25,4 +27,33 @@ export function allOurJails(): string[] {
     .map((p) => `process ${p.pid} uid ${p.uid}`);
   for (const name of jailCgroupNames()?.names ?? []) found.push(`cgroup ${name}`);
   return found;
+}
+
+/**
+ * Sandboxes made with `make` are closed after each test, which then checks that nothing
+ * of them (warm or not) is left.
+ */
+export function sandboxesClosedAfterEach(): {
+  make: (options: Parameters<typeof Sandbox.create>[0]) => Promise<Sandbox>;
+  sleep: (ms: number) => Promise<void>;
+  until: (check: () => boolean, ms?: number) => Promise<void>;
+} {
+  const open: Sandbox[] = [];
+  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+  afterEach(async () => {
+    for (const s of open.splice(0)) await s.close();
+    expect(allOurJails()).toEqual([]);
+  });
+  return {
+    async make(options) {
+      const s = await Sandbox.create(options);
+      open.push(s);
+      return s;
+    },
+    sleep,
+    async until(check, ms = 5000) {
+      const end = Date.now() + ms;
+      while (!check() && Date.now() < end) await sleep(20);
+    },
+  };
 }

@@ -4,29 +4,13 @@
  * validated, idle jails are trimmed, and close() leaves nothing behind.
  * The zygote's own behaviour is in zygote.test.ts; isolation between runs in isolation.test.ts.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Sandbox } from '../src/index.js';
 import { idleWarmJails } from '../src/pool/pool.js';
 import { describeRunPaths } from '../src/pool/describe.js';
-import { allOurJails, expectNoRunLeftovers } from './pool-helpers.js';
+import { expectNoRunLeftovers, sandboxesClosedAfterEach } from './pool-helpers.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const open: Sandbox[] = [];
-async function make(options: Parameters<typeof Sandbox.create>[0]): Promise<Sandbox> {
-  const s = await Sandbox.create(options);
-  open.push(s);
-  return s;
-}
-
-afterEach(async () => {
-  for (const s of open.splice(0)) await s.close();
-  expect(allOurJails()).toEqual([]);
-});
-
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check() && Date.now() < end) await sleep(20);
-}
+const { make, sleep, until } = sandboxesClosedAfterEach();
 
 describe('the warm pool (mode pool)', () => {
   it('keeps `size` jails ready, uses each once and replaces it', async () => {

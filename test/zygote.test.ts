@@ -3,31 +3,14 @@
  * zygote that dies is replaced (and a run it took down is an internal_error), a killed
  * run leaves nothing; and the protocol pieces it rests on (marshal, wait statuses).
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { Sandbox } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { idleWarmJails } from '../src/pool/pool.js';
 import { marshal, tuple } from '../src/zygote/marshal.js';
 import { decodeWaitStatus } from '../src/zygote/zygote.js';
 import { execFileSync } from 'node:child_process';
-import { allOurJails, expectNoRunLeftovers } from './pool-helpers.js';
+import { expectNoRunLeftovers, sandboxesClosedAfterEach } from './pool-helpers.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const open: Sandbox[] = [];
-async function make(options: Parameters<typeof Sandbox.create>[0]): Promise<Sandbox> {
-  const s = await Sandbox.create(options);
-  open.push(s);
-  return s;
-}
-
-afterEach(async () => {
-  for (const s of open.splice(0)) await s.close();
-  expect(allOurJails()).toEqual([]);
-});
-
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check() && Date.now() < end) await sleep(20);
-}
+const { make, sleep, until } = sandboxesClosedAfterEach();
 
 describe('the zygote (mode zygote) and auto', () => {
   it('auto picks the zygote here, and the zygote serves runs', async () => {
