@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, write, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -112,27 +111,95 @@ function parseProcCgroup(text: string): Map<string, string> {
 const V1_CONTROLLERS = ['memory', 'pids', 'cpuacct'] as const;
 type V1Controller = (typeof V1_CONTROLLERS)[number];
 
-/** A cgroup file holding one number, or null when missing or not a number. */
-export function readNumber(path: string): number | null {
+function parseNumber(text: string | null): number | null {
+  if (text === null) return null;
+  const value = Number(text.trim());
+  return Number.isFinite(value) ? value : null;
+}
+
+function parseKeyed(text: string | null, key: string): number | null {
+  for (const line of (text ?? '').split('\n')) {
+    const [k, v] = line.split(/\s+/);
+    if (k === key && v !== undefined) return Number(v);
+  }
+  return null;
+}
+
+function readText(path: string): string | null {
   try {
-    const value = Number(readFileSync(path, 'utf8').trim());
-    return Number.isFinite(value) ? value : null;
+    return readFileSync(path, 'utf8');
   } catch {
     return null;
   }
 }
 
+/** A cgroup file holding one number, or null when missing or not a number. */
+export function readNumber(path: string): number | null {
+  return parseNumber(readText(path));
+}
+
 /** The value of `key` in a cgroup file of `key value` lines, or null. */
 export function readKeyed(path: string, key: string): number | null {
-  try {
-    for (const line of readFileSync(path, 'utf8').split('\n')) {
-      const [k, v] = line.split(/\s+/);
-      if (k === key && v !== undefined) return Number(v);
+  return parseKeyed(readText(path), key);
+}
+
+/**
+ * The files of one cgroup, kept open: a cgroup reused run after run reads its counters and
+ * moves processes in every time, and an open() on cgroupfs costs several times the read.
+ * Reads and writes are at offset 0 (cgroup files are regenerated on each read).
+ */
+class CgroupFiles {
+  private readonly fds = new Map<string, number>();
+  private static readonly buffer = Buffer.alloc(4096);
+
+  private fd(path: string, mode: 'r' | 'w'): number {
+    const key = `${mode}${path}`;
+    let fd = this.fds.get(key);
+    if (fd === undefined) {
+      fd = openSync(path, mode);
+      this.fds.set(key, fd);
     }
-  } catch {
-    /* missing file: no value */
+    return fd;
   }
-  return null;
+  read(path: string): string | null {
+    try {
+      const n = readSync(this.fd(path, 'r'), CgroupFiles.buffer, 0, CgroupFiles.buffer.length, 0);
+      return CgroupFiles.buffer.toString('utf8', 0, n);
+    } catch {
+      return null;
+    }
+  }
+  number(path: string): number | null {
+    return parseNumber(this.read(path));
+  }
+  keyed(path: string, key: string): number | null {
+    return parseKeyed(this.read(path), key);
+  }
+  write(path: string, value: string): void {
+    writeSync(this.fd(path, 'w'), value, 0);
+  }
+  /** On libuv's thread pool: some writes wait on the kernel (see attachAsync). */
+  writeAsync(path: string, value: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let fd: number;
+      try {
+        fd = this.fd(path, 'w');
+      } catch (error) {
+        return reject(error as Error);
+      }
+      write(fd, value, 0, 'utf8', (error) => (error ? reject(error) : resolve()));
+    });
+  }
+  closeAll(): void {
+    for (const fd of this.fds.values()) {
+      try {
+        closeSync(fd);
+      } catch {
+        /* closed */
+      }
+    }
+    this.fds.clear();
+  }
 }
 
 function killPidsIn(procsFile: string): number {
@@ -195,6 +262,7 @@ function rmdirsEmpty(dirs: string[]): boolean {
 class V1Cgroup implements JailCgroup {
   /** The limits last written (known: a retune to the same ones writes nothing). */
   private limits: CgroupLimits | null;
+  private readonly files = new CgroupFiles();
 
   constructor(
     private readonly dirs: Record<V1Controller, string>,
@@ -208,59 +276,65 @@ class V1Cgroup implements JailCgroup {
   }
   async attachAsync(pids: number[]): Promise<void> {
     for (const pid of pids) {
-      for (const c of V1_CONTROLLERS) await writeFile(join(this.dirs[c], 'cgroup.procs'), String(pid));
+      for (const c of V1_CONTROLLERS) await this.files.writeAsync(join(this.dirs[c], 'cgroup.procs'), String(pid));
     }
   }
   async retune(limits: CgroupLimits): Promise<CgroupBaseline> {
     const { memory, pids, cpuacct } = this.dirs;
+    const f = this.files;
     const known = this.limits;
     this.limits = null; // unknown until every write below has succeeded
     if (!known || !sameLimits(known, limits)) {
       const mem = String(limits.memoryBytes);
-      const current = readNumber(join(memory, 'memory.limit_in_bytes'));
+      const limitFile = join(memory, 'memory.limit_in_bytes');
+      const current = f.number(limitFile);
       const memsw = join(memory, 'memory.memsw.limit_in_bytes');
-      const hasMemsw = readNumber(memsw) !== null;
+      const hasMemsw = existsSync(memsw);
       if (current !== limits.memoryBytes) {
         // memsw must stay >= the memory limit: raise in the order that keeps that true.
         if (current !== null && limits.memoryBytes > current) {
-          if (hasMemsw) await writeFile(memsw, mem);
-          await writeFile(join(memory, 'memory.limit_in_bytes'), mem);
+          if (hasMemsw) await f.writeAsync(memsw, mem);
+          await f.writeAsync(limitFile, mem);
         } else {
-          await writeFile(join(memory, 'memory.limit_in_bytes'), mem);
-          if (hasMemsw) await writeFile(memsw, mem);
+          await f.writeAsync(limitFile, mem);
+          if (hasMemsw) await f.writeAsync(memsw, mem);
         }
       }
-      if (readNumber(join(pids, 'pids.max')) !== limits.pids) await writeFile(join(pids, 'pids.max'), String(limits.pids));
+      const pidsMax = join(pids, 'pids.max');
+      if (f.number(pidsMax) !== limits.pids) await f.writeAsync(pidsMax, String(limits.pids));
     }
     // Plain counter resets: quick, never wait on the kernel, so no thread-pool round trip.
-    writeFileSync(join(cpuacct, 'cpuacct.usage'), '0');
-    writeFileSync(join(memory, 'memory.max_usage_in_bytes'), '0');
+    f.write(join(cpuacct, 'cpuacct.usage'), '0');
+    f.write(join(memory, 'memory.max_usage_in_bytes'), '0');
     this.limits = { ...limits };
     return {
       cpuMs: 0,
-      oomKills: readKeyed(join(memory, 'memory.oom_control'), 'oom_kill') ?? 0,
-      pidsMaxEvents: readKeyed(join(pids, 'pids.events'), 'max') ?? 0,
+      oomKills: f.keyed(join(memory, 'memory.oom_control'), 'oom_kill') ?? 0,
+      pidsMaxEvents: f.keyed(join(pids, 'pids.events'), 'max') ?? 0,
     };
   }
   destroyEmpty(): Promise<boolean> {
+    this.files.closeAll();
     return rmdirsEmpty(V1_CONTROLLERS.map((c) => this.dirs[c])) ? Promise.resolve(true) : this.destroy();
   }
   cpuUsageMs(): number | null {
-    const ns = readNumber(join(this.dirs.cpuacct, 'cpuacct.usage'));
+    const ns = this.files.number(join(this.dirs.cpuacct, 'cpuacct.usage'));
     return ns === null ? null : ns / 1e6;
   }
   stats(): CgroupStats {
+    const f = this.files;
     return {
       cpuUsageMs: this.cpuUsageMs(),
-      memoryPeakBytes: readNumber(join(this.dirs.memory, 'memory.max_usage_in_bytes')),
-      oomKills: readKeyed(join(this.dirs.memory, 'memory.oom_control'), 'oom_kill') ?? 0,
-      pidsMaxEvents: readKeyed(join(this.dirs.pids, 'pids.events'), 'max') ?? 0,
+      memoryPeakBytes: f.number(join(this.dirs.memory, 'memory.max_usage_in_bytes')),
+      oomKills: f.keyed(join(this.dirs.memory, 'memory.oom_control'), 'oom_kill') ?? 0,
+      pidsMaxEvents: f.keyed(join(this.dirs.pids, 'pids.events'), 'max') ?? 0,
     };
   }
   killAll(): void {
     for (const c of V1_CONTROLLERS) killPidsIn(join(this.dirs[c], 'cgroup.procs'));
   }
   destroy(): Promise<boolean> {
+    this.files.closeAll();
     const dirs = V1_CONTROLLERS.map((c) => this.dirs[c]);
     return removeDirs(dirs, dirs.map((d) => join(d, 'cgroup.procs')));
   }
@@ -292,6 +366,7 @@ class V1Provider implements CgroupProvider {
 
 class V2Cgroup implements JailCgroup {
   private limits: CgroupLimits | null;
+  private readonly files = new CgroupFiles();
 
   constructor(
     private readonly dir: string,
@@ -303,36 +378,39 @@ class V2Cgroup implements JailCgroup {
     writeFileSync(join(this.dir, 'cgroup.procs'), String(pid));
   }
   async attachAsync(pids: number[]): Promise<void> {
-    for (const pid of pids) await writeFile(join(this.dir, 'cgroup.procs'), String(pid));
+    for (const pid of pids) await this.files.writeAsync(join(this.dir, 'cgroup.procs'), String(pid));
   }
   async retune(limits: CgroupLimits): Promise<CgroupBaseline> {
     const known = this.limits;
     this.limits = null;
+    const f = this.files;
     if (!known || !sameLimits(known, limits)) {
-      await writeFile(join(this.dir, 'memory.max'), String(limits.memoryBytes));
-      await writeFile(join(this.dir, 'pids.max'), String(limits.pids));
+      await f.writeAsync(join(this.dir, 'memory.max'), String(limits.memoryBytes));
+      await f.writeAsync(join(this.dir, 'pids.max'), String(limits.pids));
     }
     this.limits = { ...limits };
     // v2 counters cannot be reset: all three are read as a baseline.
     return {
-      cpuMs: (readKeyed(join(this.dir, 'cpu.stat'), 'usage_usec') ?? 0) / 1000,
-      oomKills: readKeyed(join(this.dir, 'memory.events'), 'oom_kill') ?? 0,
-      pidsMaxEvents: readKeyed(join(this.dir, 'pids.events'), 'max') ?? 0,
+      cpuMs: (f.keyed(join(this.dir, 'cpu.stat'), 'usage_usec') ?? 0) / 1000,
+      oomKills: f.keyed(join(this.dir, 'memory.events'), 'oom_kill') ?? 0,
+      pidsMaxEvents: f.keyed(join(this.dir, 'pids.events'), 'max') ?? 0,
     };
   }
   destroyEmpty(): Promise<boolean> {
+    this.files.closeAll();
     return rmdirsEmpty([this.dir]) ? Promise.resolve(true) : this.destroy();
   }
   cpuUsageMs(): number | null {
-    const us = readKeyed(join(this.dir, 'cpu.stat'), 'usage_usec');
+    const us = this.files.keyed(join(this.dir, 'cpu.stat'), 'usage_usec');
     return us === null ? null : us / 1000;
   }
   stats(): CgroupStats {
+    const f = this.files;
     return {
       cpuUsageMs: this.cpuUsageMs(),
-      memoryPeakBytes: readNumber(join(this.dir, 'memory.peak')),
-      oomKills: readKeyed(join(this.dir, 'memory.events'), 'oom_kill') ?? 0,
-      pidsMaxEvents: readKeyed(join(this.dir, 'pids.events'), 'max') ?? 0,
+      memoryPeakBytes: f.number(join(this.dir, 'memory.peak')),
+      oomKills: f.keyed(join(this.dir, 'memory.events'), 'oom_kill') ?? 0,
+      pidsMaxEvents: f.keyed(join(this.dir, 'pids.events'), 'max') ?? 0,
     };
   }
   killAll(): void {
@@ -343,6 +421,7 @@ class V2Cgroup implements JailCgroup {
     }
   }
   destroy(): Promise<boolean> {
+    this.files.closeAll();
     return removeDirs([this.dir], [join(this.dir, 'cgroup.procs')]);
   }
 }
