@@ -247,6 +247,7 @@ describe('the matrix and its report', () => {
     startedAt: new Date(0).toISOString(),
     durationMs: 1000,
     cgroupMode: 'v2',
+    pyboxPath: 'zygote',
     concurrency: 2,
     limits: { pybox: PYBOX_LIMITS, lab: LAB_LIMITS },
     leftovers: [],
@@ -266,7 +267,7 @@ describe('the matrix and its report', () => {
   });
 
   it('fails without a positive control', () => {
-    const none = buildMatrix({ ...{ attacks, targets, startedAt: '', durationMs: 0, cgroupMode: 'v2', concurrency: 1, limits: { pybox: PYBOX_LIMITS, lab: LAB_LIMITS }, leftovers: [] }, results: () => ({ verdict: 'contained', status: 'ok', durationMs: 1, evidence: [] }) });
+    const none = buildMatrix({ ...{ attacks, targets, startedAt: '', durationMs: 0, cgroupMode: 'v2', pyboxPath: 'zygote', concurrency: 1, limits: { pybox: PYBOX_LIMITS, lab: LAB_LIMITS }, leftovers: [] }, results: () => ({ verdict: 'contained', status: 'ok', durationMs: 1, evidence: [] }) });
     expect(none.ok).toBe(false);
     expect(none.problems[0]).toMatch(/no positive control/);
   });

@@ -5,7 +5,7 @@
  * global deadline, bounded concurrency, capped per-run limits, a watchdog per run.
  *
  *  - pybox contains every attack (host canaries, planted secrets, loopback listeners,
- *    limit statuses, the next run);
+ *    limit statuses, the next run), on the default path and on the cold path;
  *  - every attack escapes at least one weaker target (its positive control);
  *  - each ladder level falls to the attack the talk uses against it, and that attack
  *    is stopped by the next level's defence; L6 falls to a frame walk.
@@ -85,9 +85,20 @@ describe('the attack lab in the real jail', () => {
 
   it('pybox contains every attack', () => {
     expect(jailWorks, why).toBe(true);
+    expect(matrix.pyboxPath).toBe('zygote'); // the default path on this host
     const escapes = matrix.attacks.filter((a) => a.results.pybox !== 'contained' && !(a.id in KNOWN_PYBOX_ESCAPES));
     expect(escapes.map((a) => `${a.id}: ${a.results.pybox}: ${evidence(a.id, 'pybox')}`)).toEqual([]);
   });
+
+  it('pybox contains every attack on the cold path too (the one the CLI takes)', async () => {
+    expect(jailWorks, why).toBe(true);
+    const cold = await runAttacks({ targets: ['pybox'], pyboxMode: 'cold', concurrency: 3, deadlineMs: WHOLE_RUN_DEADLINE_MS });
+    expect(cold.pyboxPath).toBe('cold');
+    expect(cold.attacks.length).toBe(matrix.attacks.length);
+    const escapes = cold.attacks.filter((a) => a.results.pybox !== 'contained' && !(a.id in KNOWN_PYBOX_ESCAPES));
+    expect(escapes.map((a) => `${a.id}: ${a.results.pybox}: ${(a.evidence.pybox ?? []).join('; ')}`)).toEqual([]);
+    expect(cold.problems).toEqual([]);
+  }, WHOLE_RUN_DEADLINE_MS);
 
   it('still shows each known, reported pybox escape (delete its entry once core fixes it)', () => {
     expect(jailWorks, why).toBe(true);

@@ -5,7 +5,8 @@
  * 2 for a usage error.
  */
 import type { Writable } from 'node:stream';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { SandboxMode } from '../pool/pool.js';
 import { CATEGORIES, loadCorpus } from './corpus.js';
 import { updateDoc } from './docs.js';
 import { DEFAULT_CONCURRENCY, DEFAULT_DEADLINE_MS, MAX_CONCURRENCY, runAttacks, selectAttacks } from './runner.js';
@@ -38,6 +39,7 @@ interface AttackFlags {
   deadline: number;
   updateDoc?: string;
   list?: boolean;
+  mode?: SandboxMode;
 }
 
 const HELP = `
@@ -82,6 +84,7 @@ export function attackCommand(out: AttackOutput = { stdout: process.stdout, stde
     .option('--id <id>', 'only this attack (repeatable)', repeat, [])
     .option('--concurrency <n>', `runs in flight at once (1-${MAX_CONCURRENCY})`, intIn(1, MAX_CONCURRENCY), DEFAULT_CONCURRENCY)
     .option('--deadline <seconds>', 'stop starting runs after this long', intIn(10, 7200), DEFAULT_DEADLINE_MS / 1000)
+    .addOption(new Option('--mode <mode>', "how the pybox target gets its jails (default: what Sandbox.create() picks)").choices(['auto', 'cold', 'pool', 'zygote']))
     .option('--update-doc <file>', 'rewrite the generated counts section of this markdown file from this run')
     .option('--list', 'list the attacks and exit')
     .addHelpText('after', HELP)
@@ -102,6 +105,7 @@ export function attackCommand(out: AttackOutput = { stdout: process.stdout, stde
         targets: flags.target,
         concurrency: flags.concurrency,
         deadlineMs: flags.deadline * 1000,
+        ...(flags.mode ? { pyboxMode: flags.mode } : {}),
         onResult: tty ? (_a, _t, _j, done, total) => void out.stderr.write(`\r${done}/${total} runs`) : undefined,
       });
       if (tty) out.stderr.write('\r\x1b[K');

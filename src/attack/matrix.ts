@@ -37,6 +37,8 @@ export interface Matrix {
   startedAt: string;
   durationMs: number;
   cgroupMode: string;
+  /** The run path the pybox target took (cold, pool or zygote), null without that target. */
+  pyboxPath: string | null;
   concurrency: number;
   limits: { pybox: Limits; lab: Limits };
 }
@@ -48,6 +50,7 @@ export interface BuildInput {
   startedAt: string;
   durationMs: number;
   cgroupMode: string;
+  pyboxPath: string | null;
   concurrency: number;
   limits: { pybox: Limits; lab: Limits };
   leftovers: string[];
@@ -124,6 +127,7 @@ export function buildMatrix(input: BuildInput): Matrix {
     startedAt: input.startedAt,
     durationMs: input.durationMs,
     cgroupMode: input.cgroupMode,
+    pyboxPath: input.pyboxPath,
     concurrency: input.concurrency,
     limits: input.limits,
   };

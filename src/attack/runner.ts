@@ -7,6 +7,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BOOTSTRAP_SOURCE } from '../guest/index.js';
+import type { SandboxMode } from '../pool/pool.js';
 import type { Limits } from '../sandbox/limits.js';
 import type { RunResult } from '../sandbox/result.js';
 import { Sandbox } from '../sandbox/sandbox.js';
@@ -30,6 +31,8 @@ export interface RunnerOptions {
   deadlineMs?: number;
   pyboxLimits?: Partial<Limits>;
   labLimits?: Partial<Limits>;
+  /** How the pybox target gets its jails (default: what Sandbox.create() picks). */
+  pyboxMode?: SandboxMode;
   onResult?: (attack: Attack, target: Target, judgement: Judgement, done: number, total: number) => void;
   root?: string;
 }
@@ -97,7 +100,8 @@ export async function runAttacks(options: RunnerOptions = {}): Promise<Matrix> {
   const needLab = targets.some((t) => t.kind !== 'pybox');
   const needPybox = targets.some((t) => t.kind === 'pybox');
   const lab = needLab ? await Sandbox.create({ policy: 'off', limits: labLimits }) : null;
-  const prod = needPybox ? await Sandbox.create({ policy: 'strict', limits: pyboxLimits }) : null;
+  const prod = needPybox ? await Sandbox.create({ policy: 'strict', limits: pyboxLimits, ...(options.pyboxMode ? { mode: options.pyboxMode } : {}) }) : null;
+  const pyboxPath = prod?.mode.active ?? null;
   const cgroupMode = (prod ?? lab)?.cgroupMode ?? 'none';
   // A broken build must not turn the corpus loose on this machine.
   try {
@@ -166,6 +170,7 @@ export async function runAttacks(options: RunnerOptions = {}): Promise<Matrix> {
     startedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,
     cgroupMode,
+    pyboxPath,
     limits: { pybox: pyboxLimits, lab: labLimits },
     concurrency,
     leftovers: finalLeftovers,

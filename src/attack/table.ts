@@ -70,7 +70,7 @@ export function formatCategoryTotals(m: Matrix): string {
 export function formatReport(m: Matrix): string {
   const seconds = Math.round(m.durationMs / 1000);
   const parts = [
-    `pybox attack lab: ${m.totals.attacks} attacks x ${m.targets.length} targets, cgroups ${m.cgroupMode}, ${m.concurrency} at a time, ${seconds} s`,
+    `pybox attack lab: ${m.totals.attacks} attacks x ${m.targets.length} targets, cgroups ${m.cgroupMode}${m.pyboxPath ? `, pybox on the ${m.pyboxPath} path` : ''}, ${m.concurrency} at a time, ${seconds} s`,
     '',
     m.targets
       .map((t) => {
