@@ -1,5 +1,6 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, write, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { processAlive } from './reap.js';
 
 /**
  * Per-jail cgroups: memory (tmpfs, shm and pipe pages included), pids, and CPU
@@ -484,14 +485,6 @@ function removeStaleParents(base: string): void {
   }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Finds a place where this process may create per-jail cgroups, or explains why not.

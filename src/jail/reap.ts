@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** State and start time of a process, from /proc/<pid>/stat, or null once it is gone. */
 function procStat(pid: number): { state: string; startTime: string } | null {
@@ -13,6 +13,42 @@ function procStat(pid: number): { state: string; startTime: string } | null {
 
 export function processStartTime(pid: number): string | null {
   return procStat(pid)?.startTime ?? null;
+}
+
+/** Children of a process (forked by any of its threads), from /proc; none once it is gone. */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const kids = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (kids) out.push(...kids.split(/\s+/).map(Number));
+    }
+  } catch {
+    /* exited */
+  }
+  return out;
+}
+
+/** A process and all its descendants. */
+export function withDescendants(root: number): number[] {
+  const out: number[] = [];
+  const todo = [root];
+  while (todo.length > 0) {
+    const pid = todo.pop() as number;
+    out.push(pid);
+    todo.push(...childPids(pid));
+  }
+  return out;
+}
+
+/** Whether a process exists (EPERM: it does, as another user's). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**

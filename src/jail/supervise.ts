@@ -12,7 +12,7 @@ import { BOOTSTRAP_STUB, precompiledBootstrap } from '../zygote/precompile.js';
 import { buildBwrapArgv, etcGroup, etcPasswd, JAIL_FD_COUNT, JAIL_FDS } from './bwrap-argv.js';
 import { sinceBaseline, type CgroupBaseline, type CgroupProvider, type JailCgroup } from './cgroups.js';
 import { devNullFd, leakableFds } from './inherited-fds.js';
-import { processStartTime, waitForJailGone } from './reap.js';
+import { childPids, processStartTime, waitForJailGone } from './reap.js';
 import { guestRlimits } from './rlimits.js';
 import type { UidPool } from './uid-pool.js';
 import { decideVerdict, type KillReason } from './verdict.js';
@@ -487,20 +487,6 @@ export async function killUidProcesses(uid: number): Promise<boolean> {
   return false;
 }
 
-/** Children of a process (of all its threads), from /proc. */
-function childPids(pid: number): number[] {
-  const out: number[] = [];
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const kids = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
-      if (kids) out.push(...kids.split(/\s+/).map(Number));
-    }
-  } catch {
-    /* exited: nothing to move */
-  }
-  return out;
-}
-
 /** Without cgroups: CPU of the sandbox's pid 1 and its children, sampled from /proc. */
 function sampleCpuMs(pid: number | null): number | null {
   if (pid === null) return null;
@@ -513,8 +499,7 @@ function sampleCpuMs(pid: number | null): number | null {
       return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0);
     };
     let ticks = stat(pid);
-    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-    for (const c of children ? children.split(' ') : []) ticks += stat(c);
+    for (const c of childPids(pid)) ticks += stat(c);
     return ticks / ticksPerMs;
   } catch {
     return null;

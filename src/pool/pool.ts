@@ -1,8 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { PyboxError } from '../sandbox/errors.js';
 import type { Limits } from '../sandbox/limits.js';
 import type { RunResult } from '../sandbox/result.js';
 import type { CgroupBaseline } from '../jail/cgroups.js';
+import { withDescendants } from '../jail/reap.js';
 import { startBwrapJail, superviseJail, superviseRun, type JailEnvironment, type JailPath, type JailRun, type LiveJail } from '../jail/supervise.js';
 import { Zygote, type ZygoteChild } from '../zygote/zygote.js';
 import { keepAlive } from './keepalive.js';
@@ -27,25 +27,6 @@ const MiB = 1024 * 1024;
 /** Children each zygote keeps forked ahead of its next runs. */
 const SPARES_PER_ZYGOTE = 3;
 const liveSets = new Set<RunPaths>();
-
-/** A process and all its descendants, from /proc (children of every thread). */
-function withDescendants(root: number): number[] {
-  const out: number[] = [];
-  const todo = [root];
-  while (todo.length > 0) {
-    const pid = todo.pop() as number;
-    out.push(pid);
-    try {
-      for (const tid of readdirSync(`/proc/${pid}/task`)) {
-        const kids = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
-        if (kids) todo.push(...kids.split(/\s+/).map(Number));
-      }
-    } catch {
-      /* exited */
-    }
-  }
-  return out;
-}
 
 /**
  * Processes and cgroups of warm jails that no run has claimed yet (and of the zygotes

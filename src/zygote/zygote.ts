@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { buildBwrapArgv, etcGroup, etcPasswd, JAIL_FD_COUNT, JAIL_FDS } from '../jail/bwrap-argv.js';
 import type { JailCgroup } from '../jail/cgroups.js';
 import { devNullFd, leakableFds } from '../jail/inherited-fds.js';
-import { waitForJailGone, processStartTime } from '../jail/reap.js';
+import { childPids, processStartTime, waitForJailGone } from '../jail/reap.js';
 import { killUidProcesses, nextJailName, type JailEnvironment, type JailExit, type LiveJail } from '../jail/supervise.js';
 import { keepAlive } from '../pool/keepalive.js';
 import { marshal } from './marshal.js';
@@ -423,7 +423,7 @@ export class Zygote {
       },
       sampleCpuMs: () => null,
       promote() {
-        for (const pid of [hostPid, ...childrenOf(hostPid)]) {
+        for (const pid of [hostPid, ...childPids(hostPid)]) {
           try {
             setPriority(pid, 0);
           } catch {
@@ -516,28 +516,19 @@ export function decodeWaitStatus(status: number): JailExit {
   return { code: null, signal: name ?? 'SIGKILL', error: null };
 }
 
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
 /**
  * The host pid of the zygote's child whose pid in the zygote's namespace is `nsPid`.
  * `known` holds the children already matched to another fork (spares, running runs):
  * their status files are not read again.
  */
 function findChildByNsPid(zygoteHostPid: number, nsPid: number, known: ReadonlySet<number>): number {
-  const children = readFileSync(`/proc/${zygoteHostPid}/task/${zygoteHostPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-  for (const c of children) {
-    if (known.has(Number(c))) continue;
+  for (const c of childPids(zygoteHostPid)) {
+    if (known.has(c)) continue;
     try {
       const m = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${c}/status`, 'utf8'));
       const levels = m?.[1]?.trim().split(/\s+/).map(Number) ?? [];
       // host, zygote's namespace, the run's own namespace (where it is 1)
-      if (levels.length >= 2 && levels[levels.length - 2] === nsPid) return Number(c);
+      if (levels.length >= 2 && levels[levels.length - 2] === nsPid) return c;
     } catch {
       /* exited */
     }

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sharedCgroups } from '../../src/jail/environment.js';
+import { processAlive } from '../../src/jail/reap.js';
 import { UID_LOCK_DIR } from '../../src/jail/uid-pool.js';
 import { idleWarmJails } from '../../src/pool/pool.js';
 
@@ -77,19 +78,11 @@ function lockOwner(uid: number): number | null {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** A jail uid locked by another live pybox process on this host is not ours to judge. */
 export function otherPybox(uid: number): boolean {
   const owner = lockOwner(uid);
-  return owner !== null && owner !== process.pid && alive(owner);
+  return owner !== null && owner !== process.pid && processAlive(owner);
 }
 
 /**
