@@ -3,15 +3,7 @@
 # description: a running coroutine's cr_frame.f_back is whoever drives it: walk up to the sandbox and take os
 # source: CPython data model (coroutine objects, cr_frame); variant of the gi_frame walk
 # detect: token (the token lands in OUT)
-def find_os(frame):
-    while frame is not None:
-        for value in list(frame.f_globals.values()):
-            if getattr(value, '__name__', None) in ('os', 'posix') and hasattr(value, 'O_WRONLY'):
-                return value
-        frame = frame.f_back
-    return None
-
-
+# uses: find_os
 async def co():
     return me.cr_frame.f_back
 

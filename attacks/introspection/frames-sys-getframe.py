@@ -3,15 +3,7 @@
 # description: import sys and use sys._getframe() to reach the caller's globals
 # source: CPython sys._getframe; every debugger and logging library uses it
 # detect: token (the token lands in OUT)
-def find_os(frame):
-    while frame is not None:
-        for value in list(frame.f_globals.values()):
-            if getattr(value, '__name__', None) in ('os', 'posix') and hasattr(value, 'O_WRONLY'):
-                return value
-        frame = frame.f_back
-    return None
-
-
+# uses: find_os
 import sys
 
 os_module = find_os(sys._getframe())

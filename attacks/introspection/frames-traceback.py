@@ -3,15 +3,7 @@
 # description: raise and catch: the traceback's tb_frame.f_back chain reaches the sandbox's frames and their globals
 # source: classic pyjail escape (tracebacks carry frames); the talk's "remaining 20 %"
 # detect: token (the token lands in OUT)
-def find_os(frame):
-    while frame is not None:
-        for value in list(frame.f_globals.values()):
-            if getattr(value, '__name__', None) in ('os', 'posix') and hasattr(value, 'O_WRONLY'):
-                return value
-        frame = frame.f_back
-    return None
-
-
+# uses: find_os
 try:
     1 / 0
 except ZeroDivisionError as e:

@@ -3,23 +3,7 @@
 # description: the audit hook reads WRITABLE_ROOTS from its module globals at call time: reach them through frames and widen them
 # source: PEP 578 (audit hooks are not a sandbox); pybox src/guest/bootstrap.py
 # detect: token (the token lands in OUT)
-def frames():
-    def walk():
-        yield me.gi_frame.f_back
-    me = walk()
-    frame = next(me)
-    while frame is not None:
-        yield frame
-        frame = frame.f_back
-
-
-def find_global(name):
-    for frame in frames():
-        if name in frame.f_globals:
-            return frame.f_globals
-    return None
-
-
+# uses: find_global
 g = find_global('WRITABLE_ROOTS')
 if g is not None:
     g['WRITABLE_ROOTS'] = ('',)

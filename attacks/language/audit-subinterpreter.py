@@ -3,23 +3,7 @@
 # description: audit hooks are per interpreter: lift the import denylist through frames, then run code in a fresh subinterpreter
 # source: PEP 578 ("hooks added with sys.addaudithook() apply to the current interpreter"); _xxsubinterpreters (3.11)
 # detect: token (the token lands in OUT)
-def frames():
-    def walk():
-        yield me.gi_frame.f_back
-    me = walk()
-    frame = next(me)
-    while frame is not None:
-        yield frame
-        frame = frame.f_back
-
-
-def find_global(name):
-    for frame in frames():
-        if name in frame.f_globals:
-            return frame.f_globals
-    return None
-
-
+# uses: find_global
 g = find_global('DENIED_MODULES')
 if g is not None:
     g['DENIED_MODULES'] = frozenset()
