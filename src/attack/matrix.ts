@@ -43,16 +43,11 @@ export interface Matrix {
   limits: { pybox: Limits; lab: Limits };
 }
 
-export interface BuildInput {
+/** What the runner saw; the matrix carries the run's facts over as they are. */
+export interface BuildInput extends Pick<Matrix, 'startedAt' | 'durationMs' | 'cgroupMode' | 'pyboxPath' | 'concurrency' | 'limits'> {
   attacks: Attack[];
   targets: Target[];
   results: (attack: Attack, target: Target) => Judgement;
-  startedAt: string;
-  durationMs: number;
-  cgroupMode: string;
-  pyboxPath: string | null;
-  concurrency: number;
-  limits: { pybox: Limits; lab: Limits };
   leftovers: string[];
 }
 
