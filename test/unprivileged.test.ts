@@ -5,10 +5,11 @@
  * its runtime files that nobody can read; as any other user it runs as that user.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { liveProcesses } from './helpers/host-state.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const NOBODY = 65_534;
@@ -41,20 +42,9 @@ async function runJson(code: string, flags: string[] = []): Promise<{ status: st
   return JSON.parse(r.stdout) as { status: string; stdout: string; error: { type: string } | null };
 }
 
-/** Live processes of `uid` other than the ones named. */
+/** Live processes of `uid`. */
 function processesOf(uid: number): string[] {
-  const found: string[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      const status = readFileSync(`/proc/${name}/status`, 'utf8');
-      if (/^State:\s+Z/m.test(status)) continue;
-      if (Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) === uid) found.push(`${name}: ${readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ').slice(0, 80)}`);
-    } catch {
-      /* exited */
-    }
-  }
-  return found;
+  return liveProcesses((p) => p.uid === uid).map((p) => `${p.pid}: ${p.cmdline.slice(0, 80)}`);
 }
 
 beforeAll(() => {

@@ -669,7 +669,7 @@ class _Zygote:
         # Nothing of the fork-server stays reachable by name from the program.
         for name in ZYGOTE_ONLY_MODULES:
             sys.modules.pop(name, None)
-        self.ctypes = self.libc = self.config = self.seccomp = self.seccomp_buf = self.seccomp_prog = None
+        self.__dict__.clear()  # libc, ctypes buffers, the configuration: all of it
 
 
 def zygote_main():

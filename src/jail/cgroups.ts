@@ -126,24 +126,6 @@ function parseKeyed(text: string | null, key: string): number | null {
   return null;
 }
 
-function readText(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return null;
-  }
-}
-
-/** A cgroup file holding one number, or null when missing or not a number. */
-export function readNumber(path: string): number | null {
-  return parseNumber(readText(path));
-}
-
-/** The value of `key` in a cgroup file of `key value` lines, or null. */
-export function readKeyed(path: string, key: string): number | null {
-  return parseKeyed(readText(path), key);
-}
-
 /**
  * The files of one cgroup, kept open: a cgroup reused run after run reads its counters and
  * moves processes in every time, and an open() on cgroupfs costs several times the read.

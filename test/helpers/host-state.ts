@@ -14,12 +14,11 @@ export interface JailProcess {
 }
 
 /**
- * Live host processes whose real uid is in pybox's jail range (or, with `marker`, whose
- * cmdline holds it), among `candidates` (default: every pid now). Zombies are skipped:
- * bwrap's outer process may exit before its pid-1 reaper is reaped, which leaves an
- * exited [bwrap] entry for the host's init to collect.
+ * Live host processes that `wanted` picks, among `candidates` (default: every pid now).
+ * Zombies are skipped: bwrap's outer process may exit before its pid-1 reaper is reaped,
+ * which leaves an exited [bwrap] entry for the host's init to collect.
  */
-export function liveJailProcesses(marker?: string, candidates: string[] = readdirSync('/proc')): JailProcess[] {
+export function liveProcesses(wanted: (p: JailProcess) => boolean, candidates: string[] = readdirSync('/proc')): JailProcess[] {
   const found: JailProcess[] = [];
   for (const name of candidates) {
     if (!/^\d+$/.test(name)) continue;
@@ -28,12 +27,18 @@ export function liveJailProcesses(marker?: string, candidates: string[] = readdi
       if (/^State:\s+Z/m.test(status)) continue;
       const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
       const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if ((uid >= 62_000 && uid < 63_000) || (marker && cmdline.includes(marker))) found.push({ pid: Number(name), uid, status, cmdline });
+      const p = { pid: Number(name), uid, status, cmdline };
+      if (wanted(p)) found.push(p);
     } catch {
       /* exited while we looked */
     }
   }
   return found;
+}
+
+/** Live processes whose real uid is in pybox's jail range (or, with `marker`, whose cmdline holds it). */
+export function liveJailProcesses(marker?: string, candidates?: string[]): JailProcess[] {
+  return liveProcesses((p) => (p.uid >= 62_000 && p.uid < 63_000) || (marker !== undefined && p.cmdline.includes(marker)), candidates);
 }
 
 /** Names of the per-jail cgroup directories under this process's pybox parent. */
