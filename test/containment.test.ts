@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Sandbox, type RunResult } from '../src/index.js';
-import { PROC_MASK_FILES } from '../src/jail/bwrap-argv.js';
+import { PROC_MASK_DIRS, PROC_MASK_FILES } from '../src/jail/bwrap-argv.js';
 import { hostLeftovers, snapshotHost, type HostSnapshot } from './helpers/host-state.js';
 
 const SECRET = `pybox-secret-${process.pid}-${Date.now()}`;
@@ -153,21 +153,28 @@ describe.each(['cold', 'pool', 'zygote'] as const)('path %s', (mode) => {
 
     it('reads nothing from the host-wide /proc entries (masked, or unreadable to the sandbox user)', async () => {
       const entries = PROC_MASK_FILES.filter((n) => existsSync(`/proc/${n}`));
-      expect(entries.length).toBeGreaterThan(5);
+      expect(entries).toEqual(expect.arrayContaining(['kallsyms', 'cmdline'])); // on every Linux
+      const dirs = PROC_MASK_DIRS.filter((n) => existsSync(`/proc/${n}`));
       const r = await open.run(
         py([
-          'import json',
+          'import json, os',
           `out = {}`,
           `for name in ${JSON.stringify(entries)}:`,
           '    try:',
           '        with open("/proc/" + name, "rb") as f: out[name] = len(f.read(4096))',
           '    except OSError as e: out[name] = type(e).__name__',
+          `for name in ${JSON.stringify(dirs)}:`,
+          '    out[name] = os.listdir("/proc/" + name)',
+          'for name in ("sys", "sysrq-trigger", "irq", "bus"):',
+          '    out[name + " writable"] = os.access("/proc/" + name, os.W_OK)',
           'print(json.dumps(out))',
         ]),
       );
       expect(r.status).toBe('ok');
-      const got = JSON.parse(r.stdout) as Record<string, number | string>;
+      const got = JSON.parse(r.stdout) as Record<string, unknown>;
       for (const name of entries) expect([0, 'PermissionError', 'FileNotFoundError'], name).toContain(got[name]);
+      for (const name of dirs) expect(got[name], name).toEqual([]);
+      for (const name of ['sys', 'sysrq-trigger', 'irq', 'bus']) expect(got[`${name} writable`], name).toBe(false);
     });
 
     it('sees only its own filesystem: no host /etc, /home, /root, /var, /run, /sys', async () => {

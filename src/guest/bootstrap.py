@@ -509,7 +509,7 @@ class _Zygote:
                 first_dir = path
             else:
                 plan.append((first_dir, path, None, MS_BIND, None))
-        for name in ("sys", "sysrq-trigger"):  # read-only, as bwrap's --proc leaves them
+        for name in ("sys", "sysrq-trigger", "irq", "bus"):  # read-only, as bwrap's --proc leaves them
             path = "/proc/" + name
             if _b_os.path.exists(path):
                 plan.append((path, path, None, MS_BIND | MS_REC, None))

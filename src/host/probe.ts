@@ -17,6 +17,8 @@ export interface HostFacts {
   procMasks: { files: string[]; dirs: string[] };
   hasLdCache: boolean;
   isRoot: boolean;
+  /** A POSIX shell (/bin/sh), for the few lines that put a jail into its cgroup before bwrap starts. */
+  shell: string | null;
 }
 
 const BWRAP_CANDIDATES = ['/usr/bin/bwrap', '/usr/local/bin/bwrap', '/bin/bwrap'];
@@ -98,6 +100,7 @@ export function probeHost(pythonPath: string = DEFAULT_PYTHON): HostFacts {
     },
     hasLdCache: existsSync('/etc/ld.so.cache'),
     isRoot: process.getuid?.() === 0,
+    shell: existsSync('/bin/sh') ? '/bin/sh' : null,
   };
   cache.set(pythonPath, facts);
   return facts;

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, write, writeFileSync, writeSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, write, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { processAlive } from './reap.js';
 
@@ -39,6 +39,17 @@ export interface JailCgroup {
    */
   attachAsync(pids: number[]): Promise<void>;
   /**
+   * Files a process writes "0" into to move itself in, before it execs the jail: the jail
+   * is then born inside its cgroup and nothing needs moving. null where attach is as good.
+   * On v1 these are each hierarchy's `tasks`: a thread moving itself skips the global
+   * lock whose write side waits for an RCU grace period (a write to cgroup.procs takes
+   * it, ~1-10 ms). `uid`, the jail's host uid, is given write access to them: the writer
+   * runs as that uid. Nothing in a jail sees /sys.
+   */
+  selfJoinFiles(uid: number | null): string[] | null;
+  /** Whether a process is in this cgroup (in every hierarchy). */
+  holds(pid: number): boolean;
+  /**
    * Points the cgroup at new limits (a warm jail claimed by a run, or a reused cgroup)
    * and restarts what counters can be restarted; returns the baseline of the others.
    * Throws when a limit cannot be set (e.g. memory below what is already in use).
@@ -70,6 +81,8 @@ const sameLimits = (a: CgroupLimits, b: CgroupLimits): boolean => a.memoryBytes 
 export interface CgroupProvider {
   readonly mode: CgroupMode;
   readonly detail: string;
+  /** Its cgroups give selfJoinFiles: a jail can be born inside. */
+  readonly selfJoin: boolean;
   create(name: string, limits: CgroupLimits): JailCgroup;
   /** Removes the per-process parent directories (empty by then). */
   dispose(): void;
@@ -185,6 +198,14 @@ class CgroupFiles {
   }
 }
 
+function listsPid(procsFile: string, pid: number): boolean {
+  try {
+    return readFileSync(procsFile, 'utf8').split('\n').includes(String(pid));
+  } catch {
+    return false;
+  }
+}
+
 function killPidsIn(procsFile: string): number {
   let count = 0;
   let text = '';
@@ -257,6 +278,14 @@ class V1Cgroup implements JailCgroup {
   attach(pid: number): void {
     for (const c of V1_CONTROLLERS) writeFileSync(join(this.dirs[c], 'cgroup.procs'), String(pid));
   }
+  selfJoinFiles(uid: number | null): string[] {
+    const files = V1_CONTROLLERS.map((c) => join(this.dirs[c], 'tasks'));
+    if (uid !== null) for (const f of files) chownSync(f, uid, uid);
+    return files;
+  }
+  holds(pid: number): boolean {
+    return V1_CONTROLLERS.every((c) => listsPid(join(this.dirs[c], 'cgroup.procs'), pid));
+  }
   async attachAsync(pids: number[]): Promise<void> {
     for (const pid of pids) {
       for (const c of V1_CONTROLLERS) await this.files.writeAsync(join(this.dirs[c], 'cgroup.procs'), String(pid));
@@ -325,6 +354,7 @@ class V1Cgroup implements JailCgroup {
 
 class V1Provider implements CgroupProvider {
   readonly mode = 'v1' as const;
+  readonly selfJoin = true;
   constructor(private readonly parents: Record<V1Controller, string>) {}
   dispose(): void {
     for (const c of V1_CONTROLLERS) tryRmdir(this.parents[c]);
@@ -359,6 +389,12 @@ class V2Cgroup implements JailCgroup {
   }
   attach(pid: number): void {
     writeFileSync(join(this.dir, 'cgroup.procs'), String(pid));
+  }
+  selfJoinFiles(): null {
+    return null; // a self-move through cgroup.procs takes the same lock as attach, but on the start-up path
+  }
+  holds(pid: number): boolean {
+    return listsPid(join(this.dir, 'cgroup.procs'), pid);
   }
   async attachAsync(pids: number[]): Promise<void> {
     for (const pid of pids) await this.files.writeAsync(join(this.dir, 'cgroup.procs'), String(pid));
@@ -411,6 +447,7 @@ class V2Cgroup implements JailCgroup {
 
 class V2Provider implements CgroupProvider {
   readonly mode = 'v2' as const;
+  readonly selfJoin = false;
   constructor(private readonly parent: string) {}
   dispose(): void {
     tryRmdir(this.parent);
@@ -431,6 +468,7 @@ class V2Provider implements CgroupProvider {
 
 class NoCgroups implements CgroupProvider {
   readonly mode = 'none' as const;
+  readonly selfJoin = false;
   constructor(readonly detail: string) {}
   dispose(): void {}
   create(): JailCgroup {

@@ -57,6 +57,8 @@ export interface LiveJail {
   readonly path: JailPath;
   readonly io: JailIo;
   readonly cgroup: JailCgroup | null;
+  /** Processes of the jail itself in its cgroup, besides the program's: its pid limit is processes + this. */
+  readonly ownPids: number;
   /** Size of its /workspace and /tmp tmpfs, fixed when the jail was made. */
   readonly workspaceMiB: number;
   /** Resolves once no process of the jail is left. */
@@ -85,6 +87,8 @@ const DRAIN_GRACE_MS = 250;
 const CPU_POLL_MS = 20;
 /** How long a kill waits for bwrap to report its sandbox pid before killing bwrap alone. */
 const KILL_BEFORE_INFO_GRACE_MS = 2000;
+/** Run by /bin/sh as the jail's uid: `sh -c SCRIPT pybox-join <n> <n files> bwrap <argv>`. */
+const SELF_JOIN_SCRIPT = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo 0 > "$1" || exit 125; shift; n=$((n - 1)); done; exec "$@"';
 let jailCounter = 0;
 
 export function nextJailName(kind: string): string {
@@ -145,9 +149,14 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
   const { limits, facts } = { limits: options.limits, facts: env.facts };
   let cgroup: JailCgroup | null = null;
   const cgroupName = env.cgroups.mode !== 'none' ? nextJailName('jail') : null;
+  // Where the cgroup allows it, the jail is born inside: a shell, already running as the
+  // jail's uid, moves itself in and execs bwrap (see selfJoinFiles). bwrap's outer process
+  // is then counted too.
+  const bornInside = facts.shell !== null && env.cgroups.selfJoin;
+  const ownPids = bornInside ? 2 : 1;
   try {
     if (cgroupName !== null) {
-      cgroup = env.cgroups.create(cgroupName, { memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + 1 });
+      cgroup = env.cgroups.create(cgroupName, { memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + ownPids });
     }
   } catch (error) {
     throw new PyboxError('E_JAIL_UNAVAILABLE', `cannot create the jail's cgroup: ${(error as Error).message}`, { cause: error });
@@ -182,8 +191,17 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
     while (stdio.length <= leaked) stdio.push('ignore');
     if (leaked >= JAIL_FD_COUNT) stdio[leaked] = devNullFd();
   }
+  let joinFiles: string[] | null = null;
   try {
-    child = spawn(facts.bwrap, argv, { stdio, env: {}, ...(uid !== undefined ? { uid, gid: uid } : {}) });
+    joinFiles = bornInside ? (cgroup?.selfJoinFiles(uid ?? null) ?? null) : null;
+  } catch (error) {
+    void cgroup?.destroy();
+    if (uid !== undefined) env.uids?.release(uid);
+    throw new PyboxError('E_JAIL_UNAVAILABLE', `cannot prepare the jail's cgroup: ${(error as Error).message}`, { cause: error });
+  }
+  const [command, args] = joinFiles && facts.shell ? [facts.shell, ['-c', SELF_JOIN_SCRIPT, 'pybox-join', String(joinFiles.length), ...joinFiles, facts.bwrap, ...argv]] : [facts.bwrap, argv];
+  try {
+    child = spawn(command, args, { stdio, env: {}, ...(uid !== undefined ? { uid, gid: uid } : {}) });
   } catch (error) {
     spawnError = error as Error;
   }
@@ -216,12 +234,13 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
     cgroup?.killAll();
   };
 
-  // bwrap tells us its sandbox pid. A warm jail waits (--block-fd) until its pid 1 is in
-  // the cgroup, so even Python's start-up is counted. A cold jail goes on at once: on
-  // cgroup v1 a move waits for an RCU grace period (~10 ms here), which then overlaps
-  // Python's start-up. Its pid 1 and the interpreter are moved meanwhile, and the request
-  // (the user's code) is written only after both are in (`contained`). The bootstrap
-  // forks nothing before it has its request, so no process of the jail is left outside.
+  // bwrap tells us its sandbox pid. A jail born in its cgroup is checked to be there and
+  // goes on. Otherwise: a warm jail waits (--block-fd) until its pid 1 is in the cgroup,
+  // so even Python's start-up is counted; a cold jail goes on at once: a move can wait for
+  // an RCU grace period, which then overlaps Python's start-up. Its pid 1 and the
+  // interpreter are moved meanwhile, and the request (the user's code) is written only
+  // after both are in (`contained`). The bootstrap forks nothing before it has its
+  // request, so no process of the jail is left outside.
   let info = '';
   let containedResolve!: () => void;
   let containedReject!: (e: Error) => void;
@@ -250,6 +269,11 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
       return containedResolve();
     }
     const cg = cgroup;
+    if (joinFiles) {
+      if (!cg.holds(pid)) return fail(new Error('the jail is not in its cgroup'));
+      release();
+      return containedResolve();
+    }
     if (options.warm) {
       cg.attachAsync([pid]).then(() => {
         release();
@@ -295,6 +319,7 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
   let released = false;
   return {
     path: options.path,
+    ownPids,
     io: { stdin: fd(0), stdout: fd(1), stderr: fd(2), ctrlIn: fd(JAIL_FDS.ctrlIn), ctrlOut: fd(JAIL_FDS.ctrlOut) },
     cgroup,
     contained,

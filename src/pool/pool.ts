@@ -211,7 +211,7 @@ export class RunPaths {
       let baseline: CgroupBaseline | null = null;
       if (jail.cgroup) {
         try {
-          baseline = await jail.cgroup.retune({ memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + 1 });
+          baseline = await jail.cgroup.retune({ memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + jail.ownPids });
         } catch {
           this.discard(jail);
           continue;
@@ -426,7 +426,7 @@ export class RunPaths {
     this.claimed.add(child);
     let baseline: CgroupBaseline | null = null;
     try {
-      if (child.cgroup) baseline = await child.cgroup.retune({ memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + 1 });
+      if (child.cgroup) baseline = await child.cgroup.retune({ memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + child.ownPids });
     } catch {
       z.busy = false;
       this.claimed.delete(child);

@@ -19,6 +19,8 @@ const START_TIMEOUT_MS = 20_000;
 const O_CLOEXEC = 0o2000000;
 /** Empty cgroups a zygote keeps for its next children. */
 const MAX_FREE_CGROUPS = 8;
+/** R, the pid 1 of each run (G is the program). */
+const ZYGOTE_CHILD_OWN_PIDS = 1;
 /** Nice value of the zygote and of the children it makes, until one is claimed. */
 const BACKGROUND_NICE = 10;
 
@@ -310,7 +312,7 @@ export class Zygote {
    * its counters are read against a baseline taken at the claim.
    */
   private async cgroupFor(limits: ZygoteChildLimits): Promise<{ name: string; cgroup: JailCgroup }> {
-    const cg = { memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + 1 };
+    const cg = { memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + ZYGOTE_CHILD_OWN_PIDS };
     for (let reused = this.freeCgroups.pop(); reused; reused = this.freeCgroups.pop()) {
       try {
         await reused.cgroup.retune(cg);
@@ -407,6 +409,7 @@ export class Zygote {
     const zygote = this;
     return {
       path: 'zygote',
+      ownPids: ZYGOTE_CHILD_OWN_PIDS,
       zygote,
       hostPid,
       io,
