@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
  * the interpreter version, so the same interpreter compiles it.
  */
 export const BOOTSTRAP_STUB =
-  'import marshal,os\n' +
+  'import marshal,posix as os\n' +
   'def _r(n):\n' +
   " b=b''\n" +
   ' while len(b)<n:\n' +
