@@ -63,6 +63,8 @@ export interface JailCgroup {
   destroy(): Promise<boolean>;
   /** Removes a cgroup its owner knows to be empty: plain rmdirs, else destroy()'s kill-and-retry. */
   destroyEmpty(): Promise<boolean>;
+  /** No process is in it (in any hierarchy). */
+  isEmpty(): boolean;
 }
 
 /** Stats counted from a baseline (none: from the cgroup's creation). */
@@ -198,6 +200,23 @@ class CgroupFiles {
   }
 }
 
+let jailCounter = 0;
+
+/** A cgroup (and jail) name unique on this host: kind, our pid, a counter. */
+export function nextJailName(kind: string): string {
+  return `${kind}-${process.pid}-${++jailCounter}`;
+}
+
+// Process lists are read through a fresh open: on v1 an open file keeps serving the list
+// it built first for a while (the pidlist cache), so a kept-open fd could show a stale one.
+function listsNoPid(procsFile: string): boolean {
+  try {
+    return readFileSync(procsFile, 'utf8').trim() === '';
+  } catch {
+    return false;
+  }
+}
+
 function listsPid(procsFile: string, pid: number): boolean {
   try {
     return readFileSync(procsFile, 'utf8').split('\n').includes(String(pid));
@@ -285,6 +304,9 @@ class V1Cgroup implements JailCgroup {
   }
   holds(pid: number): boolean {
     return V1_CONTROLLERS.every((c) => listsPid(join(this.dirs[c], 'cgroup.procs'), pid));
+  }
+  isEmpty(): boolean {
+    return V1_CONTROLLERS.every((c) => listsNoPid(join(this.dirs[c], 'cgroup.procs')));
   }
   async attachAsync(pids: number[]): Promise<void> {
     for (const pid of pids) {
@@ -395,6 +417,9 @@ class V2Cgroup implements JailCgroup {
   }
   holds(pid: number): boolean {
     return listsPid(join(this.dir, 'cgroup.procs'), pid);
+  }
+  isEmpty(): boolean {
+    return listsNoPid(join(this.dir, 'cgroup.procs'));
   }
   async attachAsync(pids: number[]): Promise<void> {
     for (const pid of pids) await this.files.writeAsync(join(this.dir, 'cgroup.procs'), String(pid));

@@ -10,7 +10,7 @@ import type { HostFacts } from '../host/probe.js';
 import { marshal, tuple } from '../zygote/marshal.js';
 import { BOOTSTRAP_STUB, precompiledBootstrap } from '../zygote/precompile.js';
 import { buildBwrapArgv, etcGroup, etcPasswd, JAIL_FD_COUNT, JAIL_FDS } from './bwrap-argv.js';
-import { sinceBaseline, type CgroupBaseline, type CgroupProvider, type JailCgroup } from './cgroups.js';
+import { nextJailName, sinceBaseline, type CgroupBaseline, type CgroupLimits, type CgroupProvider, type JailCgroup } from './cgroups.js';
 import { devNullFd, leakableFds } from './inherited-fds.js';
 import { childPids, processStartTime, waitForJailGone } from './reap.js';
 import { guestRlimits } from './rlimits.js';
@@ -89,11 +89,6 @@ const CPU_POLL_MS = 20;
 const KILL_BEFORE_INFO_GRACE_MS = 2000;
 /** Run by /bin/sh as the jail's uid: `sh -c SCRIPT pybox-join <n> <n files> bwrap <argv>`. */
 const SELF_JOIN_SCRIPT = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo 0 > "$1" || exit 125; shift; n=$((n - 1)); done; exec "$@"';
-let jailCounter = 0;
-
-export function nextJailName(kind: string): string {
-  return `${kind}-${process.pid}-${++jailCounter}`;
-}
 
 /**
  * The request as the guest reads it: a marshalled dict (see src/guest/bootstrap.py).
@@ -124,12 +119,29 @@ export function encodeGuestRequest(run: JailRun, withCgroups: boolean, perUidPro
  * counters and our own timers.
  */
 export async function superviseJail(env: JailEnvironment, run: JailRun): Promise<RunResult> {
+  // A new cgroup per run, not one kept from an earlier bwrap jail: after each bwrap jail
+  // the pids controller keeps a charge with no process behind it (seen on kernel 6.18,
+  // v1: pids.current grows by one per run), so a kept one's limit would shrink run by run.
   const jail = startBwrapJail(env, { limits: run.limits, path: 'cold', warm: false });
   try {
     return await superviseRun(jail, run, { withCgroups: jail.cgroup !== null });
   } finally {
     await jail.release();
   }
+}
+
+/**
+ * Where the cgroup allows it, a bwrap jail is born inside: a shell, already running as the
+ * jail's uid, moves itself in and execs bwrap (see selfJoinFiles). bwrap's outer process
+ * is then in it too, besides its pid 1.
+ */
+function bornInside(env: JailEnvironment): boolean {
+  return env.facts.shell !== null && env.cgroups.selfJoin;
+}
+
+/** The cgroup limits of a bwrap jail that runs a program with these limits. */
+export function bwrapCgroupLimits(env: JailEnvironment, limits: Limits): CgroupLimits {
+  return { memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + (bornInside(env) ? 2 : 1) };
 }
 
 export interface BwrapJailOptions {
@@ -149,15 +161,10 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
   const { limits, facts } = { limits: options.limits, facts: env.facts };
   let cgroup: JailCgroup | null = null;
   const cgroupName = env.cgroups.mode !== 'none' ? nextJailName('jail') : null;
-  // Where the cgroup allows it, the jail is born inside: a shell, already running as the
-  // jail's uid, moves itself in and execs bwrap (see selfJoinFiles). bwrap's outer process
-  // is then counted too.
-  const bornInside = facts.shell !== null && env.cgroups.selfJoin;
-  const ownPids = bornInside ? 2 : 1;
+  const joins = bornInside(env);
+  const ownPids = joins ? 2 : 1;
   try {
-    if (cgroupName !== null) {
-      cgroup = env.cgroups.create(cgroupName, { memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + ownPids });
-    }
+    if (cgroupName !== null) cgroup = env.cgroups.create(cgroupName, bwrapCgroupLimits(env, limits));
   } catch (error) {
     throw new PyboxError('E_JAIL_UNAVAILABLE', `cannot create the jail's cgroup: ${(error as Error).message}`, { cause: error });
   }
@@ -193,7 +200,7 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
   }
   let joinFiles: string[] | null = null;
   try {
-    joinFiles = bornInside ? (cgroup?.selfJoinFiles(uid ?? null) ?? null) : null;
+    joinFiles = joins ? (cgroup?.selfJoinFiles(uid ?? null) ?? null) : null;
   } catch (error) {
     void cgroup?.destroy();
     if (uid !== undefined) env.uids?.release(uid);
@@ -338,9 +345,9 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
       if (released) return;
       released = true;
       for (let n = 0; n < JAIL_FD_COUNT; n++) fd(n)?.destroy();
-      let clean = cgroup ? await cgroup.destroy() : true;
       // Never told its pid (bwrap died or was killed early): look for its processes by uid.
-      if (uid !== undefined && sandboxPid === null) clean = (await killUidProcesses(uid)) && clean;
+      let clean = uid !== undefined && sandboxPid === null ? await killUidProcesses(uid) : true;
+      if (cgroup) clean = (await cgroup.destroy()) && clean;
       // A uid whose processes could not be reaped stays out of circulation.
       if (uid !== undefined && clean) env.uids?.release(uid);
     },

@@ -49,7 +49,7 @@ export async function describeRunPaths(options: { python?: string } = {}): Promi
     path: 'cold',
     available: cold.ok,
     detail: cold.ok
-      ? `a bwrap jail per run (hello world ${cold.ms} ms here): namespaces, mounts, cgroup${cg === 'v1' ? ' (v1: the attach waits for an RCU grace period)' : ''} and Python start-up on every run`
+      ? `a bwrap jail per run (hello world ${cold.ms} ms here): namespaces, mounts, cgroup${cg === 'v1' ? ' (v1: the jail is born in it, no move)' : ''} and Python start-up on every run`
       : `fails: ${cold.why}`,
   });
   const pool = await probe('pool', (r) => (r.status === 'ok' ? null : `${r.status}: ${r.stderr.trim().slice(0, 200)}`));

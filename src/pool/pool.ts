@@ -2,6 +2,7 @@ import { PyboxError } from '../sandbox/errors.js';
 import type { Limits } from '../sandbox/limits.js';
 import type { RunResult } from '../sandbox/result.js';
 import type { CgroupBaseline } from '../jail/cgroups.js';
+import { keptCgroups } from '../jail/cgroup-recycler.js';
 import { withDescendants } from '../jail/reap.js';
 import { startBwrapJail, superviseJail, superviseRun, type JailEnvironment, type JailPath, type JailRun, type LiveJail } from '../jail/supervise.js';
 import { Zygote, type ZygoteChild } from '../zygote/zygote.js';
@@ -30,7 +31,7 @@ const liveSets = new Set<RunPaths>();
 
 /**
  * Processes and cgroups of warm jails that no run has claimed yet (and of the zygotes
- * themselves), across every open Sandbox in this process. A check that "nothing of a
+ * themselves, and the empty cgroups kept for later runs), across every open Sandbox in this process. A check that "nothing of a
  * run is left on the host" must not count these: they exist before any run and never
  * held one. A claimed jail leaves this inventory at its claim.
  */
@@ -43,6 +44,7 @@ export function idleWarmJails(): { pids: number[]; cgroups: string[] } {
     inv.cgroups.forEach((c) => cgroups.add(c));
   }
   RunPaths.bootingPids().forEach((p) => pids.add(p));
+  keptCgroups().forEach((c) => cgroups.add(c));
   return { pids: [...pids], cgroups: [...cgroups] };
 }
 

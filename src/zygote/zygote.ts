@@ -7,7 +7,8 @@ import { buildBwrapArgv, etcGroup, etcPasswd, JAIL_FD_COUNT, JAIL_FDS } from '..
 import type { JailCgroup } from '../jail/cgroups.js';
 import { devNullFd, leakableFds } from '../jail/inherited-fds.js';
 import { childPids, processStartTime, waitForJailGone } from '../jail/reap.js';
-import { killUidProcesses, nextJailName, type JailEnvironment, type JailExit, type LiveJail } from '../jail/supervise.js';
+import { killUidProcesses, type JailEnvironment, type JailExit, type LiveJail } from '../jail/supervise.js';
+import { CgroupRecycler } from '../jail/cgroup-recycler.js';
 import { keepAlive } from '../pool/keepalive.js';
 import { marshal } from './marshal.js';
 import { BOOTSTRAP_STUB, precompiledBootstrap } from './precompile.js';
@@ -70,6 +71,7 @@ export class Zygote {
 
   private constructor(private readonly env: JailEnvironment) {
     this.ended = new Promise((r) => (this.resolveEnded = r));
+    this.cgroups = new CgroupRecycler(env.cgroups, 'zygote', MAX_FREE_CGROUPS);
   }
 
   get isAlive(): boolean {
@@ -84,8 +86,8 @@ export class Zygote {
   readonly childCgroups = new Set<string>();
   /** Host pids of this zygote's live children (each run's pid 1). */
   private readonly childPids = new Set<number>();
-  /** Empty cgroups of finished children, kept for the next ones (see cgroupFor). */
-  private readonly freeCgroups: { name: string; cgroup: JailCgroup }[] = [];
+  /** Empty cgroups of finished children, kept for the next ones. */
+  private readonly cgroups: CgroupRecycler;
 
   /** Host pids of the zygote's own processes (bwrap and the server), not of its children. */
   get ownPids(): number[] {
@@ -236,7 +238,7 @@ export class Zygote {
             void killUidProcesses(uid).then((clean) => clean && this.env.uids?.release(uid));
           } else this.releaseUid(gone);
           if (!settled) fail(new Error(`the zygote exited during start-up: ${stderr.trim().split('\n').slice(-3).join(' | ') || 'no message'}`));
-          void this.dropFreeCgroups().finally(() => this.resolveEnded());
+          void this.cgroups.close().finally(() => this.resolveEnded());
         });
       });
     });
@@ -305,46 +307,17 @@ export class Zygote {
     return this.setUpChild({ id, limits, pid, fds, zhost, ended, isEnded: () => hasEnded });
   }
 
-  /**
-   * A cgroup for a new child: one a finished run of this zygote left empty, retuned to
-   * these limits, or a new one. Making and removing a cgroup costs more than the rest of
-   * a run's bookkeeping (three hierarchies on v1); an empty cgroup holds no process and
-   * its counters are read against a baseline taken at the claim.
-   */
+  /** A cgroup for a new child, with these limits (a kept one where there is one). */
   private async cgroupFor(limits: ZygoteChildLimits): Promise<{ name: string; cgroup: JailCgroup }> {
-    const cg = { memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + ZYGOTE_CHILD_OWN_PIDS };
-    for (let reused = this.freeCgroups.pop(); reused; reused = this.freeCgroups.pop()) {
-      try {
-        await reused.cgroup.retune(cg);
-        return reused;
-      } catch {
-        await reused.cgroup.destroy();
-        this.childCgroups.delete(reused.name);
-      }
-    }
-    const name = nextJailName('zygote');
+    const { name, cgroup } = await this.cgroups.take({ memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + ZYGOTE_CHILD_OWN_PIDS });
     this.childCgroups.add(name);
-    try {
-      return { name, cgroup: this.env.cgroups.create(name, cg) };
-    } catch (error) {
-      this.childCgroups.delete(name);
-      throw error;
-    }
+    return { name, cgroup };
   }
 
-  /** Keeps an empty cgroup of a finished child for the next one; false when it must go. */
-  private recycle(name: string, cgroup: JailCgroup): boolean {
-    if (!this.alive || this.stopped || this.freeCgroups.length >= MAX_FREE_CGROUPS) return false;
-    this.freeCgroups.push({ name, cgroup });
-    return true;
-  }
-
-  /** Removes the cgroups kept for reuse (the zygote is gone or going). */
-  private async dropFreeCgroups(): Promise<void> {
-    for (const { name, cgroup } of this.freeCgroups.splice(0)) {
-      await cgroup.destroy();
-      this.childCgroups.delete(name);
-    }
+  /** The cgroup of a child whose namespace is gone, back for the next child. */
+  private async giveBack(name: string, cgroup: JailCgroup): Promise<void> {
+    this.childCgroups.delete(name);
+    await this.cgroups.giveBack(name, cgroup);
   }
 
   /** Opens the child's pipes, puts it into its cgroup, and lets it go on (the gate). */
@@ -391,10 +364,7 @@ export class Zygote {
       for (const f of opened) closeSafe(f);
       this.command(`C ${id}`);
       await ended;
-      if (cgroup && !this.recycle(cgroupName, cgroup)) {
-        await cgroup.destroy();
-        this.childCgroups.delete(cgroupName);
-      }
+      if (cgroup) await this.giveBack(cgroupName, cgroup);
       throw error;
     }
     const pipe = (n: number, readable: boolean) => {
@@ -442,10 +412,7 @@ export class Zygote {
         if (released) return;
         released = true;
         for (const s of Object.values(io)) s.destroy();
-        // Called once the child's namespace is gone: its cgroup is empty.
-        if (zygote.recycle(cgroupName, cg)) return;
-        await cg.destroyEmpty();
-        zygote.childCgroups.delete(cgroupName);
+        await zygote.giveBack(cgroupName, cg); // the child's namespace is gone: its cgroup is empty
       },
     };
   }
