@@ -32,8 +32,13 @@ describe('bwrap argv', () => {
   });
   it('binds only /usr from the host, read-only, and no host /etc, /home, /root, /var, /run, /sys', () => {
     const binds = argv.flatMap((a, i) => (a === '--bind' || a === '--ro-bind' ? [argv[i + 1]] : []));
-    expect(binds).toEqual(['/usr', '/dev/null', '/dev/null', '/etc/ld.so.cache']);
+    expect(binds).toEqual(['/usr', '/dev/null', '/dev/null']);
     expect(argv).not.toContain('--bind');
+    // /etc holds only files copied in from our pipes, in the read-only root
+    const copied = argv.flatMap((a, i) => (a === '--file' ? [`${argv[i + 1]}>${argv[i + 2]}`] : []));
+    expect(copied).toEqual(['8>/etc/passwd', '9>/etc/group', '10>/etc/ld.so.cache']);
+    expect(argv.lastIndexOf('--file')).toBeLessThan(argv.lastIndexOf('--remount-ro'));
+    expect(argv[argv.lastIndexOf('--remount-ro') + 1]).toBe('/');
     for (const p of ['/home', '/root', '/var', '/run', '/sys', '/etc']) expect(binds).not.toContain(p);
   });
   it('masks host-wide /proc entries and sizes every tmpfs', () => {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync, lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { PROC_MASK_ALWAYS, PROC_MASK_DIRS, PROC_MASK_FILES } from '../jail/bwrap-argv.js';
 import { PyboxError } from '../sandbox/errors.js';
 
@@ -15,7 +15,8 @@ export interface HostFacts {
   sitePaths: string[];
   usrSymlinks: { name: string; target: string }[];
   procMasks: { files: string[]; dirs: string[] };
-  hasLdCache: boolean;
+  /** The host's /etc/ld.so.cache (saves the loader a directory walk), copied into each jail. */
+  ldCache: Buffer | null;
   isRoot: boolean;
   /** A POSIX shell (/bin/sh), for the few lines that put a jail into its cgroup before bwrap starts. */
   shell: string | null;
@@ -96,9 +97,9 @@ export function probeHost(pythonPath: string = DEFAULT_PYTHON): HostFacts {
     usrSymlinks: usrSymlinks(extraReadOnly),
     procMasks: {
       files: PROC_MASK_FILES.filter((n) => existsSync(`/proc/${n}`) && (PROC_MASK_ALWAYS.includes(n) || othersMayRead(`/proc/${n}`))),
-      dirs: PROC_MASK_DIRS.filter((n) => existsSync(`/proc/${n}`)),
+      dirs: PROC_MASK_DIRS.filter((n) => hasEntries(`/proc/${n}`)),
     },
-    hasLdCache: existsSync('/etc/ld.so.cache'),
+    ldCache: readIfThere('/etc/ld.so.cache'),
     isRoot: process.getuid?.() === 0,
     shell: existsSync('/bin/sh') ? '/bin/sh' : null,
   };
@@ -121,6 +122,23 @@ function usrSymlinks(realDirs: string[]): { name: string; target: string }[] {
     }
   }
   return links;
+}
+
+/** An empty /proc directory (e.g. acpi on a VM) hides nothing: no mask for it. */
+function hasEntries(path: string): boolean {
+  try {
+    return readdirSync(path).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+function readIfThere(path: string): Buffer | null {
+  try {
+    return readFileSync(path);
+  } catch {
+    return null;
+  }
 }
 
 /** Whether a /proc entry is readable by a user that neither owns it nor is in its group. */

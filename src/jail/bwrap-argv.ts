@@ -12,8 +12,9 @@ export const JAIL_FDS = {
   seccomp: 7, // the compiled BPF program
   passwd: 8, // synthesized /etc/passwd
   group: 9, // synthesized /etc/group
+  ldCache: 10, // the host's /etc/ld.so.cache
 } as const;
-export const JAIL_FD_COUNT = 10;
+export const JAIL_FD_COUNT = 11;
 
 export const SANDBOX_UID = 1000;
 export const SANDBOX_GID = 1000;
@@ -28,7 +29,7 @@ export interface JailLayout {
   extraReadOnly: string[];
   /** Host-wide /proc entries that exist here and must be hidden. */
   procMasks: { files: string[]; dirs: string[] };
-  /** /etc/ld.so.cache exists on the host (saves the loader a directory walk). */
+  /** The host has an /etc/ld.so.cache (saves the loader a directory walk): the jail gets a copy. */
   hasLdCache: boolean;
   workspaceBytes: number;
   tmpBytes: number;
@@ -128,7 +129,7 @@ export function buildBwrapArgv(layout: JailLayout): string[] {
   // would cost bwrap a mount-table reread.
   a.push('--perms', '0644', '--file', String(JAIL_FDS.passwd), '/etc/passwd');
   a.push('--perms', '0644', '--file', String(JAIL_FDS.group), '/etc/group');
-  if (layout.hasLdCache) a.push('--ro-bind', '/etc/ld.so.cache', '/etc/ld.so.cache');
+  if (layout.hasLdCache) a.push('--perms', '0644', '--file', String(JAIL_FDS.ldCache), '/etc/ld.so.cache');
   a.push('--remount-ro', '/');
 
   a.push('--chdir', '/workspace');
@@ -136,6 +137,13 @@ export function buildBwrapArgv(layout: JailLayout): string[] {
   if (!layout.zygote) a.push('--block-fd', String(JAIL_FDS.block), '--seccomp', String(JAIL_FDS.seccomp));
   a.push('--', layout.python, '-I', '-S', '-B', '-c', layout.bootstrapSource, ...(layout.pythonArgs ?? []));
   return a;
+}
+
+/** What bwrap copies into the jail's /etc from our pipes (fd, contents), in argv order. */
+export function jailEtcFiles(ldCache: Buffer | null): [fd: number, data: string | Buffer][] {
+  const files: [number, string | Buffer][] = [[JAIL_FDS.passwd, etcPasswd()], [JAIL_FDS.group, etcGroup()]];
+  if (ldCache) files.push([JAIL_FDS.ldCache, ldCache]);
+  return files;
 }
 
 /** The only identity the jail knows: itself. */

@@ -1,4 +1,5 @@
 import { chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, write, writeFileSync, writeSync } from 'node:fs';
+import { rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { processAlive } from './reap.js';
 
@@ -256,17 +257,11 @@ function tryRmdir(dir: string): void {
 
 async function removeDirs(dirs: string[], procsFiles: string[]): Promise<boolean> {
   for (let attempt = 0; attempt < 200; attempt++) {
+    // All at once on libuv's pool: removing a v1 memory cgroup that held a run takes
+    // ~0.1-0.2 ms of kernel work (its charges are moved to the parent).
+    const gone = await Promise.all(dirs.map((d) => rmdir(d).then(() => true, (e: NodeJS.ErrnoException) => e.code === 'ENOENT')));
+    if (gone.every(Boolean)) return true;
     for (const f of procsFiles) killPidsIn(f);
-    let remaining = 0;
-    for (const dir of dirs) {
-      if (!existsSync(dir)) continue;
-      try {
-        rmdirSync(dir);
-      } catch {
-        remaining++;
-      }
-    }
-    if (remaining === 0) return true;
     await new Promise((r) => setTimeout(r, attempt < 20 ? 1 : 10));
   }
   return false;

@@ -9,7 +9,7 @@ import type { RunResult } from '../sandbox/result.js';
 import type { HostFacts } from '../host/probe.js';
 import { marshal, tuple } from '../zygote/marshal.js';
 import { BOOTSTRAP_STUB, precompiledBootstrap } from '../zygote/precompile.js';
-import { buildBwrapArgv, etcGroup, etcPasswd, JAIL_FD_COUNT, JAIL_FDS } from './bwrap-argv.js';
+import { buildBwrapArgv, jailEtcFiles, JAIL_FD_COUNT, JAIL_FDS } from './bwrap-argv.js';
 import { nextJailName, sinceBaseline, type CgroupBaseline, type CgroupLimits, type CgroupProvider, type JailCgroup } from './cgroups.js';
 import { devNullFd, leakableFds } from './inherited-fds.js';
 import { childPids, processStartTime, waitForJailGone } from './reap.js';
@@ -186,7 +186,7 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
     usrSymlinks: facts.usrSymlinks,
     extraReadOnly: facts.extraReadOnly,
     procMasks: facts.procMasks,
-    hasLdCache: facts.hasLdCache,
+    hasLdCache: facts.ldCache !== null,
     workspaceBytes: limits.workspaceMiB * MiB,
     tmpBytes: limits.workspaceMiB * MiB,
   });
@@ -294,8 +294,7 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
       .then(containedResolve, fail);
   });
   fd(JAIL_FDS.seccomp)?.end(env.seccomp);
-  fd(JAIL_FDS.passwd)?.end(etcPasswd());
-  fd(JAIL_FDS.group)?.end(etcGroup());
+  for (const [n, data] of jailEtcFiles(facts.ldCache)) fd(n)?.end(data);
   if (prefix) fd(JAIL_FDS.ctrlIn)?.write(prefix);
 
   const endedPromise = new Promise<JailExit>((resolve) => {

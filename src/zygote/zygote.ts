@@ -3,7 +3,7 @@ import { closeSync, constants as fsc, openSync, readFileSync, readSync, writeSyn
 import { Socket } from 'node:net';
 import { constants as osConstants, setPriority } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import { buildBwrapArgv, etcGroup, etcPasswd, JAIL_FD_COUNT, JAIL_FDS } from '../jail/bwrap-argv.js';
+import { buildBwrapArgv, jailEtcFiles, JAIL_FD_COUNT, JAIL_FDS } from '../jail/bwrap-argv.js';
 import type { JailCgroup } from '../jail/cgroups.js';
 import { devNullFd, leakableFds } from '../jail/inherited-fds.js';
 import { childPids, processStartTime, waitForJailGone } from '../jail/reap.js';
@@ -135,7 +135,7 @@ export class Zygote {
       usrSymlinks: facts.usrSymlinks,
       extraReadOnly: facts.extraReadOnly,
       procMasks: facts.procMasks,
-      hasLdCache: facts.hasLdCache,
+      hasLdCache: facts.ldCache !== null,
       workspaceBytes: ZYGOTE_TMPFS_BYTES,
       tmpBytes: ZYGOTE_TMPFS_BYTES,
       zygote: true,
@@ -192,8 +192,7 @@ export class Zygote {
           if (this.stopped) this.killNow();
         }
       });
-      fd(JAIL_FDS.passwd)?.end(etcPasswd());
-      fd(JAIL_FDS.group)?.end(etcGroup());
+      for (const [n, data] of jailEtcFiles(facts.ldCache)) fd(n)?.end(data);
       const config = marshal({
         seccomp: env.seccomp,
         procMasks: { files: facts.procMasks.files, dirs: facts.procMasks.dirs },
