@@ -1,6 +1,8 @@
 /** The library API as a caller sees it: inputs in, results out, errors typed. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PyboxError, Sandbox } from '../src/index.js';
+import { idleWarmJails } from '../src/pool/pool.js';
+import { jailCgroupNames } from './helpers/host-state.js';
 
 let sandbox: Sandbox;
 let cold: Sandbox;
@@ -184,6 +186,19 @@ describe('errors before anything runs', () => {
     const closed = await Sandbox.create();
     await closed.close();
     expect(await code(() => closed.run('pass'))).toBe('E_SANDBOX_CLOSED');
+  });
+
+  it('a cold Sandbox makes the next jail’s cgroup ahead, lists it as idle, and removes it on close', async () => {
+    const before = new Set(idleWarmJails().cgroups);
+    const sb = await Sandbox.create({ mode: 'cold' });
+    for (let i = 0; i < 3; i++) expect((await sb.run('print(1)')).status).toBe('ok');
+    await new Promise((r) => setImmediate(r));
+    const kept = idleWarmJails().cgroups.filter((c) => !before.has(c) && (jailCgroupNames()?.names ?? []).includes(c));
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThanOrEqual(2);
+    await sb.close();
+    const after = jailCgroupNames()?.names ?? [];
+    for (const name of kept) expect(after).not.toContain(name);
   });
 
   it('runs several jails at once', async () => {

@@ -16,11 +16,11 @@ export function keptCgroups(): string[] {
 }
 
 /**
- * Empty cgroups of finished runs, kept for the next ones: making and removing a cgroup
- * costs more than the rest of a run's bookkeeping (three hierarchies on v1, ~0.5 ms).
- * An empty cgroup holds no process; a run takes one retuned to its own limits and reads
- * the counters that cannot be reset against the baseline of its take. close() removes
- * them all.
+ * Empty cgroups kept for the next jails, either given back by a finished run or made
+ * ahead: making and removing a cgroup costs more than the rest of a run's bookkeeping
+ * (three hierarchies on v1, ~0.5 ms). An empty cgroup holds no process; a run takes one
+ * retuned to its own limits and reads the counters that cannot be reset against the
+ * baseline of its take. close() removes them all.
  */
 export class CgroupRecycler {
   private readonly free: { name: string; cgroup: JailCgroup }[] = [];
@@ -47,6 +47,18 @@ export class CgroupRecycler {
     }
     const name = nextJailName(this.kind);
     return { name, cgroup: this.provider.create(name, limits), baseline: null };
+  }
+
+  /** Makes one new cgroup ahead for the next take, off the path of a run. */
+  prepare(limits: CgroupLimits): void {
+    if (this.closed || this.free.length >= this.max) return;
+    try {
+      const name = nextJailName(this.kind);
+      this.free.push({ name, cgroup: this.provider.create(name, limits) });
+      live.add(this);
+    } catch {
+      /* the next take makes one itself, and says why if it cannot */
+    }
   }
 
   /** Keeps the cgroup of a finished jail, or removes it; false when it is not empty. */

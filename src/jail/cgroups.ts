@@ -247,6 +247,16 @@ function killPidsIn(procsFile: string): number {
   return count;
 }
 
+/** At exit: our parent cgroup and whatever empty cgroup is still under it (kept ones of a Sandbox never closed). */
+function removeTree(parent: string): void {
+  try {
+    for (const entry of readdirSync(parent, { withFileTypes: true })) if (entry.isDirectory()) tryRmdir(join(parent, entry.name));
+  } catch {
+    /* gone */
+  }
+  tryRmdir(parent);
+}
+
 function tryRmdir(dir: string): void {
   try {
     rmdirSync(dir);
@@ -374,7 +384,7 @@ class V1Provider implements CgroupProvider {
   readonly selfJoin = true;
   constructor(private readonly parents: Record<V1Controller, string>) {}
   dispose(): void {
-    for (const c of V1_CONTROLLERS) tryRmdir(this.parents[c]);
+    for (const c of V1_CONTROLLERS) removeTree(this.parents[c]);
   }
   get detail(): string {
     return `cgroup v1 under ${this.parents.memory}`;
@@ -470,7 +480,7 @@ class V2Provider implements CgroupProvider {
   readonly selfJoin = false;
   constructor(private readonly parent: string) {}
   dispose(): void {
-    tryRmdir(this.parent);
+    removeTree(this.parent);
   }
   get detail(): string {
     return `cgroup v2 under ${this.parent}`;

@@ -1,6 +1,7 @@
 import { BOOTSTRAP_SOURCE } from '../guest/index.js';
 import { PyboxError } from '../sandbox/errors.js';
 import { DEFAULT_PYTHON, probeHost } from '../host/probe.js';
+import { CgroupRecycler } from './cgroup-recycler.js';
 import { detectCgroups, type CgroupProvider } from './cgroups.js';
 import { compileSeccompFilter } from './seccomp/index.js';
 import type { JailEnvironment } from './supervise.js';
@@ -39,5 +40,12 @@ export function jailEnvironment(python: string = DEFAULT_PYTHON): JailEnvironmen
   } catch (error) {
     throw new PyboxError('E_JAIL_UNAVAILABLE', `no seccomp filter for this machine: ${(error as Error).message}`, { cause: error });
   }
-  return { facts, cgroups: provider, uids: facts.isRoot ? uids : null, seccomp, bootstrapSource: BOOTSTRAP_SOURCE };
+  return {
+    facts,
+    cgroups: provider,
+    uids: facts.isRoot ? uids : null,
+    seccomp,
+    bootstrapSource: BOOTSTRAP_SOURCE,
+    coldCgroups: provider.mode === 'none' ? null : new CgroupRecycler(provider, 'jail', 2),
+  };
 }

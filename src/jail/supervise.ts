@@ -10,6 +10,7 @@ import type { HostFacts } from '../host/probe.js';
 import { marshal, tuple } from '../zygote/marshal.js';
 import { BOOTSTRAP_STUB, precompiledBootstrap } from '../zygote/precompile.js';
 import { buildBwrapArgv, jailEtcFiles, JAIL_FD_COUNT, JAIL_FDS } from './bwrap-argv.js';
+import type { CgroupRecycler, TakenCgroup } from './cgroup-recycler.js';
 import { nextJailName, sinceBaseline, type CgroupBaseline, type CgroupLimits, type CgroupProvider, type JailCgroup } from './cgroups.js';
 import { devNullFd, leakableFds } from './inherited-fds.js';
 import { childPids, processStartTime, waitForJailGone } from './reap.js';
@@ -24,6 +25,8 @@ export interface JailEnvironment {
   uids: UidPool | null;
   seccomp: Buffer;
   bootstrapSource: string;
+  /** New, empty cgroups made ahead for this Sandbox's next cold runs (null without cgroups). */
+  coldCgroups: CgroupRecycler | null;
 }
 
 export interface JailRun {
@@ -119,14 +122,23 @@ export function encodeGuestRequest(run: JailRun, withCgroups: boolean, perUidPro
  * counters and our own timers.
  */
 export async function superviseJail(env: JailEnvironment, run: JailRun): Promise<RunResult> {
-  // A new cgroup per run, not one kept from an earlier bwrap jail: after each bwrap jail
-  // the pids controller keeps a charge with no process behind it (seen on kernel 6.18,
-  // v1: pids.current grows by one per run), so a kept one's limit would shrink run by run.
-  const jail = startBwrapJail(env, { limits: run.limits, path: 'cold', warm: false });
+  // A new cgroup per run, made ahead when it can be: not one kept from an earlier bwrap
+  // jail, as after each the pids controller keeps a charge with no process behind it
+  // (seen on kernel 6.18, v1: pids.current grows by one per run), so its limit would shrink.
+  const spares = env.coldCgroups;
+  const cgroupLimits = bwrapCgroupLimits(env, run.limits);
+  let taken: TakenCgroup | null = null;
   try {
-    return await superviseRun(jail, run, { withCgroups: jail.cgroup !== null });
+    taken = spares ? await spares.take(cgroupLimits) : null;
+  } catch (error) {
+    throw new PyboxError('E_JAIL_UNAVAILABLE', `cannot create the jail's cgroup: ${(error as Error).message}`, { cause: error });
+  }
+  const jail = startBwrapJail(env, { limits: run.limits, path: 'cold', warm: false, cgroup: taken });
+  try {
+    return await superviseRun(jail, run, { withCgroups: jail.cgroup !== null, baseline: taken?.baseline ?? null });
   } finally {
     await jail.release();
+    if (spares) setImmediate(() => spares.prepare(cgroupLimits)); // for the next cold run
   }
 }
 
@@ -150,6 +162,8 @@ export interface BwrapJailOptions {
   path: 'cold' | 'pool';
   /** A pooled jail: loads common modules while it waits, and does not keep Node alive while idle. */
   warm: boolean;
+  /** A cgroup made for it ahead (see env.coldCgroups); else one is made now. */
+  cgroup?: TakenCgroup | null;
 }
 
 /**
@@ -159,12 +173,15 @@ export interface BwrapJailOptions {
  */
 export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions): LiveJail {
   const { limits, facts } = { limits: options.limits, facts: env.facts };
-  let cgroup: JailCgroup | null = null;
-  const cgroupName = env.cgroups.mode !== 'none' ? nextJailName('jail') : null;
+  let cgroup: JailCgroup | null = options.cgroup?.cgroup ?? null;
+  let cgroupName = options.cgroup?.name ?? null;
   const joins = bornInside(env);
   const ownPids = joins ? 2 : 1;
   try {
-    if (cgroupName !== null) cgroup = env.cgroups.create(cgroupName, bwrapCgroupLimits(env, limits));
+    if (!cgroup && env.cgroups.mode !== 'none') {
+      cgroupName = nextJailName('jail');
+      cgroup = env.cgroups.create(cgroupName, bwrapCgroupLimits(env, limits));
+    }
   } catch (error) {
     throw new PyboxError('E_JAIL_UNAVAILABLE', `cannot create the jail's cgroup: ${(error as Error).message}`, { cause: error });
   }
