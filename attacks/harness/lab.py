@@ -472,7 +472,7 @@ def target():
             # pybox's real language layer (the policy section of src/guest/bootstrap.py),
             # installed into this module's globals as the bootstrap does into its own.
             g = globals()
-            g['_b_os'] = os
+            g['_b_os'] = __import__('posix')  # what the bootstrap binds it to
             exec(compile(cfg['policy'], 'bootstrap.py', 'exec'), g)
             g['install_policy']()
         import types
