@@ -25,7 +25,7 @@ export interface JailEnvironment {
   uids: UidPool | null;
   seccomp: Buffer;
   bootstrapSource: string;
-  /** New, empty cgroups made ahead for this Sandbox's next cold runs (null without cgroups). */
+  /** This Sandbox's bwrap-jail cgroups: made ahead for cold runs, removed after in the background (null without cgroups). */
   coldCgroups: CgroupRecycler | null;
 }
 
@@ -362,10 +362,16 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
       released = true;
       for (let n = 0; n < JAIL_FD_COUNT; n++) fd(n)?.destroy();
       // Never told its pid (bwrap died or was killed early): look for its processes by uid.
-      let clean = uid !== undefined && sandboxPid === null ? await killUidProcesses(uid) : true;
-      if (cgroup) clean = (await cgroup.destroy()) && clean;
+      const clean = uid !== undefined && sandboxPid === null ? await killUidProcesses(uid) : true;
+      // Called once no process of the jail is left: its cgroup is empty and goes in the
+      // background where the Sandbox keeps track of it (env.coldCgroups), else now.
+      const removed = !cgroup ? Promise.resolve(true) : env.coldCgroups && cgroupName ? env.coldCgroups.retire(cgroupName, cgroup) : cgroup.destroy();
       // A uid whose processes could not be reaped stays out of circulation.
-      if (uid !== undefined && clean) env.uids?.release(uid);
+      const releaseUid = (gone: boolean) => {
+        if (uid !== undefined && clean && gone) env.uids?.release(uid);
+      };
+      if (env.coldCgroups) void removed.then(releaseUid);
+      else releaseUid(await removed);
     },
   };
 }
