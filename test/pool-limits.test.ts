@@ -114,3 +114,39 @@ describe.each(['cold', 'pool', 'zygote'] as const)('path %s', (mode) => {
     results.forEach((r, i) => expect(r).toMatchObject({ status: 'ok', stdout: `${i}\n` }));
   });
 });
+
+describe.each(['cold', 'pool'] as const)('a %s jail moved into its cgroup after it started (cgroup v2, or no /bin/sh)', (mode) => {
+  // Where a shell cannot put the jail into its cgroup before bwrap starts, bwrap's pid 1
+  // is moved in after it reports its pid. Forced here by hiding the shell.
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    sandbox = await Sandbox.create({ mode, policy: 'off', limits: { timeoutMs: 5000, memoryMiB: 96, processes: 8 }, pool: { size: 1 } });
+    const inner = sandbox as unknown as { env: { facts: object }; paths: { env: { facts: object } } | null };
+    inner.env.facts = { ...inner.env.facts, shell: null };
+    if (inner.paths) inner.paths.env.facts = inner.env.facts;
+    await new Promise((r) => setTimeout(r, 300));
+  });
+  afterAll(async () => {
+    await sandbox.close();
+    expect(allOurJails()).toEqual([]);
+  });
+
+  it('holds the same limits: processes exactly, memory, and counts the peak', async () => {
+    const procs = await sandbox.run(
+      py([
+        'import subprocess',
+        'procs = []',
+        'try:',
+        '    for i in range(100): procs.append(subprocess.Popen(["sleep", "5"]))',
+        'except OSError: pass',
+        'print(len(procs))',
+        'for p in procs: p.kill()',
+      ]),
+    );
+    expect(procs).toMatchObject({ status: 'ok', stdout: '7\n' });
+    const mem = await sandbox.run('x = bytearray(200 << 20)');
+    expect(mem.status).toBe('memory_limit');
+    expect(mem.memoryPeakBytes).toBeGreaterThan(64 << 20);
+    expect(await expectNoRunLeftovers()).toEqual([]);
+  });
+});
