@@ -315,8 +315,8 @@ export class Zygote {
 
   /** The cgroup of a child whose namespace is gone, back for the next child. */
   private async giveBack(name: string, cgroup: JailCgroup): Promise<void> {
-    this.childCgroups.delete(name);
     await this.cgroups.giveBack(name, cgroup);
+    this.childCgroups.delete(name); // listed until it is kept or gone
   }
 
   /** Opens the child's pipes, puts it into its cgroup, and lets it go on (the gate). */
