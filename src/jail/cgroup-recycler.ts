@@ -24,6 +24,8 @@ export function keptCgroups(): string[] {
  */
 export class CgroupRecycler {
   private readonly free: { name: string; cgroup: JailCgroup }[] = [];
+  /** Names of the cgroups taken and not yet given back: a jail's, from its take until kept or removed. */
+  readonly inUse = new Set<string>();
   /** Cgroups of finished jails on their way out, by name. */
   private readonly retiring = new Map<string, Promise<boolean>>();
   private closed = false;
@@ -38,17 +40,24 @@ export class CgroupRecycler {
     return [...this.free.map((f) => f.name), ...this.retiring.keys()];
   }
 
-  /** A kept cgroup retuned to `limits`, else a new one. Throws when none can be made. */
+  /**
+   * A kept cgroup retuned to `limits`, else a new one; in `inUse` from here on (every
+   * cgroup is in one of the lists until it is gone). Throws when none can be made.
+   */
   async take(limits: CgroupLimits): Promise<TakenCgroup> {
     for (let kept = this.free.pop(); kept; kept = this.free.pop()) {
+      this.inUse.add(kept.name);
       try {
         return { ...kept, baseline: await kept.cgroup.retune(limits) };
       } catch {
         await kept.cgroup.destroy(); // e.g. cache charged to it above the new memory limit
+        this.inUse.delete(kept.name);
       }
     }
     const name = nextJailName(this.kind);
-    return { name, cgroup: this.provider.create(name, limits), baseline: null };
+    const cgroup = this.provider.create(name, limits);
+    this.inUse.add(name);
+    return { name, cgroup, baseline: null };
   }
 
   /** Makes one new cgroup ahead for the next take, off the path of a run. */
@@ -68,9 +77,12 @@ export class CgroupRecycler {
     if (!this.closed && this.free.length < this.max && cgroup.isEmpty()) {
       this.free.push({ name, cgroup });
       live.add(this);
+      this.inUse.delete(name);
       return true;
     }
-    return cgroup.destroyEmpty();
+    const gone = await cgroup.destroyEmpty();
+    this.inUse.delete(name);
+    return gone;
   }
 
   /**
@@ -82,6 +94,7 @@ export class CgroupRecycler {
     live.add(this);
     const gone = cgroup.destroy().finally(() => this.retiring.delete(name));
     this.retiring.set(name, gone);
+    this.inUse.delete(name);
     return gone;
   }
 

@@ -82,8 +82,10 @@ export class Zygote {
     return this.hostPid;
   }
 
-  /** Cgroups of this zygote's children, from their creation until their release. */
-  readonly childCgroups = new Set<string>();
+  /** Cgroups of this zygote's children, from their creation until kept for the next or removed. */
+  get childCgroups(): ReadonlySet<string> {
+    return this.cgroups.inUse;
+  }
   /** Host pids of this zygote's live children (each run's pid 1). */
   private readonly childPids = new Set<number>();
   /** Empty cgroups of finished children, kept for the next ones. */
@@ -309,14 +311,7 @@ export class Zygote {
   /** A cgroup for a new child, with these limits (a kept one where there is one). */
   private async cgroupFor(limits: ZygoteChildLimits): Promise<{ name: string; cgroup: JailCgroup }> {
     const { name, cgroup } = await this.cgroups.take({ memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + ZYGOTE_CHILD_OWN_PIDS });
-    this.childCgroups.add(name);
     return { name, cgroup };
-  }
-
-  /** The cgroup of a child whose namespace is gone, back for the next child. */
-  private async giveBack(name: string, cgroup: JailCgroup): Promise<void> {
-    await this.cgroups.giveBack(name, cgroup);
-    this.childCgroups.delete(name); // listed until it is kept or gone
   }
 
   /** Opens the child's pipes, puts it into its cgroup, and lets it go on (the gate). */
@@ -363,7 +358,7 @@ export class Zygote {
       for (const f of opened) closeSafe(f);
       this.command(`C ${id}`);
       await ended;
-      if (cgroup) await this.giveBack(cgroupName, cgroup);
+      if (cgroup) await this.cgroups.giveBack(cgroupName, cgroup);
       throw error;
     }
     const pipe = (n: number, readable: boolean) => {
@@ -411,7 +406,7 @@ export class Zygote {
         if (released) return;
         released = true;
         for (const s of Object.values(io)) s.destroy();
-        await zygote.giveBack(cgroupName, cg); // the child's namespace is gone: its cgroup is empty
+        await zygote.cgroups.giveBack(cgroupName, cg); // the child's namespace is gone: its cgroup is empty
       },
     };
   }
