@@ -46,6 +46,6 @@ export function jailEnvironment(python: string = DEFAULT_PYTHON): JailEnvironmen
     uids: facts.isRoot ? uids : null,
     seccomp,
     bootstrapSource: BOOTSTRAP_SOURCE,
-    coldCgroups: provider.mode === 'none' ? null : new CgroupRecycler(provider, 'jail', 2),
+    bwrapCgroups: provider.mode === 'none' ? null : new CgroupRecycler(provider, 'jail', 2),
   };
 }

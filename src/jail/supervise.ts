@@ -26,7 +26,7 @@ export interface JailEnvironment {
   seccomp: Buffer;
   bootstrapSource: string;
   /** This Sandbox's bwrap-jail cgroups: made ahead for cold runs, removed after in the background (null without cgroups). */
-  coldCgroups: CgroupRecycler | null;
+  bwrapCgroups: CgroupRecycler | null;
 }
 
 export interface JailRun {
@@ -125,7 +125,7 @@ export async function superviseJail(env: JailEnvironment, run: JailRun): Promise
   // A new cgroup per run, made ahead when it can be: not one kept from an earlier bwrap
   // jail, as after each the pids controller keeps a charge with no process behind it
   // (seen on kernel 6.18, v1: pids.current grows by one per run), so its limit would shrink.
-  const spares = env.coldCgroups;
+  const spares = env.bwrapCgroups;
   const cgroupLimits = bwrapCgroupLimits(env, run.limits);
   let taken: TakenCgroup | null = null;
   try {
@@ -162,7 +162,7 @@ export interface BwrapJailOptions {
   path: 'cold' | 'pool';
   /** A pooled jail: loads common modules while it waits, and does not keep Node alive while idle. */
   warm: boolean;
-  /** A cgroup made for it ahead (see env.coldCgroups); else one is made now. */
+  /** A cgroup made for it ahead (see env.bwrapCgroups); else one is made now. */
   cgroup?: TakenCgroup | null;
 }
 
@@ -364,13 +364,13 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
       // Never told its pid (bwrap died or was killed early): look for its processes by uid.
       const clean = uid !== undefined && sandboxPid === null ? await killUidProcesses(uid) : true;
       // Called once no process of the jail is left: its cgroup is empty and goes in the
-      // background where the Sandbox keeps track of it (env.coldCgroups), else now.
-      const removed = !cgroup ? Promise.resolve(true) : env.coldCgroups && cgroupName ? env.coldCgroups.retire(cgroupName, cgroup) : cgroup.destroy();
+      // background where the Sandbox keeps track of it (env.bwrapCgroups), else now.
+      const removed = !cgroup ? Promise.resolve(true) : env.bwrapCgroups && cgroupName ? env.bwrapCgroups.retire(cgroupName, cgroup) : cgroup.destroy();
       // A uid whose processes could not be reaped stays out of circulation.
       const releaseUid = (gone: boolean) => {
         if (uid !== undefined && clean && gone) env.uids?.release(uid);
       };
-      if (env.coldCgroups) void removed.then(releaseUid);
+      if (env.bwrapCgroups) void removed.then(releaseUid);
       else releaseUid(await removed);
     },
   };

@@ -89,6 +89,6 @@ export class Sandbox {
     this.closed = true;
     await Promise.allSettled([...this.active]);
     await this.paths?.close();
-    await this.env.coldCgroups?.close();
+    await this.env.bwrapCgroups?.close();
   }
 }
