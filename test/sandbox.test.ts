@@ -60,6 +60,26 @@ describe('running code', () => {
     expect(chained.error?.traceback).not.toContain('<string>');
   });
 
+  it('names the program main.py everywhere, and only the program', async () => {
+    const code = [
+      'import sys, warnings',
+      'def f(): return sys._getframe().f_code.co_filename',
+      'warnings.simplefilter("always")',
+      'with warnings.catch_warnings(record=True) as w:',
+      '    warnings.warn("x")',
+      'g = {}',
+      'exec("def h(): pass", g)',
+      'print(sys._getframe().f_code.co_filename, f(), w[0].filename, g["h"].__code__.co_filename)',
+    ].join('\n');
+    for (const sb of [sandbox, cold]) {
+      const r = await sb.run(code);
+      expect(r.stdout).toBe('main.py main.py main.py <string>\n');
+      const bad = await sb.run('print(1)\nx = (');
+      expect(bad.error?.type).toBe('SyntaxError');
+      expect(bad.stderr).toContain('File "main.py", line 2');
+    }
+  });
+
   it('maps sys.exit to the exit code', async () => {
     expect((await sandbox.run('import sys; sys.exit(0)')).status).toBe('ok');
     const code = await sandbox.run('import sys; sys.exit(42)');
