@@ -185,11 +185,14 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
   } catch (error) {
     throw new PyboxError('E_JAIL_UNAVAILABLE', `cannot create the jail's cgroup: ${(error as Error).message}`, { cause: error });
   }
+  // Removed in the background where the Sandbox keeps track of it (env.bwrapCgroups), else now.
+  const removeCgroup = (cg: JailCgroup): Promise<boolean> =>
+    env.bwrapCgroups && cgroupName ? env.bwrapCgroups.retire(cgroupName, cg) : cg.destroy();
   let uid: number | undefined;
   if (env.uids) {
     const acquired = env.uids.acquire();
     if (acquired === null) {
-      void cgroup?.destroy();
+      if (cgroup) void removeCgroup(cgroup);
       throw new PyboxError('E_JAIL_UNAVAILABLE', 'no free sandbox uid: too many jails at once');
     }
     uid = acquired;
@@ -219,7 +222,7 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
   try {
     joinFiles = joins ? (cgroup?.selfJoinFiles(uid ?? null) ?? null) : null;
   } catch (error) {
-    void cgroup?.destroy();
+    if (cgroup) void removeCgroup(cgroup);
     if (uid !== undefined) env.uids?.release(uid);
     throw new PyboxError('E_JAIL_UNAVAILABLE', `cannot prepare the jail's cgroup: ${(error as Error).message}`, { cause: error });
   }
@@ -363,9 +366,8 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
       for (let n = 0; n < JAIL_FD_COUNT; n++) fd(n)?.destroy();
       // Never told its pid (bwrap died or was killed early): look for its processes by uid.
       const clean = uid !== undefined && sandboxPid === null ? await killUidProcesses(uid) : true;
-      // Called once no process of the jail is left: its cgroup is empty and goes in the
-      // background where the Sandbox keeps track of it (env.bwrapCgroups), else now.
-      const removed = !cgroup ? Promise.resolve(true) : env.bwrapCgroups && cgroupName ? env.bwrapCgroups.retire(cgroupName, cgroup) : cgroup.destroy();
+      // Called once no process of the jail is left: its cgroup is empty.
+      const removed = cgroup ? removeCgroup(cgroup) : Promise.resolve(true);
       // A uid whose processes could not be reaped stays out of circulation.
       const releaseUid = (gone: boolean) => {
         if (uid !== undefined && clean && gone) env.uids?.release(uid);
