@@ -150,3 +150,34 @@ describe.each(['cold', 'pool'] as const)('a %s jail moved into its cgroup after 
     expect(await expectNoRunLeftovers()).toEqual([]);
   });
 });
+
+describe('a cold jail that cannot join its cgroup', () => {
+  it('never starts: internal_error, and nothing is left', async () => {
+    const sandbox = await Sandbox.create({ mode: 'cold' });
+    try {
+      const inner = sandbox as unknown as {
+        env: { bwrapCgroups: unknown; cgroups: { selfJoin: boolean; create: (...a: unknown[]) => { selfJoinFiles: (uid: number | null) => string[] } } };
+      };
+      if (!inner.env.cgroups.selfJoin) return; // cgroup v2 or none: jails are moved in after they start
+      // The tasks files stay root's: the shell, running as the jail's uid, cannot write them.
+      const provider = inner.env.cgroups;
+      const create = provider.create.bind(provider);
+      inner.env.cgroups = Object.assign(Object.create(Object.getPrototypeOf(provider) as object), provider, {
+        create: (...a: unknown[]) => {
+          const cg = create(...a);
+          const files = cg.selfJoinFiles.bind(cg);
+          cg.selfJoinFiles = () => files(null);
+          return cg;
+        },
+      });
+      inner.env.bwrapCgroups = null; // each jail makes its cgroup through the provider above
+      const r = await sandbox.run('print("ran")');
+      expect(r.status).toBe('internal_error');
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/did not start.*(Permission denied|cannot create)/s);
+    } finally {
+      await sandbox.close();
+    }
+    expect(await expectNoRunLeftovers()).toEqual([]);
+  });
+});
