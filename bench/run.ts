@@ -4,10 +4,10 @@
  *   - latency of sandbox.run('print("hello")') on a warm Sandbox (mode auto), p50/p99;
  *   - latency of a cold run (mode cold), in turns with a bare spawn, and of a pooled bwrap jail (mode pool);
  *   - the same program as a bare `python3 -I -S -c` spawned from Node;
- * Each section starts once the machine is quiet (see settle).
  *   - sustained runs/second with 2 and 8 concurrent callers, pybox and bare;
- *   - a CPU-bound program (~0.5 s pure-Python loop): pybox vs bare;
+ *   - a CPU-bound program (~0.5 s pure-Python loop): pybox (over several zygotes) vs bare;
  *   - memory of an idle warm jail (RSS and PSS from /proc/<pid>/smaps_rollup).
+ * Each section starts once the machine is quiet (see settle).
  * Writes bench/results.json and bench/results.md and prints the table.
  * Options: --quick (fewer runs), --runs N.
  */

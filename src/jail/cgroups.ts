@@ -208,34 +208,25 @@ export function nextJailName(kind: string): string {
   return `${kind}-${process.pid}-${++jailCounter}`;
 }
 
-// Process lists are read through a fresh open: on v1 an open file keeps serving the list
-// it built first for a while (the pidlist cache), so a kept-open fd could show a stale one.
-function listsNoPid(procsFile: string): boolean {
+/**
+ * The pids a cgroup.procs file lists, or null when it cannot be read. Always a fresh open:
+ * on v1 an open file keeps serving the list it built first for a while (the pidlist
+ * cache), so a kept-open fd could show a stale one.
+ */
+function procsOf(procsFile: string): number[] | null {
   try {
-    return readFileSync(procsFile, 'utf8').trim() === '';
+    return readFileSync(procsFile, 'utf8').split('\n').filter(Boolean).map(Number);
   } catch {
-    return false;
+    return null;
   }
 }
 
-function listsPid(procsFile: string, pid: number): boolean {
-  try {
-    return readFileSync(procsFile, 'utf8').split('\n').includes(String(pid));
-  } catch {
-    return false;
-  }
-}
+const listsNoPid = (procsFile: string): boolean => procsOf(procsFile)?.length === 0;
+const listsPid = (procsFile: string, pid: number): boolean => procsOf(procsFile)?.includes(pid) ?? false;
 
 function killPidsIn(procsFile: string): number {
   let count = 0;
-  let text = '';
-  try {
-    text = readFileSync(procsFile, 'utf8');
-  } catch {
-    return 0;
-  }
-  for (const line of text.split('\n')) {
-    const pid = Number(line);
+  for (const pid of procsOf(procsFile) ?? []) {
     if (!Number.isInteger(pid) || pid <= 1) continue;
     try {
       process.kill(pid, 'SIGKILL');
