@@ -86,6 +86,33 @@ describe('the zygote (mode zygote) and auto', () => {
     expect(await expectNoRunLeftovers()).toEqual([]);
     expect((await sb.run('print(1)')).stdout).toBe('1\n');
   });
+
+  it('a spare is readied while it waits: back at normal priority before any run claims it', async () => {
+    const sb = await make({ mode: 'zygote', pool: { size: 1, max: 1 } });
+    // The spares' processes: three pid namespaces deep (host, the zygote's, the run's own).
+    const spares = () =>
+      idleWarmJails().pids.flatMap((pid) => {
+        try {
+          const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+          const depth = (/^NSpid:\s+(.*)$/m.exec(status)?.[1] ?? '').trim().split(/\s+/).length;
+          return depth === 3 ? [{ pid, nice: Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]) }] : [];
+        } catch {
+          return [];
+        }
+      });
+    await until(() => spares().length >= 6 && spares().every((p) => p.nice === 0));
+    const seen = spares();
+    expect(seen.length).toBeGreaterThanOrEqual(6); // 3 spares, each R and G
+    expect(seen.map((p) => p.nice)).toEqual(seen.map(() => 0));
+    // The zygote itself stays at the lower priority it makes jails at.
+    const zygoteNice = idleWarmJails()
+      .pids.filter((pid) => !seen.some((p) => p.pid === pid))
+      .map((pid) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]));
+    expect(zygoteNice).toContain(10);
+    const r = await sb.run('print(1)');
+    expect(r.status).toBe('ok');
+    expect(r.cpuMs).toBeGreaterThan(0);
+  });
 });
 
 describe('the guest protocol pieces', () => {

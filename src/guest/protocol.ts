@@ -35,7 +35,19 @@ const fileFrame = z.object({
   data: z.string(),
 });
 const readyFrame = z.object({ t: z.literal('ready') });
-const frameSchema = z.discriminatedUnion('t', [readyFrame, errorFrame, fileFrame]);
+/** A zygote's child is set up and waits for its request (nothing of a program has run yet). */
+const warmFrame = z.object({ t: z.literal('warm') });
+const frameSchema = z.discriminatedUnion('t', [readyFrame, warmFrame, errorFrame, fileFrame]);
+
+/** The warm frame, byte for byte as the bootstrap writes it (WARM_FRAME there). */
+export const WARM_FRAME = frameBytes('{"t":"warm"}');
+
+function frameBytes(json: string): Buffer {
+  const body = Buffer.from(json, 'utf8');
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(body.length, 0);
+  return Buffer.concat([head, body]);
+}
 
 export interface GuestReport {
   /** The bootstrap read its request: bwrap set the jail up and Python started. */
@@ -105,6 +117,7 @@ export class FrameDecoder {
       this.report.ready = true;
       return;
     }
+    if (f.t === 'warm') return; // for the pool, before the request (see zygote.ts)
     if (f.t === 'error') {
       this.report.error ??= { type: f.type, message: f.message, traceback: f.traceback };
       return;

@@ -79,7 +79,7 @@ export function sinceBaseline(stats: CgroupStats, base: CgroupBaseline | null): 
   };
 }
 
-const sameLimits = (a: CgroupLimits, b: CgroupLimits): boolean => a.memoryBytes === b.memoryBytes && a.pids === b.pids;
+export const sameLimits = (a: CgroupLimits, b: CgroupLimits): boolean => a.memoryBytes === b.memoryBytes && a.pids === b.pids;
 
 export interface CgroupProvider {
   readonly mode: CgroupMode;

@@ -1,7 +1,7 @@
 import { PyboxError } from '../sandbox/errors.js';
 import type { Limits } from '../sandbox/limits.js';
 import type { RunResult } from '../sandbox/result.js';
-import type { CgroupBaseline } from '../jail/cgroups.js';
+import { sameLimits, type CgroupBaseline, type CgroupLimits } from '../jail/cgroups.js';
 import { keptCgroups } from '../jail/cgroup-recycler.js';
 import { withDescendants } from '../jail/reap.js';
 import { startBwrapJail, superviseJail, superviseRun, type JailEnvironment, type JailPath, type JailRun, type LiveJail } from '../jail/supervise.js';
@@ -77,6 +77,11 @@ export class RunPaths {
   private zygotesStarting = 0;
   /** Children each zygote has forked ahead of time, waiting for a run. */
   private readonly spares = new Map<Zygote, ZygoteChild[]>();
+  /**
+   * Spares made ready for a run once warm: back at normal priority, counters restarted,
+   * baseline read (for these limits), all before a run claims them.
+   */
+  private readonly readied = new WeakMap<ZygoteChild, { limits: CgroupLimits; baseline: Promise<CgroupBaseline | null> }>();
   /** Forks in flight per zygote (their children are not spares yet). */
   private readonly inflight = new Map<Zygote, Set<Promise<ZygoteChild | null>>>();
   private closed = false;
@@ -213,7 +218,7 @@ export class RunPaths {
       let baseline: CgroupBaseline | null = null;
       if (jail.cgroup) {
         try {
-          baseline = await jail.cgroup.retune({ memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + jail.ownPids });
+          baseline = await jail.cgroup.retune(this.cgroupLimits(limits, jail));
         } catch {
           this.discard(jail);
           continue;
@@ -370,6 +375,7 @@ export class RunPaths {
       if (!spare) return child;
       const list = this.sparesOf(z);
       list.push(child);
+      void child.warm.then(() => this.readySpare(child, list));
       void child.ended.then(() => {
         const i = list.indexOf(child);
         if (i >= 0) {
@@ -382,6 +388,22 @@ export class RunPaths {
       this.zygoteError = (error as Error).message;
       return null;
     }
+  }
+
+  /**
+   * What a claim would do first, done while the spare waits: the claim only sends the
+   * request. A spare is idle once warm (G waits for its request, R for G), so its counters
+   * stay where they are restarted here until its run.
+   */
+  private readySpare(child: ZygoteChild, list: ZygoteChild[]): void {
+    if (this.closed || child.hasEnded || !child.cgroup || !list.includes(child)) return;
+    const limits = this.cgroupLimits(this.limits, child);
+    this.readied.set(child, { limits, baseline: child.cgroup.retune(limits).catch(() => null) });
+    child.promote();
+  }
+
+  private cgroupLimits(limits: Limits, jail: LiveJail): CgroupLimits {
+    return { memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + jail.ownPids };
   }
 
   private async claimZygote(limits: Limits): Promise<Claimed | null> {
@@ -427,8 +449,11 @@ export class RunPaths {
     z.busy = true;
     this.claimed.add(child);
     let baseline: CgroupBaseline | null = null;
+    const wanted = this.cgroupLimits(limits, child);
+    const ready = this.readied.get(child);
     try {
-      if (child.cgroup) baseline = await child.cgroup.retune({ memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + child.ownPids });
+      const early = ready && sameLimits(ready.limits, wanted) ? await ready.baseline : null;
+      if (child.cgroup) baseline = early ?? (await child.cgroup.retune(wanted));
     } catch {
       z.busy = false;
       this.claimed.delete(child);
@@ -436,7 +461,7 @@ export class RunPaths {
       void this.topUp(z);
       return null;
     }
-    child.promote();
+    if (!ready) child.promote();
     z.lastUsed = Date.now();
     // Replace the child just taken after the run (forking now would compete with it for
     // the CPU), unless the zygote has none left.

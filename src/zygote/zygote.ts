@@ -9,6 +9,7 @@ import { devNullFd, leakableFds } from '../jail/inherited-fds.js';
 import { childPids, processStartTime, waitForJailGone } from '../jail/reap.js';
 import { killUidProcesses, type JailEnvironment, type JailExit, type LiveJail } from '../jail/supervise.js';
 import { CgroupRecycler } from '../jail/cgroup-recycler.js';
+import { WARM_FRAME } from '../guest/protocol.js';
 import { keepAlive } from '../pool/keepalive.js';
 import { marshal } from './marshal.js';
 import { BOOTSTRAP_STUB, precompiledBootstrap } from './precompile.js';
@@ -39,6 +40,11 @@ export interface ZygoteChild extends LiveJail {
   readonly hostPid: number;
   /** Back to normal priority (the zygote makes children at a lower one); call at the claim. */
   promote(): void;
+  /**
+   * Resolves once the child is set up and waits for its request (its warm frame), before
+   * any program ran in it; never, if it is claimed or ends first and its frame comes late.
+   */
+  readonly warm: Promise<void>;
 }
 
 interface PendingSpawn {
@@ -368,6 +374,9 @@ export class Zygote {
       return s;
     };
     const io = { stdin: pipe(0, false), stdout: pipe(1, true), stderr: pipe(2, true), ctrlIn: pipe(3, false), ctrlOut: pipe(4, true) };
+    // The first thing G writes is its warm frame, before its request (nothing else can come
+    // before it). Claimed earlier, the run's frame decoder sees it too and ignores it.
+    const warm = new Promise<void>((resolve) => io.ctrlOut.once('data', (chunk: Buffer) => chunk.equals(WARM_FRAME) && resolve()));
     const cg = cgroup;
     let released = false;
     const zygote = this;
@@ -380,6 +389,7 @@ export class Zygote {
       cgroup: cg,
       workspaceMiB: limits.workspaceMiB,
       ended,
+      warm,
       contained: Promise.resolve(),
       get hasEnded() {
         return isEnded();
