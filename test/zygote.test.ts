@@ -6,7 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { idleWarmJails } from '../src/pool/pool.js';
 import { marshal, tuple } from '../src/zygote/marshal.js';
-import { decodeWaitStatus } from '../src/zygote/zygote.js';
+import { decodeWaitStatus, Zygote, type ZygoteChild } from '../src/zygote/zygote.js';
+import { jailEnvironment, sharedCgroups } from '../src/jail/environment.js';
+import { childPids } from '../src/jail/reap.js';
+import { jailCgroupNames } from './helpers/host-state.js';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { expectNoRunLeftovers, sandboxesClosedAfterEach } from './pool-helpers.js';
@@ -112,6 +116,72 @@ describe('the zygote (mode zygote) and auto', () => {
     const r = await sb.run('print(1)');
     expect(r.status).toBe('ok');
     expect(r.cpuMs).toBeGreaterThan(0);
+  });
+});
+
+describe.runIf(sharedCgroups().selfJoin)('cgroup slots: a zygote child moves itself into its cgroup (v1)', () => {
+  const limits = { workspaceMiB: 8, memoryMiB: 128, processes: 16 };
+  const fdTargets = (pid: number) =>
+    readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
+      try {
+        return [readlinkSync(`/proc/${pid}/fd/${fd}`)];
+      } catch {
+        return [];
+      }
+    });
+
+  it('its pid 1 and program are in the cgroup; no process of the run holds a cgroup file; more forks than slots are moved in by the host', async () => {
+    const z = await Zygote.start(jailEnvironment());
+    const children: ZygoteChild[] = [];
+    try {
+      for (let i = 0; i < 8; i++) children.push(await z.fork(limits)); // 6 slots, then 2 moved in
+      await Promise.all(children.map((c) => c.warm));
+      expect(children.map((c) => c.joinedItself)).toEqual([true, true, true, true, true, true, false, false]);
+      for (const child of children) {
+        expect(child.inCgroup()).toBe(true);
+        const [program] = childPids(child.hostPid);
+        expect(program).toBeDefined();
+        // Every v1 hierarchy lists the run's program in the child's cgroup.
+        const lines = readFileSync(`/proc/${program}/cgroup`, 'utf8').split('\n').filter((l) => /:(memory|pids|cpuacct)/.test(l));
+        expect(lines.length).toBeGreaterThanOrEqual(3);
+        for (const line of lines) expect(line.endsWith(`/${child.cgroupName}`)).toBe(true);
+        for (const pid of [child.hostPid, program as number]) {
+          expect(fdTargets(pid).filter((t) => t.includes('cgroup') || t.endsWith('/tasks'))).toEqual([]);
+        }
+      }
+      const names = [...new Set(children.map((c) => c.cgroupName))];
+      expect(names.length).toBe(8); // one cgroup per live child
+    } finally {
+      z.stop();
+      await z.ended;
+      await Promise.all(children.map((c) => c.release()));
+    }
+    // Slots and the children's cgroups are gone with the zygote.
+    const left = jailCgroupNames()?.names ?? [];
+    for (const child of children) expect(left).not.toContain(child.cgroupName);
+  });
+
+  it('a slot is reused once its child is gone', async () => {
+    const z = await Zygote.start(jailEnvironment());
+    try {
+      const first = await z.fork(limits);
+      await first.warm;
+      first.kill();
+      await first.ended;
+      await first.release();
+      const next: ZygoteChild[] = [];
+      for (let i = 0; i < 6; i++) next.push(await z.fork(limits));
+      expect(next.map((c) => c.joinedItself)).toEqual([true, true, true, true, true, true]);
+      expect(next.map((c) => c.cgroupName)).toContain(first.cgroupName);
+      await Promise.all(next.map((c) => c.warm));
+      expect(next.every((c) => c.inCgroup())).toBe(true);
+      z.stop();
+      await z.ended;
+      await Promise.all(next.map((c) => c.release()));
+    } finally {
+      z.stop();
+      await z.ended;
+    }
   });
 });
 

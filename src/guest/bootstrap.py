@@ -37,10 +37,15 @@ WARM_FRAME = len(b'{"t":"warm"}').to_bytes(4, "big") + b'{"t":"warm"}'
 
 def read_request(fd=CTRL_IN):
     chunks, total = [], 0
+    # Small reads first: os.read allocates its whole buffer up front, and a 1 MiB one is
+    # an mmap and munmap (~12 us each time), which most requests never need.
+    size = 1 << 16
     while True:
-        chunk = _b_os.read(fd, 1 << 20)
+        chunk = _b_os.read(fd, size)
         if not chunk:
             break
+        if len(chunk) == size:
+            size = 1 << 20
         total += len(chunk)
         if total > MAX_REQUEST_BYTES:
             raise SystemExit(70)
@@ -519,8 +524,10 @@ def preload():
 #   zygote --unshare(PID)+fork--> R: pid 1 of a new pid namespace; unshares mount, net,
 #                                    ipc and uts; mounts a fresh /proc (masked), /dev/pts,
 #                                    tmpfs /workspace, /tmp, /dev/shm; brings lo up;
-#                                    waits on the gate until the host has put it into the
-#                                    run's cgroups; unshares the cgroup namespace; drops
+#                                    moves itself into the run's cgroup (a slot: the
+#                                    host's open `tasks` files; else it waits on the gate
+#                                    until the host has moved it); closes every fd but its
+#                                    pipes; unshares the cgroup namespace; drops
 #                                    every capability (bounding, ambient, permitted,
 #                                    effective, inheritable) and sets no_new_privs; forks G
 #                                 G: pid 2; loads the seccomp filter, warms the request
@@ -551,6 +558,8 @@ class _Zygote:
         self.libc = ctypes.CDLL(None, use_errno=True)
         self.config = config
         self.seccomp = config["seccomp"]
+        # Per cgroup slot, the host's open `tasks` files of its hierarchies (see run_r).
+        self.slots = config["slots"]
         self.cap_last = int(open("/proc/sys/kernel/cap_last_cap").read())
         self.pidns = _b_os.open("/proc/self/ns/pid", _b_os.O_RDONLY | _b_os.O_CLOEXEC)
         # The bounding set only limits what an execve could gain, and the zygote never
@@ -662,11 +671,12 @@ class _Zygote:
         c = self.ctypes
         self.check(self.libc.prctl(PR_SET_SECCOMP, c.c_ulong(SECCOMP_MODE_FILTER), c.byref(self.seccomp_prog), c.c_ulong(0), c.c_ulong(0)), "seccomp")
 
-    def spawn(self, workspace_bytes, tmp_bytes):
-        """Forks R; returns (R's pid, a pipe R closes once its namespaces exist (or writes
-        why not), the host's ends: stdin-w, stdout-r, stderr-r, ctrl-in-w, ctrl-out-r,
-        gate-w), or None in G. The server loop does not wait on R: a run ending meanwhile
-        is reported at once."""
+    def spawn(self, workspace_bytes, tmp_bytes, slot):
+        """Forks R, which joins cgroup slot `slot` itself (-1: the host moves it in and
+        opens the gate). Returns (R's pid, a pipe R closes once its namespaces exist (or
+        writes why not), the host's ends: stdin-w, stdout-r, stderr-r, ctrl-in-w,
+        ctrl-out-r, gate-w), or None in G. The server loop does not wait on R: a run
+        ending meanwhile is reported at once."""
         pipes = [_b_os.pipe() for _ in range(6)]  # stdin, stdout, stderr, ctrl-in, ctrl-out, gate
         child_ends = [pipes[0][0], pipes[1][1], pipes[2][1], pipes[3][0], pipes[4][1], pipes[5][0]]
         host_ends = [pipes[0][1], pipes[1][0], pipes[2][0], pipes[3][1], pipes[4][0], pipes[5][1]]
@@ -691,7 +701,7 @@ class _Zygote:
                 finally:
                     _b_os._exit(1)
             _b_os.close(wp)
-            self.run_r(child_ends, workspace_bytes, tmp_bytes)  # returns only in G
+            self.run_r(child_ends, workspace_bytes, tmp_bytes, slot)  # returns only in G
             return None
         self.check(self.libc.setns(self.pidns, CLONE_NEWPID), "setns")
         _b_os.close(wp)
@@ -699,21 +709,29 @@ class _Zygote:
             _b_os.close(fd)
         return c, rp, host_ends
 
-    def run_r(self, child_ends, workspace_bytes, tmp_bytes):
+    def run_r(self, child_ends, workspace_bytes, tmp_bytes, slot):
         try:
             base = max(child_ends) + 1  # above every end, so no dup2 clobbers one
             for i, fd in enumerate(child_ends):
                 _b_os.dup2(fd, base + i)
             for i in range(6):
                 _b_os.dup2(base + i, i)
-            _b_os.closerange(6, 1 << 20)  # nothing of the zygote or of other children
+            joins = self.slots[slot] if slot >= 0 else ()
+            for i, fd in enumerate(joins):
+                _b_os.dup2(fd, 6 + i)
+            _b_os.closerange(6 + len(joins), 1 << 20)  # nothing of the zygote or of other children
             _b_os.setsid()
             self.setup_run(workspace_bytes, tmp_bytes)
             self.prctl(PR_SET_DUMPABLE, 0)
-            gate = _b_os.read(5, 1)
-            _b_os.close(5)
-            if gate != b"g":
+            if slot >= 0:
+                # Into the run's cgroup by itself: "0" into each hierarchy's tasks file
+                # (the host opened them; a thread moving itself skips the lock a move by
+                # pid takes). The host checks it is in before it sends a request.
+                for i in range(len(joins)):
+                    _b_os.write(6 + i, b"0")
+            elif _b_os.read(5, 1) != b"g":
                 _b_os._exit(126)  # the host gave up on this child
+            _b_os.closerange(5, 1 << 20)  # the gate, and the slot's files
             self.unshare(CLONE_NEWCGROUP)  # G sees its own cgroup as /
             # Nothing privileged is left to do, for R or for G: drop every capability
             # (and set no_new_privs) once, here, and G inherits that.
@@ -840,7 +858,7 @@ def zygote_main():
                     _b_os.close(end)
             elif cmd == "S":
                 try:
-                    started = z.spawn(int(parts[2]), int(parts[3]))
+                    started = z.spawn(int(parts[2]), int(parts[3]), int(parts[4]))
                 except OSError as exc:
                     event("E %s %s" % (cid, str(exc).replace("\n", " ")))
                     continue

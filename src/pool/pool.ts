@@ -25,6 +25,8 @@ export interface PoolOptions {
 export const DEFAULT_POOL: Required<PoolOptions> = Object.freeze({ size: 2, min: 1, max: 8, idleMs: 30_000 });
 
 const MiB = 1024 * 1024;
+/** How long a claim waits for a spare that is not warm yet before it goes elsewhere. */
+const WARM_WAIT_MS = 5000;
 /** Children each zygote keeps forked ahead of its next runs. */
 const SPARES_PER_ZYGOTE = 3;
 const liveSets = new Set<RunPaths>();
@@ -44,6 +46,7 @@ export function idleWarmJails(): { pids: number[]; cgroups: string[] } {
     inv.cgroups.forEach((c) => cgroups.add(c));
   }
   RunPaths.bootingPids().forEach((p) => pids.add(p));
+  for (const z of Zygote.booting) z.childCgroups.forEach((c) => cgroups.add(c)); // its slots
   keptCgroups().forEach((c) => cgroups.add(c));
   return { pids: [...pids], cgroups: [...cgroups] };
 }
@@ -397,6 +400,10 @@ export class RunPaths {
    */
   private readySpare(child: ZygoteChild, list: ZygoteChild[]): void {
     if (this.closed || child.hasEnded || !child.cgroup || !list.includes(child)) return;
+    if (!child.inCgroup()) {
+      list.splice(list.indexOf(child), 1);
+      return this.discard(child); // its pid 1 did not move itself in: no run goes there
+    }
     const limits = this.cgroupLimits(this.limits, child);
     this.readied.set(child, { limits, baseline: child.cgroup.retune(limits).catch(() => null) });
     child.promote();
@@ -452,6 +459,9 @@ export class RunPaths {
     const wanted = this.cgroupLimits(limits, child);
     const ready = this.readied.get(child);
     try {
+      // Claimed before it was readied: its pid 1 may still be moving itself into its cgroup
+      // (its program reads a request only once warm anyway), and must be in before a run.
+      if (!ready && !((await warmOrGone(child)) && child.inCgroup())) throw new Error('not in its cgroup');
       const early = ready && sameLimits(ready.limits, wanted) ? await ready.baseline : null;
       if (child.cgroup) baseline = early ?? (await child.cgroup.retune(wanted));
     } catch {
@@ -525,4 +535,11 @@ export class RunPaths {
     for (const z of this.late.splice(0)) waits.push(z.ended);
     await Promise.allSettled(waits);
   }
+}
+
+/** Whether a spare got warm (true) or ended, or took implausibly long (false). */
+function warmOrGone(child: ZygoteChild): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), WARM_WAIT_MS)));
+  return Promise.race([child.warm.then(() => true), child.ended.then(() => false), late]).finally(() => clearTimeout(timer));
 }

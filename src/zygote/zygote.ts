@@ -4,7 +4,7 @@ import { Socket } from 'node:net';
 import { constants as osConstants, setPriority } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { buildBwrapArgv, jailEtcFiles, JAIL_FD_COUNT, JAIL_FDS } from '../jail/bwrap-argv.js';
-import type { JailCgroup } from '../jail/cgroups.js';
+import { nextJailName, type CgroupLimits, type JailCgroup } from '../jail/cgroups.js';
 import { devNullFd, leakableFds } from '../jail/inherited-fds.js';
 import { childPids, processStartTime, waitForJailGone } from '../jail/reap.js';
 import { killUidProcesses, type JailEnvironment, type JailExit, type LiveJail } from '../jail/supervise.js';
@@ -21,6 +21,14 @@ const START_TIMEOUT_MS = 20_000;
 const O_CLOEXEC = 0o2000000;
 /** Empty cgroups a zygote keeps for its next children. */
 const MAX_FREE_CGROUPS = 8;
+/**
+ * Cgroups whose `tasks` files a zygote holds open from its start (cgroup v1), so that each
+ * child's pid 1 moves itself in: its spares, the run it serves and one finishing. A fork
+ * with no free slot has the host move its pid 1 in instead.
+ */
+const CGROUP_SLOTS = 6;
+/** Limits of a slot until a child's own are set, before its pid 1 joins. */
+const SLOT_PLACEHOLDER: CgroupLimits = { memoryBytes: 256 * 1024 * 1024, pids: 64 };
 /** R, the pid 1 of each run (G is the program). */
 const ZYGOTE_CHILD_OWN_PIDS = 1;
 /** Nice value of the zygote and of the children it makes, until one is claimed. */
@@ -45,6 +53,22 @@ export interface ZygoteChild extends LiveJail {
    * any program ran in it; never, if it is claimed or ends first and its frame comes late.
    */
   readonly warm: Promise<void>;
+  /**
+   * Whether its pid 1 is in its cgroup. A child that moves itself in (a slot) is checked
+   * once warm, before a run is sent to it; a child the host moved in always is.
+   */
+  inCgroup(): boolean;
+  /** Its pid 1 moved itself into its cgroup (a slot), rather than the host moving it. */
+  readonly joinedItself: boolean;
+}
+
+/** A cgroup a zygote's children join by themselves, through files it opened at its start. */
+interface CgroupSlot {
+  readonly index: number;
+  readonly name: string;
+  readonly cgroup: JailCgroup;
+  /** free: empty, for the next fork; busy: a child's; dead: not reused (removed once empty). */
+  state: 'free' | 'busy' | 'dead';
 }
 
 interface PendingSpawn {
@@ -88,10 +112,14 @@ export class Zygote {
     return this.hostPid;
   }
 
-  /** Cgroups of this zygote's children, from their creation until kept for the next or removed. */
+  /** Cgroups of this zygote's children and its slots, from their creation until removed. */
   get childCgroups(): ReadonlySet<string> {
-    return this.cgroups.inUse;
+    const live = this.slots.filter((s) => s.state !== 'dead').map((s) => s.name);
+    return new Set([...this.cgroups.inUse, ...live, ...this.removingSlots.keys()]);
   }
+  /** Cgroups its children join by themselves (see CGROUP_SLOTS), by slot number. */
+  private readonly slots: CgroupSlot[] = [];
+  private readonly removingSlots = new Map<string, Promise<boolean>>();
   /** Host pids of this zygote's live children (each run's pid 1). */
   private readonly childPids = new Set<number>();
   /** Empty cgroups of finished children, kept for the next ones. */
@@ -157,6 +185,7 @@ export class Zygote {
     stdio[1] = 'ignore';
     stdio[JAIL_FDS.block] = 'ignore';
     stdio[JAIL_FDS.seccomp] = 'ignore';
+    const { slotFds, hostFds } = this.openSlots(stdio);
     let stderr = '';
     return new Promise<void>((resolve, reject) => {
       let settled = false;
@@ -171,11 +200,13 @@ export class Zygote {
       try {
         child = spawn(facts.bwrap, argv, { stdio, env: {}, ...(this.uid !== undefined ? { uid: this.uid, gid: this.uid } : {}) });
       } catch (error) {
+        hostFds.forEach(closeSafe);
         this.releaseUid(true);
-        this.resolveEnded();
+        void this.closeSlots().finally(() => this.resolveEnded());
         reject(error as Error);
         return;
       }
+      hostFds.forEach(closeSafe); // the zygote has its own copies
       this.child = child;
       child.unref();
       const fd = (n: number) => child.stdio[n] as (Readable & Writable) | null;
@@ -204,6 +235,7 @@ export class Zygote {
       const config = marshal({
         seccomp: env.seccomp,
         procMasks: { files: facts.procMasks.files, dirs: facts.procMasks.dirs },
+        slots: slotFds,
       });
       const head = Buffer.allocUnsafe(4);
       head.writeUInt32BE(config.length, 0);
@@ -245,10 +277,67 @@ export class Zygote {
             void killUidProcesses(uid).then((clean) => clean && this.env.uids?.release(uid));
           } else this.releaseUid(gone);
           if (!settled) fail(new Error(`the zygote exited during start-up: ${stderr.trim().split('\n').slice(-3).join(' | ') || 'no message'}`));
-          void this.cgroups.close().finally(() => this.resolveEnded());
+          void Promise.all([this.cgroups.close(), this.closeSlots()]).finally(() => this.resolveEnded());
         });
       });
     });
+  }
+
+  /**
+   * Makes the slots (cgroup v1: a jail can move itself in) and opens each one's `tasks`
+   * files for the zygote's stdio, after its fixed fds. Returns their numbers in the
+   * zygote, per slot, and the host's copies to close once it runs. Fewer slots, or none,
+   * when cgroups cannot be made: forks then have the host move them in.
+   */
+  private openSlots(stdio: ('pipe' | 'ignore' | number)[]): { slotFds: number[][]; hostFds: number[] } {
+    const slotFds: number[][] = [];
+    const hostFds: number[] = [];
+    if (!this.env.cgroups.selfJoin) return { slotFds, hostFds };
+    let next = Math.max(stdio.length, JAIL_FD_COUNT);
+    for (let index = 0; index < CGROUP_SLOTS; index++) {
+      const name = nextJailName('zygote');
+      let cgroup: JailCgroup;
+      try {
+        cgroup = this.env.cgroups.create(name, SLOT_PLACEHOLDER);
+      } catch {
+        break;
+      }
+      const slot: CgroupSlot = { index, name, cgroup, state: 'free' };
+      this.slots.push(slot);
+      try {
+        const fds = (cgroup.selfJoinFiles(null) ?? []).map((f) => openSync(f, fsc.O_WRONLY | O_CLOEXEC));
+        hostFds.push(...fds);
+        const numbers = fds.map((fd) => {
+          while (stdio.length < next) stdio.push('ignore');
+          stdio[next] = fd;
+          return next++;
+        });
+        slotFds.push(numbers);
+      } catch {
+        this.removeSlot(slot);
+        break;
+      }
+    }
+    return { slotFds, hostFds };
+  }
+
+  /** Back to free once empty (the child's namespace is gone); else never reused. */
+  private releaseSlot(slot: CgroupSlot): void {
+    if (slot.state !== 'busy') return;
+    if (!this.stopped && slot.cgroup.isEmpty()) slot.state = 'free';
+    else this.removeSlot(slot);
+  }
+
+  private removeSlot(slot: CgroupSlot): void {
+    slot.state = 'dead';
+    const gone = slot.cgroup.destroy().finally(() => this.removingSlots.delete(slot.name));
+    this.removingSlots.set(slot.name, gone);
+  }
+
+  /** Removes every slot (its children are gone with the zygote) and waits until they are. */
+  private async closeSlots(): Promise<void> {
+    for (const slot of this.slots) if (slot.state !== 'dead') this.removeSlot(slot);
+    await Promise.all(this.removingSlots.values());
   }
 
   private releaseUid(clean: boolean): void {
@@ -308,10 +397,31 @@ export class Zygote {
     });
     this.exits.set(id, exitResolve);
     const spawned = new Promise<{ pid: number; fds: number[] }>((resolve, reject) => this.spawns.set(id, { resolve, reject }));
+    const slot = await this.slotFor(limits);
     const bytes = limits.workspaceMiB * MiB;
-    this.command(`S ${id} ${bytes} ${bytes}`);
-    const { pid, fds } = await spawned;
-    return this.setUpChild({ id, limits, pid, fds, zhost, ended, isEnded: () => hasEnded });
+    this.command(`S ${id} ${bytes} ${bytes} ${slot?.index ?? -1}`);
+    let started: { pid: number; fds: number[] };
+    try {
+      started = await spawned;
+    } catch (error) {
+      if (slot) void ended.then(() => this.releaseSlot(slot)); // R may still be on its way out
+      throw error;
+    }
+    return this.setUpChild({ id, limits, ...started, zhost, ended, isEnded: () => hasEnded, slot });
+  }
+
+  /** A free slot set to these limits, or null (the host then moves the child in). */
+  private async slotFor(limits: ZygoteChildLimits): Promise<CgroupSlot | null> {
+    const slot = this.slots.find((s) => s.state === 'free');
+    if (!slot) return null;
+    slot.state = 'busy';
+    try {
+      await slot.cgroup.retune({ memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + ZYGOTE_CHILD_OWN_PIDS });
+      return slot;
+    } catch {
+      this.removeSlot(slot); // e.g. memory still charged to it above the new limit
+      return null;
+    }
   }
 
   /** A cgroup for a new child, with these limits (a kept one where there is one). */
@@ -329,8 +439,9 @@ export class Zygote {
     zhost: number;
     ended: Promise<JailExit>;
     isEnded: () => boolean;
+    slot: CgroupSlot | null;
   }): Promise<ZygoteChild> {
-    const { id, limits, pid, fds, zhost, ended, isEnded } = c;
+    const { id, limits, pid, fds, zhost, ended, isEnded, slot } = c;
     let cgroup: JailCgroup | null = null;
     let cgroupName = '';
     const opened: number[] = [];
@@ -353,9 +464,13 @@ export class Zygote {
       fds.forEach((n, i) => opened.push(openSync(`/proc/${zhost}/fd/${n}`, (flags[i] as number) | fsc.O_NONBLOCK | O_CLOEXEC)));
       this.command(`C ${id}`);
       await yieldToIo();
-      ({ name: cgroupName, cgroup } = await this.cgroupFor(limits));
-      await cgroup.attachAsync([hostPid]);
-      writeSync(opened[5] as number, 'g'); // R may now fork the run's process, inside the cgroup
+      if (slot) {
+        ({ name: cgroupName, cgroup } = slot); // R moves itself in: no gate
+      } else {
+        ({ name: cgroupName, cgroup } = await this.cgroupFor(limits));
+        await cgroup.attachAsync([hostPid]);
+        writeSync(opened[5] as number, 'g'); // R may now fork the run's process, inside the cgroup
+      }
       closeSync(opened.pop() as number);
     } catch (error) {
       const why = readWhatIsThere(opened[2]);
@@ -364,7 +479,8 @@ export class Zygote {
       for (const f of opened) closeSafe(f);
       this.command(`C ${id}`);
       await ended;
-      if (cgroup) await this.cgroups.giveBack(cgroupName, cgroup);
+      if (slot) this.releaseSlot(slot);
+      else if (cgroup) await this.cgroups.giveBack(cgroupName, cgroup);
       throw error;
     }
     const pipe = (n: number, readable: boolean) => {
@@ -416,8 +532,12 @@ export class Zygote {
         if (released) return;
         released = true;
         for (const s of Object.values(io)) s.destroy();
-        await zygote.cgroups.giveBack(cgroupName, cg); // the child's namespace is gone: its cgroup is empty
+        // The child's namespace is gone: its cgroup is empty.
+        if (slot) zygote.releaseSlot(slot);
+        else await zygote.cgroups.giveBack(cgroupName, cg);
       },
+      inCgroup: () => cg.holds(hostPid),
+      joinedItself: slot !== null,
     };
   }
 
