@@ -324,8 +324,12 @@ export class Zygote {
   /** Back to free once empty (the child's namespace is gone); else never reused. */
   private releaseSlot(slot: CgroupSlot): void {
     if (slot.state !== 'busy') return;
-    if (!this.stopped && slot.cgroup.isEmpty()) slot.state = 'free';
-    else this.removeSlot(slot);
+    // Checked after the run's result is out (three reads): busy until then.
+    setImmediate(() => {
+      if (slot.state !== 'busy') return;
+      if (!this.stopped && slot.cgroup.isEmpty()) slot.state = 'free';
+      else this.removeSlot(slot);
+    });
   }
 
   private removeSlot(slot: CgroupSlot): void {
