@@ -72,7 +72,7 @@ export async function describeRunPaths(options: { python?: string } = {}): Promi
     path: 'zygote',
     available: zygote.ok,
     detail: zygote.ok
-      ? `a pre-initialised fork-server per concurrent run; each run is a fork in fresh pid/mount/net/ipc/uts/cgroup namespaces with its own tmpfs and cgroup, no capabilities, no_new_privs and seccomp (hello world ${zygote.ms} ms)`
+      ? `a pre-initialised fork-server per concurrent run; each run is a fork in fresh pid/mount/net/ipc/uts/cgroup namespaces with its own tmpfs and cgroup${env.cgroups.selfJoin ? ' (v1: it moves itself into one of the zygote\'s cgroup slots, no move by pid)' : ''}, no capabilities, no_new_privs and seccomp (hello world ${zygote.ms} ms)`
       : `unavailable: ${zygote.why}`,
   });
   return { auto: zygote.ok ? 'zygote' : pool.ok ? 'pool' : 'cold', defaultMode: DEFAULT_MODE, paths };
