@@ -483,7 +483,12 @@ def warm_up():
                                        "rlimits": [], "policy": "", "extraPaths": [], "maxFiles": 0, "maxFileBytes": 0}))
     scratch = type(sys)("__warm__")
     scratch.__builtins__ = __builtins__
-    exec("x = 1", scratch.__dict__)
+    exec("x = len(str(1))", scratch.__dict__)
+    _b_os.chdir(WORKSPACE)  # where main() goes too: out of the zygote's own tmpfs
+    for name in ("RLIMIT_NOFILE", "RLIMIT_FSIZE"):  # to what they are: no change
+        which = getattr(_b_resource, name)
+        _b_resource.setrlimit(which, _b_resource.getrlimit(which))
+    sys.path[:0] = []
     hook = policy_hook()
     hook("open", (WORKSPACE + "/x", "r", 0))
     hook("import", ("os", None, None, None, None))
