@@ -10,7 +10,8 @@ import { decodeWaitStatus, Zygote, type ZygoteChild } from '../src/zygote/zygote
 import { jailEnvironment, sharedCgroups } from '../src/jail/environment.js';
 import { childPids } from '../src/jail/reap.js';
 import { jailCgroupNames } from './helpers/host-state.js';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, readlinkSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { expectNoRunLeftovers, sandboxesClosedAfterEach } from './pool-helpers.js';
@@ -159,6 +160,31 @@ describe.runIf(sharedCgroups().selfJoin)('cgroup slots: a zygote child moves its
     // Slots and the children's cgroups are gone with the zygote.
     const left = jailCgroupNames()?.names ?? [];
     for (const child of children) expect(left).not.toContain(child.cgroupName);
+  });
+
+  it('slots removed from under the zygote: forks fall back to a move by the host, and runs go on', async () => {
+    const sb = await make({ mode: 'zygote', pool: { size: 1, max: 1 } });
+    expect((await sb.run('print(0)')).status).toBe('ok');
+    const parent = /under (\S+)/.exec(sharedCgroups().detail)?.[1] as string;
+    // Every idle cgroup that is empty (the free slots) goes, in every hierarchy.
+    let removed = 0;
+    for (const name of idleWarmJails().cgroups) {
+      for (const controller of ['memory', 'pids', 'cpuacct']) {
+        try {
+          rmdirSync(join(parent.replace('/memory/', `/${controller}/`), name));
+          if (controller === 'memory') removed++;
+        } catch {
+          /* in use (a spare's), or already gone */
+        }
+      }
+    }
+    expect(removed).toBeGreaterThan(0);
+    for (let i = 0; i < 12; i++) {
+      const r = await sb.run(`print(${i})`);
+      expect(r.status).toBe('ok');
+      expect(r.stdout).toBe(`${i}\n`);
+    }
+    expect(sb.pathCounts).toEqual({ cold: 0, pool: 0, zygote: 13 });
   });
 
   it('a slot is reused once its child is gone', async () => {
