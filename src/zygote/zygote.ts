@@ -46,7 +46,7 @@ export interface ZygoteChild extends LiveJail {
   readonly zygote: Zygote;
   /** Host pid of the run's pid 1. */
   readonly hostPid: number;
-  /** Back to normal priority (the zygote makes children at a lower one); call at the claim. */
+  /** Back to normal priority (the zygote makes children at a lower one): once warm, or at the claim. */
   promote(): void;
   /**
    * Resolves once the child is set up and waits for its request (its warm frame), before
