@@ -36,22 +36,11 @@ WARM_FRAME = len(b'{"t":"warm"}').to_bytes(4, "big") + b'{"t":"warm"}'
 
 
 def read_request(fd=CTRL_IN):
-    chunks, total = [], 0
-    # Small reads first: os.read allocates its whole buffer up front, and a 1 MiB one is
-    # an mmap and munmap (~12 us each time), which most requests never need.
-    size = 1 << 16
-    while True:
-        chunk = _b_os.read(fd, size)
-        if not chunk:
-            break
-        if len(chunk) == size:
-            size = 1 << 20
-        total += len(chunk)
-        if total > MAX_REQUEST_BYTES:
-            raise SystemExit(70)
-        chunks.append(chunk)
+    """The request: one length-prefixed marshal frame. Read to its length, not to EOF: the
+    host's close of the pipe can come a wake-up later than its write."""
+    request = read_request_frame(fd)
     _b_os.close(fd)
-    return _b_marshal.loads(b"".join(chunks))
+    return request
 
 
 def write_all(fd, data):
@@ -876,18 +865,23 @@ def zygote_main():
 
 
 def read_request_frame(fd):
-    """One length-prefixed marshal frame (the zygote's configuration)."""
+    """One length-prefixed marshal frame: [u32 big-endian length][marshal]. A request, or
+    the zygote's configuration."""
 
     def exact(n):
-        out = b""
-        while len(out) < n:
-            chunk = _b_os.read(fd, n - len(out))
+        chunks, got = [], 0
+        while got < n:
+            chunk = _b_os.read(fd, min(n - got, 1 << 20))
             if not chunk:
                 raise SystemExit(70)
-            out += chunk
-        return out
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
 
-    return _b_marshal.loads(exact(int.from_bytes(exact(4), "big")))
+    size = int.from_bytes(exact(4), "big")
+    if size > MAX_REQUEST_BYTES:
+        raise SystemExit(70)
+    return _b_marshal.loads(exact(size))
 
 
 if sys.argv[1:2] == ["zygote"]:

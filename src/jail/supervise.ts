@@ -94,7 +94,8 @@ const KILL_BEFORE_INFO_GRACE_MS = 2000;
 const SELF_JOIN_SCRIPT = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo 0 > "$1" || exit 125; shift; n=$((n - 1)); done; exec "$@"';
 
 /**
- * The request as the guest reads it: a marshalled dict (see src/guest/bootstrap.py).
+ * The request as the guest reads it: [u32 big-endian length][a marshalled dict] (see
+ * read_request in src/guest/bootstrap.py, which reads to the length, not to EOF).
  * `perUidProcessLimit: false` leaves RLIMIT_NPROC out: in a zygote's user namespace the
  * zygote and its other (idle) children share the run's uid, so a per-uid count would not
  * be the run's own; the run's cgroup (pids.max, mandatory for zygotes) holds it exactly.
@@ -102,7 +103,7 @@ const SELF_JOIN_SCRIPT = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo 0 > "$1" ||
 export function encodeGuestRequest(run: JailRun, withCgroups: boolean, perUidProcessLimit = true): Buffer {
   const r = run.request;
   const rlimits = guestRlimits(run.limits, withCgroups).filter(([name]) => perUidProcessLimit || name !== 'RLIMIT_NPROC');
-  return marshal({
+  const body = marshal({
     code: r.code,
     filename: r.filename,
     argv: r.argv,
@@ -114,6 +115,9 @@ export function encodeGuestRequest(run: JailRun, withCgroups: boolean, perUidPro
     policy: r.policy,
     extraPaths: r.extraPaths,
   });
+  const head = Buffer.allocUnsafe(4);
+  head.writeUInt32BE(body.length, 0);
+  return Buffer.concat([head, body]);
 }
 
 /**
