@@ -39,15 +39,19 @@ const readyFrame = z.object({ t: z.literal('ready') });
 const warmFrame = z.object({ t: z.literal('warm') });
 const frameSchema = z.discriminatedUnion('t', [readyFrame, warmFrame, errorFrame, fileFrame]);
 
-/** The warm frame, byte for byte as the bootstrap writes it (WARM_FRAME there). */
-export const WARM_FRAME = frameBytes('{"t":"warm"}');
-
-function frameBytes(json: string): Buffer {
-  const body = Buffer.from(json, 'utf8');
-  const head = Buffer.alloc(4);
-  head.writeUInt32BE(body.length, 0);
-  return Buffer.concat([head, body]);
+/**
+ * [u32 big-endian length][payload]: how every message between host and guest is framed
+ * (frames on fd 4, the request and the zygote's configuration on fd 3, the precompiled
+ * bootstrap in front of them).
+ */
+export function lengthPrefixed(payload: Uint8Array): Buffer {
+  const head = Buffer.allocUnsafe(4);
+  head.writeUInt32BE(payload.length, 0);
+  return Buffer.concat([head, payload]);
 }
+
+/** The warm frame, byte for byte as the bootstrap writes it (WARM_FRAME there). */
+export const WARM_FRAME = lengthPrefixed(Buffer.from('{"t":"warm"}', 'utf8'));
 
 export interface GuestReport {
   /** The bootstrap read its request: bwrap set the jail up and Python started. */

@@ -79,6 +79,11 @@ export function sinceBaseline(stats: CgroupStats, base: CgroupBaseline | null): 
   };
 }
 
+/** A jail's cgroup limits: its program's memory, and its program's processes plus the jail's own (`ownPids`). */
+export function jailCgroupLimits(limits: { memoryMiB: number; processes: number }, ownPids: number): CgroupLimits {
+  return { memoryBytes: limits.memoryMiB * 1024 * 1024, pids: limits.processes + ownPids };
+}
+
 export const sameLimits = (a: CgroupLimits, b: CgroupLimits): boolean => a.memoryBytes === b.memoryBytes && a.pids === b.pids;
 
 export interface CgroupProvider {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
-import { FrameDecoder, type GuestRequest } from '../guest/protocol.js';
+import { FrameDecoder, lengthPrefixed, type GuestRequest } from '../guest/protocol.js';
 import { PyboxError } from '../sandbox/errors.js';
 import type { Limits } from '../sandbox/limits.js';
 import type { RunResult } from '../sandbox/result.js';
@@ -11,7 +11,7 @@ import { marshal, tuple } from '../zygote/marshal.js';
 import { BOOTSTRAP_STUB, precompiledBootstrap } from '../zygote/precompile.js';
 import { buildBwrapArgv, jailEtcFiles, JAIL_FD_COUNT, JAIL_FDS } from './bwrap-argv.js';
 import type { CgroupRecycler, TakenCgroup } from './cgroup-recycler.js';
-import { nextJailName, sinceBaseline, type CgroupBaseline, type CgroupLimits, type CgroupProvider, type JailCgroup } from './cgroups.js';
+import { jailCgroupLimits, nextJailName, sinceBaseline, type CgroupBaseline, type CgroupLimits, type CgroupProvider, type JailCgroup } from './cgroups.js';
 import { devNullFd, leakableFds } from './inherited-fds.js';
 import { childPids, processStartTime, waitForJailGone } from './reap.js';
 import { guestRlimits } from './rlimits.js';
@@ -103,21 +103,20 @@ const SELF_JOIN_SCRIPT = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo 0 > "$1" ||
 export function encodeGuestRequest(run: JailRun, withCgroups: boolean, perUidProcessLimit = true): Buffer {
   const r = run.request;
   const rlimits = guestRlimits(run.limits, withCgroups).filter(([name]) => perUidProcessLimit || name !== 'RLIMIT_NPROC');
-  const body = marshal({
-    code: r.code,
-    filename: r.filename,
-    argv: r.argv,
-    rlimits: rlimits.map(([name, soft, hard]) => tuple(name, soft, hard)),
-    files: r.files.map(([path, b64]) => tuple(path, Buffer.from(b64, 'base64'))),
-    collect: r.collect,
-    maxFiles: r.maxFiles,
-    maxFileBytes: r.maxFileBytes,
-    policy: r.policy,
-    extraPaths: r.extraPaths,
-  });
-  const head = Buffer.allocUnsafe(4);
-  head.writeUInt32BE(body.length, 0);
-  return Buffer.concat([head, body]);
+  return lengthPrefixed(
+    marshal({
+      code: r.code,
+      filename: r.filename,
+      argv: r.argv,
+      rlimits: rlimits.map(([name, soft, hard]) => tuple(name, soft, hard)),
+      files: r.files.map(([path, b64]) => tuple(path, Buffer.from(b64, 'base64'))),
+      collect: r.collect,
+      maxFiles: r.maxFiles,
+      maxFileBytes: r.maxFileBytes,
+      policy: r.policy,
+      extraPaths: r.extraPaths,
+    }),
+  );
 }
 
 /**
@@ -155,9 +154,14 @@ function bornInside(env: JailEnvironment): boolean {
   return env.facts.shell !== null && env.cgroups.selfJoin;
 }
 
+/** bwrap's processes in a bwrap jail's cgroup: its pid 1, and its outer one when born inside. */
+function bwrapOwnPids(env: JailEnvironment): number {
+  return bornInside(env) ? 2 : 1;
+}
+
 /** The cgroup limits of a bwrap jail that runs a program with these limits. */
 export function bwrapCgroupLimits(env: JailEnvironment, limits: Limits): CgroupLimits {
-  return { memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + (bornInside(env) ? 2 : 1) };
+  return jailCgroupLimits(limits, bwrapOwnPids(env));
 }
 
 export interface BwrapJailOptions {
@@ -180,7 +184,7 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
   let cgroup: JailCgroup | null = options.cgroup?.cgroup ?? null;
   let cgroupName = options.cgroup?.name ?? null;
   const joins = bornInside(env);
-  const ownPids = joins ? 2 : 1;
+  const ownPids = bwrapOwnPids(env);
   try {
     if (!cgroup && env.cgroups.mode !== 'none') {
       cgroupName = nextJailName('jail');

@@ -1,7 +1,7 @@
 import { PyboxError } from '../sandbox/errors.js';
 import type { Limits } from '../sandbox/limits.js';
 import type { RunResult } from '../sandbox/result.js';
-import { sameLimits, type CgroupBaseline, type CgroupLimits } from '../jail/cgroups.js';
+import { jailCgroupLimits, sameLimits, type CgroupBaseline, type CgroupLimits } from '../jail/cgroups.js';
 import { keptCgroups } from '../jail/cgroup-recycler.js';
 import { withDescendants } from '../jail/reap.js';
 import { startBwrapJail, superviseJail, superviseRun, type JailEnvironment, type JailPath, type JailRun, type LiveJail } from '../jail/supervise.js';
@@ -221,7 +221,7 @@ export class RunPaths {
       let baseline: CgroupBaseline | null = null;
       if (jail.cgroup) {
         try {
-          baseline = await jail.cgroup.retune(this.cgroupLimits(limits, jail));
+          baseline = await jail.cgroup.retune(jailCgroupLimits(limits, jail.ownPids));
         } catch {
           this.discard(jail);
           continue;
@@ -404,13 +404,9 @@ export class RunPaths {
       list.splice(list.indexOf(child), 1);
       return this.discard(child); // its pid 1 did not move itself in: no run goes there
     }
-    const limits = this.cgroupLimits(this.limits, child);
+    const limits = jailCgroupLimits(this.limits, child.ownPids);
     this.readied.set(child, { limits, baseline: child.cgroup.retune(limits).catch(() => null) });
     child.promote();
-  }
-
-  private cgroupLimits(limits: Limits, jail: LiveJail): CgroupLimits {
-    return { memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + jail.ownPids };
   }
 
   private async claimZygote(limits: Limits): Promise<Claimed | null> {
@@ -456,7 +452,7 @@ export class RunPaths {
     z.busy = true;
     this.claimed.add(child);
     let baseline: CgroupBaseline | null = null;
-    const wanted = this.cgroupLimits(limits, child);
+    const wanted = jailCgroupLimits(limits, child.ownPids);
     const ready = this.readied.get(child);
     try {
       // Claimed before it was readied: its pid 1 may still be moving itself into its cgroup

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { lengthPrefixed } from '../guest/protocol.js';
 
 /**
  * The bootstrap is 20 KB of Python; compiling it costs ~7 ms on every cold jail. The
@@ -38,9 +39,7 @@ export function precompiledBootstrap(python: string, source: string): Buffer | n
   try {
     const r = spawnSync(python, ['-I', '-S', '-B', '-c', COMPILER], { input: source, env: {}, timeout: 20_000, maxBuffer: 16 * 1024 * 1024 });
     if (r.status === 0 && r.stdout.length > 0) {
-      const head = Buffer.allocUnsafe(4);
-      head.writeUInt32BE(r.stdout.length, 0);
-      prefix = Buffer.concat([head, r.stdout]);
+      prefix = lengthPrefixed(r.stdout);
     }
   } catch {
     prefix = null;

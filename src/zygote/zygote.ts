@@ -4,12 +4,12 @@ import { Socket } from 'node:net';
 import { constants as osConstants, setPriority } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { buildBwrapArgv, jailEtcFiles, JAIL_FD_COUNT, JAIL_FDS } from '../jail/bwrap-argv.js';
-import { nextJailName, type CgroupLimits, type JailCgroup } from '../jail/cgroups.js';
+import { jailCgroupLimits, nextJailName, type CgroupLimits, type JailCgroup } from '../jail/cgroups.js';
 import { devNullFd, leakableFds } from '../jail/inherited-fds.js';
 import { childPids, processStartTime, waitForJailGone } from '../jail/reap.js';
 import { killUidProcesses, type JailEnvironment, type JailExit, type LiveJail } from '../jail/supervise.js';
 import { CgroupRecycler } from '../jail/cgroup-recycler.js';
-import { WARM_FRAME } from '../guest/protocol.js';
+import { lengthPrefixed, WARM_FRAME } from '../guest/protocol.js';
 import { keepAlive } from '../pool/keepalive.js';
 import { marshal } from './marshal.js';
 import { BOOTSTRAP_STUB, precompiledBootstrap } from './precompile.js';
@@ -237,9 +237,7 @@ export class Zygote {
         procMasks: { files: facts.procMasks.files, dirs: facts.procMasks.dirs },
         slots: slotFds,
       });
-      const head = Buffer.allocUnsafe(4);
-      head.writeUInt32BE(config.length, 0);
-      fd(JAIL_FDS.ctrlIn)?.write(Buffer.concat([prefix, head, config]));
+      fd(JAIL_FDS.ctrlIn)?.write(Buffer.concat([prefix, lengthPrefixed(config)]));
       fd(JAIL_FDS.ctrlOut)?.on('data', (chunk: Buffer) => {
         this.buffer += chunk.toString('utf8');
         let nl: number;
@@ -420,18 +418,12 @@ export class Zygote {
     if (!slot) return null;
     slot.state = 'busy';
     try {
-      await slot.cgroup.retune({ memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + ZYGOTE_CHILD_OWN_PIDS });
+      await slot.cgroup.retune(jailCgroupLimits(limits, ZYGOTE_CHILD_OWN_PIDS));
       return slot;
     } catch {
       this.removeSlot(slot); // e.g. memory still charged to it above the new limit
       return null;
     }
-  }
-
-  /** A cgroup for a new child, with these limits (a kept one where there is one). */
-  private async cgroupFor(limits: ZygoteChildLimits): Promise<{ name: string; cgroup: JailCgroup }> {
-    const { name, cgroup } = await this.cgroups.take({ memoryBytes: limits.memoryMiB * MiB, pids: limits.processes + ZYGOTE_CHILD_OWN_PIDS });
-    return { name, cgroup };
   }
 
   /** Opens the child's pipes, puts it into its cgroup, and lets it go on (the gate). */
@@ -471,7 +463,7 @@ export class Zygote {
       if (slot) {
         ({ name: cgroupName, cgroup } = slot); // R moves itself in: no gate
       } else {
-        ({ name: cgroupName, cgroup } = await this.cgroupFor(limits));
+        ({ name: cgroupName, cgroup } = await this.cgroups.take(jailCgroupLimits(limits, ZYGOTE_CHILD_OWN_PIDS))); // a kept one, or new
         await cgroup.attachAsync([hostPid]);
         writeSync(opened[5] as number, 'g'); // R may now fork the run's process, inside the cgroup
       }
