@@ -11,6 +11,7 @@ import { jailEnvironment, sharedCgroups } from '../src/jail/environment.js';
 import { childPids } from '../src/jail/reap.js';
 import { jailCgroupNames } from './helpers/host-state.js';
 import { readdirSync, readlinkSync, rmdirSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -100,7 +101,7 @@ describe('the zygote (mode zygote) and auto', () => {
         try {
           const status = readFileSync(`/proc/${pid}/status`, 'utf8');
           const depth = (/^NSpid:\s+(.*)$/m.exec(status)?.[1] ?? '').trim().split(/\s+/).length;
-          return depth === 3 ? [{ pid, nice: Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]) }] : [];
+          return depth === 3 ? [{ pid, nice: getPriority(pid) }] : [];
         } catch {
           return [];
         }
@@ -112,7 +113,7 @@ describe('the zygote (mode zygote) and auto', () => {
     // The zygote itself stays at the lower priority it makes jails at.
     const zygoteNice = idleWarmJails()
       .pids.filter((pid) => !seen.some((p) => p.pid === pid))
-      .map((pid) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]));
+      .map((pid) => getPriority(pid));
     expect(zygoteNice).toContain(10);
     const r = await sb.run('print(1)');
     expect(r.status).toBe('ok');
