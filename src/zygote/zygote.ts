@@ -399,6 +399,8 @@ export class Zygote {
     });
     this.exits.set(id, exitResolve);
     const spawned = new Promise<{ pid: number; fds: number[] }>((resolve, reject) => this.spawns.set(id, { resolve, reject }));
+    // The zygote may exit while a slot is being readied, before `spawned` is awaited below.
+    spawned.catch(() => undefined);
     const slot = await this.slotFor(limits);
     const bytes = limits.workspaceMiB * MiB;
     this.command(`S ${id} ${bytes} ${bytes} ${slot?.index ?? -1}`);
