@@ -1,14 +1,14 @@
 /**
  * The warm pool and the run-path choice: warm jails are used once and replaced off the
  * request path, an empty pool or an unusual run goes cold (never fails), options are
- * validated, idle jails are trimmed, and close() leaves nothing behind.
+ * validated, idle jails are trimmed, and close() lets started runs finish and leaves nothing behind.
  * The zygote's own behaviour is in zygote.test.ts; isolation between runs in isolation.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { Sandbox } from '../src/index.js';
 import { idleWarmJails } from '../src/pool/pool.js';
 import { describeRunPaths } from '../src/pool/describe.js';
-import { expectNoRunLeftovers, sandboxesClosedAfterEach } from './pool-helpers.js';
+import { allOurJails, expectNoRunLeftovers, sandboxesClosedAfterEach } from './pool-helpers.js';
 
 const { make, sleep, until } = sandboxesClosedAfterEach();
 
@@ -51,6 +51,20 @@ describe('the warm pool (mode pool)', () => {
     expect(sb.mode.warmJails).toBe(1);
     await sleep(1200); // and it stays at min while idle
     expect(sb.mode.warmJails).toBe(1);
+  });
+});
+
+describe('close()', () => {
+  it.each(['zygote', 'pool', 'cold'] as const)('with runs in flight (%s): they finish, later runs are refused, nothing is left', async (mode) => {
+    const sb = await make({ mode, pool: { size: 1, max: 2 } });
+    // More runs than warm jails: some are still waiting for one when close() is called.
+    const runs = Array.from({ length: 5 }, (_, i) => sb.run(`import time; time.sleep(0.0${i}); print(${i})`));
+    await sb.close();
+    const results = await Promise.all(runs);
+    expect(results.map((r) => [r.status, r.stdout])).toEqual([0, 1, 2, 3, 4].map((i) => ['ok', `${i}\n`]));
+    await expect(sb.run('print(1)')).rejects.toMatchObject({ code: 'E_SANDBOX_CLOSED' });
+    expect(await expectNoRunLeftovers()).toEqual([]);
+    expect(allOurJails()).toEqual([]);
   });
 });
 
