@@ -1,6 +1,7 @@
 import { openSync, readdirSync, readFileSync } from 'node:fs';
 
-const O_CLOEXEC = 0o2000000;
+/** Linux's O_CLOEXEC, which Node's fs.constants does not export. */
+export const O_CLOEXEC = 0o2000000;
 
 /**
  * File descriptors this process inherited without close-on-exec. libuv passes such

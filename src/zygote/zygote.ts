@@ -4,13 +4,14 @@ import { Socket } from 'node:net';
 import { constants as osConstants, setPriority } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { buildBwrapArgv, jailEtcFiles, JAIL_FD_COUNT, JAIL_FDS } from '../jail/bwrap-argv.js';
-import { jailCgroupLimits, nextJailName, type CgroupLimits, type JailCgroup } from '../jail/cgroups.js';
-import { devNullFd, leakableFds } from '../jail/inherited-fds.js';
+import { jailCgroupLimits, type JailCgroup } from '../jail/cgroups.js';
+import { devNullFd, leakableFds, O_CLOEXEC } from '../jail/inherited-fds.js';
 import { childPids, processStartTime, waitForJailGone } from '../jail/reap.js';
 import { killUidProcesses, type JailEnvironment, type JailExit, type LiveJail } from '../jail/supervise.js';
 import { CgroupRecycler } from '../jail/cgroup-recycler.js';
 import { lengthPrefixed, WARM_FRAME } from '../guest/protocol.js';
 import { keepAlive } from '../pool/keepalive.js';
+import { CgroupSlots, type CgroupSlot } from './cgroup-slots.js';
 import { marshal } from './marshal.js';
 import { BOOTSTRAP_STUB, precompiledBootstrap } from './precompile.js';
 
@@ -18,17 +19,8 @@ const MiB = 1024 * 1024;
 /** tmpfs mount points of the zygote's own jail; each run mounts its own over them. */
 const ZYGOTE_TMPFS_BYTES = 1024 * 1024;
 const START_TIMEOUT_MS = 20_000;
-const O_CLOEXEC = 0o2000000;
 /** Empty cgroups a zygote keeps for its next children. */
 const MAX_FREE_CGROUPS = 8;
-/**
- * Cgroups whose `tasks` files a zygote holds open from its start (cgroup v1), so that each
- * child's pid 1 moves itself in: its spares, the run it serves and one finishing. A fork
- * with no free slot has the host move its pid 1 in instead.
- */
-const CGROUP_SLOTS = 6;
-/** Limits of a slot until a child's own are set, before its pid 1 joins. */
-const SLOT_PLACEHOLDER: CgroupLimits = { memoryBytes: 256 * 1024 * 1024, pids: 64 };
 /** R, the pid 1 of each run (G is the program). */
 const ZYGOTE_CHILD_OWN_PIDS = 1;
 /** Nice value of the zygote and of the children it makes, until one is claimed. */
@@ -62,15 +54,6 @@ export interface ZygoteChild extends LiveJail {
   readonly joinedItself: boolean;
 }
 
-/** A cgroup a zygote's children join by themselves, through files it opened at its start. */
-interface CgroupSlot {
-  readonly index: number;
-  readonly name: string;
-  readonly cgroup: JailCgroup;
-  /** free: empty, for the next fork; busy: a child's; dead: not reused (removed once empty). */
-  state: 'free' | 'busy' | 'dead';
-}
-
 interface PendingSpawn {
   resolve: (value: { pid: number; fds: number[] }) => void;
   reject: (error: Error) => void;
@@ -102,6 +85,7 @@ export class Zygote {
   private constructor(private readonly env: JailEnvironment) {
     this.ended = new Promise((r) => (this.resolveEnded = r));
     this.cgroups = new CgroupRecycler(env.cgroups, 'zygote', MAX_FREE_CGROUPS);
+    this.slots = new CgroupSlots(env.cgroups);
   }
 
   get isAlive(): boolean {
@@ -114,12 +98,10 @@ export class Zygote {
 
   /** Cgroups of this zygote's children and its slots, from their creation until removed. */
   get childCgroups(): ReadonlySet<string> {
-    const live = this.slots.filter((s) => s.state !== 'dead').map((s) => s.name);
-    return new Set([...this.cgroups.inUse, ...live, ...this.removingSlots.keys()]);
+    return new Set([...this.cgroups.inUse, ...this.slots.names]);
   }
-  /** Cgroups its children join by themselves (see CGROUP_SLOTS), by slot number. */
-  private readonly slots: CgroupSlot[] = [];
-  private readonly removingSlots = new Map<string, Promise<boolean>>();
+  /** Cgroups its children join by themselves (see cgroup-slots.ts). */
+  private readonly slots: CgroupSlots;
   /** Host pids of this zygote's live children (each run's pid 1). */
   private readonly childPids = new Set<number>();
   /** Empty cgroups of finished children, kept for the next ones. */
@@ -185,7 +167,7 @@ export class Zygote {
     stdio[1] = 'ignore';
     stdio[JAIL_FDS.block] = 'ignore';
     stdio[JAIL_FDS.seccomp] = 'ignore';
-    const { slotFds, hostFds } = this.openSlots(stdio);
+    const { slotFds, hostFds } = this.slots.open(stdio);
     let stderr = '';
     return new Promise<void>((resolve, reject) => {
       let settled = false;
@@ -202,7 +184,7 @@ export class Zygote {
       } catch (error) {
         hostFds.forEach(closeSafe);
         this.releaseUid(true);
-        void this.closeSlots().finally(() => this.resolveEnded());
+        void this.slots.close().finally(() => this.resolveEnded());
         reject(error as Error);
         return;
       }
@@ -275,71 +257,15 @@ export class Zygote {
             void killUidProcesses(uid).then((clean) => clean && this.env.uids?.release(uid));
           } else this.releaseUid(gone);
           if (!settled) fail(new Error(`the zygote exited during start-up: ${stderr.trim().split('\n').slice(-3).join(' | ') || 'no message'}`));
-          void Promise.all([this.cgroups.close(), this.closeSlots()]).finally(() => this.resolveEnded());
+          void Promise.all([this.cgroups.close(), this.slots.close()]).finally(() => this.resolveEnded());
         });
       });
     });
   }
 
-  /**
-   * Makes the slots (cgroup v1: a jail can move itself in) and opens each one's `tasks`
-   * files for the zygote's stdio, after its fixed fds. Returns their numbers in the
-   * zygote, per slot, and the host's copies to close once it runs. Fewer slots, or none,
-   * when cgroups cannot be made: forks then have the host move them in.
-   */
-  private openSlots(stdio: ('pipe' | 'ignore' | number)[]): { slotFds: number[][]; hostFds: number[] } {
-    const slotFds: number[][] = [];
-    const hostFds: number[] = [];
-    if (!this.env.cgroups.selfJoin) return { slotFds, hostFds };
-    let next = Math.max(stdio.length, JAIL_FD_COUNT);
-    for (let index = 0; index < CGROUP_SLOTS; index++) {
-      const name = nextJailName('zygote');
-      let cgroup: JailCgroup;
-      try {
-        cgroup = this.env.cgroups.create(name, SLOT_PLACEHOLDER);
-      } catch {
-        break;
-      }
-      const slot: CgroupSlot = { index, name, cgroup, state: 'free' };
-      this.slots.push(slot);
-      try {
-        const fds = (cgroup.selfJoinFiles(null) ?? []).map((f) => openSync(f, fsc.O_WRONLY | O_CLOEXEC));
-        hostFds.push(...fds);
-        const numbers = fds.map((fd) => {
-          while (stdio.length < next) stdio.push('ignore');
-          stdio[next] = fd;
-          return next++;
-        });
-        slotFds.push(numbers);
-      } catch {
-        this.removeSlot(slot);
-        break;
-      }
-    }
-    return { slotFds, hostFds };
-  }
-
-  /** Back to free once empty (the child's namespace is gone); else never reused. */
+  /** Its slot is reused once empty, unless the zygote is stopping. */
   private releaseSlot(slot: CgroupSlot): void {
-    if (slot.state !== 'busy') return;
-    // Checked after the run's result is out (three reads): busy until then.
-    setImmediate(() => {
-      if (slot.state !== 'busy') return;
-      if (!this.stopped && slot.cgroup.isEmpty()) slot.state = 'free';
-      else this.removeSlot(slot);
-    });
-  }
-
-  private removeSlot(slot: CgroupSlot): void {
-    slot.state = 'dead';
-    const gone = slot.cgroup.destroy().finally(() => this.removingSlots.delete(slot.name));
-    this.removingSlots.set(slot.name, gone);
-  }
-
-  /** Removes every slot (its children are gone with the zygote) and waits until they are. */
-  private async closeSlots(): Promise<void> {
-    for (const slot of this.slots) if (slot.state !== 'dead') this.removeSlot(slot);
-    await Promise.all(this.removingSlots.values());
+    this.slots.release(slot, () => !this.stopped);
   }
 
   private releaseUid(clean: boolean): void {
@@ -401,7 +327,7 @@ export class Zygote {
     const spawned = new Promise<{ pid: number; fds: number[] }>((resolve, reject) => this.spawns.set(id, { resolve, reject }));
     // The zygote may exit while a slot is being readied, before `spawned` is awaited below.
     spawned.catch(() => undefined);
-    const slot = await this.slotFor(limits);
+    const slot = await this.slots.take(jailCgroupLimits(limits, ZYGOTE_CHILD_OWN_PIDS));
     const bytes = limits.workspaceMiB * MiB;
     this.command(`S ${id} ${bytes} ${bytes} ${slot?.index ?? -1}`);
     let started: { pid: number; fds: number[] };
@@ -412,20 +338,6 @@ export class Zygote {
       throw error;
     }
     return this.setUpChild({ id, limits, ...started, zhost, ended, isEnded: () => hasEnded, slot });
-  }
-
-  /** A free slot set to these limits, or null (the host then moves the child in). */
-  private async slotFor(limits: ZygoteChildLimits): Promise<CgroupSlot | null> {
-    const slot = this.slots.find((s) => s.state === 'free');
-    if (!slot) return null;
-    slot.state = 'busy';
-    try {
-      await slot.cgroup.retune(jailCgroupLimits(limits, ZYGOTE_CHILD_OWN_PIDS));
-      return slot;
-    } catch {
-      this.removeSlot(slot); // e.g. memory still charged to it above the new limit
-      return null;
-    }
   }
 
   /** Opens the child's pipes, puts it into its cgroup, and lets it go on (the gate). */
