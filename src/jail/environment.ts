@@ -24,6 +24,13 @@ export function sharedCgroups(): CgroupProvider {
   return cgroups;
 }
 
+/**
+ * Cgroups a Sandbox keeps made ahead for its cold runs. A caller running back to back takes
+ * its next one before the last run's replacement is made (that waits until the result is
+ * out), so one kept is not enough: with two, every take after the first two finds one.
+ */
+export const COLD_CGROUPS_KEPT = 2;
+
 export function jailEnvironment(python: string = DEFAULT_PYTHON): JailEnvironment {
   const facts = probeHost(python);
   if (facts.isRoot && !uids) {
@@ -46,6 +53,6 @@ export function jailEnvironment(python: string = DEFAULT_PYTHON): JailEnvironmen
     uids: facts.isRoot ? uids : null,
     seccomp,
     bootstrapSource: BOOTSTRAP_SOURCE,
-    bwrapCgroups: provider.mode === 'none' ? null : new CgroupRecycler(provider, 'jail', 2),
+    bwrapCgroups: provider.mode === 'none' ? null : new CgroupRecycler(provider, 'jail', COLD_CGROUPS_KEPT),
   };
 }
