@@ -29,10 +29,17 @@ CTRL_IN, CTRL_OUT = 3, 4
 WORKSPACE = "/workspace"
 MAX_REQUEST_BYTES = 256 * 1024 * 1024
 BOOTSTRAP_FILE = sys._getframe().f_code.co_filename
-READY_FRAME = len(b'{"t":"ready"}').to_bytes(4, "big") + b'{"t":"ready"}'
+
+
+def length_prefixed(payload):
+    """[u32 big-endian length][payload]: every frame to the host (lengthPrefixed in protocol.ts)."""
+    return len(payload).to_bytes(4, "big") + payload
+
+
+READY_FRAME = length_prefixed(b'{"t":"ready"}')
 # A zygote's child says it is set up and waits (before its request: the host then readies
 # its cgroup counters and priority off the request's path). See WARM_FRAME in protocol.ts.
-WARM_FRAME = len(b'{"t":"warm"}').to_bytes(4, "big") + b'{"t":"warm"}'
+WARM_FRAME = length_prefixed(b'{"t":"warm"}')
 
 
 def read_request(fd=CTRL_IN):
@@ -50,10 +57,9 @@ def write_all(fd, data):
 
 
 def send_frame(obj):
-    data = obj if isinstance(obj, bytes) else __import__("json").dumps(obj, ensure_ascii=True).encode()
+    """A frame made ahead (bytes), or a dict sent as a JSON frame."""
+    data = obj if isinstance(obj, bytes) else length_prefixed(__import__("json").dumps(obj, ensure_ascii=True).encode())
     try:
-        if not isinstance(obj, bytes):
-            data = len(data).to_bytes(4, "big") + data
         write_all(CTRL_OUT, data)
     except OSError:
         pass  # the program closed or replaced fd 4: it only loses its own report
