@@ -10,11 +10,10 @@ import { decodeWaitStatus, Zygote, type ZygoteChild } from '../src/zygote/zygote
 import { jailEnvironment, sharedCgroups } from '../src/jail/environment.js';
 import { childPids } from '../src/jail/reap.js';
 import { jailCgroupNames } from './helpers/host-state.js';
-import { readdirSync, readlinkSync, rmdirSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, rmdirSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { expectNoRunLeftovers, sandboxesClosedAfterEach } from './pool-helpers.js';
 
 const { make, sleep, until } = sandboxesClosedAfterEach();

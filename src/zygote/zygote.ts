@@ -4,7 +4,7 @@ import { Socket } from 'node:net';
 import { constants as osConstants, setPriority } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { buildBwrapArgv, jailEtcFiles, JAIL_FD_COUNT, JAIL_FDS } from '../jail/bwrap-argv.js';
-import { jailCgroupLimits, type JailCgroup } from '../jail/cgroups.js';
+import { jailCgroupLimits, type CgroupLimits, type JailCgroup } from '../jail/cgroups.js';
 import { devNullFd, leakableFds, O_CLOEXEC } from '../jail/inherited-fds.js';
 import { childPids, processStartTime, waitForJailGone } from '../jail/reap.js';
 import { killUidProcesses, type JailEnvironment, type JailExit, type LiveJail } from '../jail/supervise.js';
@@ -268,6 +268,12 @@ export class Zygote {
     this.slots.release(slot, () => !this.stopped);
   }
 
+  /** The cgroup of a child whose namespace is gone: its slot, or a kept cgroup, for the next children. */
+  private async giveBackCgroup(slot: CgroupSlot | null, name: string, cgroup: JailCgroup | null): Promise<void> {
+    if (slot) this.releaseSlot(slot);
+    else if (cgroup) await this.cgroups.giveBack(name, cgroup);
+  }
+
   private releaseUid(clean: boolean): void {
     if (this.uid !== undefined && clean) this.env.uids?.release(this.uid);
     this.uid = undefined;
@@ -327,7 +333,8 @@ export class Zygote {
     const spawned = new Promise<{ pid: number; fds: number[] }>((resolve, reject) => this.spawns.set(id, { resolve, reject }));
     // The zygote may exit while a slot is being readied, before `spawned` is awaited below.
     spawned.catch(() => undefined);
-    const slot = await this.slots.take(jailCgroupLimits(limits, ZYGOTE_CHILD_OWN_PIDS));
+    const cgroupLimits = jailCgroupLimits(limits, ZYGOTE_CHILD_OWN_PIDS);
+    const slot = await this.slots.take(cgroupLimits);
     const bytes = limits.workspaceMiB * MiB;
     this.command(`S ${id} ${bytes} ${bytes} ${slot?.index ?? -1}`);
     let started: { pid: number; fds: number[] };
@@ -337,13 +344,14 @@ export class Zygote {
       if (slot) void ended.then(() => this.releaseSlot(slot)); // R may still be on its way out
       throw error;
     }
-    return this.setUpChild({ id, limits, ...started, zhost, ended, isEnded: () => hasEnded, slot });
+    return this.setUpChild({ id, limits, cgroupLimits, ...started, zhost, ended, isEnded: () => hasEnded, slot });
   }
 
   /** Opens the child's pipes, puts it into its cgroup, and lets it go on (the gate). */
   private async setUpChild(c: {
     id: string;
     limits: ZygoteChildLimits;
+    cgroupLimits: CgroupLimits;
     pid: number;
     fds: number[];
     zhost: number;
@@ -351,7 +359,7 @@ export class Zygote {
     isEnded: () => boolean;
     slot: CgroupSlot | null;
   }): Promise<ZygoteChild> {
-    const { id, limits, pid, fds, zhost, ended, isEnded, slot } = c;
+    const { id, limits, cgroupLimits, pid, fds, zhost, ended, isEnded, slot } = c;
     let cgroup: JailCgroup | null = null;
     let cgroupName = '';
     const opened: number[] = [];
@@ -377,7 +385,7 @@ export class Zygote {
       if (slot) {
         ({ name: cgroupName, cgroup } = slot); // R moves itself in: no gate
       } else {
-        ({ name: cgroupName, cgroup } = await this.cgroups.take(jailCgroupLimits(limits, ZYGOTE_CHILD_OWN_PIDS))); // a kept one, or new
+        ({ name: cgroupName, cgroup } = await this.cgroups.take(cgroupLimits)); // a kept one, or new
         await cgroup.attachAsync([hostPid]);
         writeSync(opened[5] as number, 'g'); // R may now fork the run's process, inside the cgroup
       }
@@ -389,8 +397,7 @@ export class Zygote {
       for (const f of opened) closeSafe(f);
       this.command(`C ${id}`);
       await ended;
-      if (slot) this.releaseSlot(slot);
-      else if (cgroup) await this.cgroups.giveBack(cgroupName, cgroup);
+      await this.giveBackCgroup(slot, cgroupName, cgroup);
       throw error;
     }
     const pipe = (n: number, readable: boolean) => {
@@ -442,9 +449,7 @@ export class Zygote {
         if (released) return;
         released = true;
         for (const s of Object.values(io)) s.destroy();
-        // The child's namespace is gone: its cgroup is empty.
-        if (slot) zygote.releaseSlot(slot);
-        else await zygote.cgroups.giveBack(cgroupName, cg);
+        await zygote.giveBackCgroup(slot, cgroupName, cg); // the child's namespace is gone: its cgroup is empty
       },
       inCgroup: () => cg.holds(hostPid),
       joinedItself: slot !== null,
