@@ -24,7 +24,6 @@ export interface PoolOptions {
 
 export const DEFAULT_POOL: Required<PoolOptions> = Object.freeze({ size: 2, min: 1, max: 8, idleMs: 30_000 });
 
-const MiB = 1024 * 1024;
 /** How long a claim waits for a spare that is not warm yet before it goes elsewhere. */
 const WARM_WAIT_MS = 5000;
 /** Children each zygote keeps forked ahead of its next runs. */
