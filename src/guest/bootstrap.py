@@ -241,6 +241,48 @@ def install_policy():
     sys.addaudithook(policy_hook())
 
 
+# --- the kernel's half of the strict policy ---
+
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+
+
+def load_seccomp_filter(prog):
+    """Stacks the BPF program `prog` (struct sock_filter[] bytes the host compiled: the
+    rules of the strict policy the kernel can hold, src/jail/seccomp/strict.ts) on this
+    process's seccomp filters. Everything the program runs or forks keeps it, and no
+    filter can be taken off again. Python has no prctl: this is _ctypes alone (ctypes
+    itself imports os and costs ~8 ms), in the trusted bootstrap before any user code;
+    _ctypes then leaves sys.modules, and the strict policy denies its import. no_new_privs
+    is already set (by bwrap, or by the zygote's R), and nothing here has started a thread."""
+    if not prog or len(prog) % 8:
+        raise OSError("a strict request without its seccomp filter")
+    ct = __import__("_ctypes")
+    try:
+        class Ulong(ct._SimpleCData):
+            _type_ = "L"
+
+        class CharP(ct._SimpleCData):
+            _type_ = "z"
+
+        class Int(ct._SimpleCData):
+            _type_ = "i"
+
+        class CFunction(ct.CFuncPtr):
+            _flags_ = ct.FUNCFLAG_CDECL | ct.FUNCFLAG_USE_ERRNO
+            _restype_ = Int
+
+        prctl = CFunction(ct.dlsym(ct.dlopen(None, 0), "prctl"))
+        program = CharP(prog)  # keeps prog alive; its value is the address of prog's bytes
+        address = Ulong.from_buffer(program).value
+        # struct sock_fprog { unsigned short len; (padding) struct sock_filter *filter; }
+        fprog = (len(prog) // 8).to_bytes(2, sys.byteorder) + bytes(6) + address.to_bytes(8, sys.byteorder)
+        if prctl(Ulong(PR_SET_SECCOMP), Ulong(SECCOMP_MODE_FILTER), fprog, Ulong(0), Ulong(0)) != 0:
+            errno = ct.get_errno()
+            raise OSError(errno, "prctl(PR_SET_SECCOMP): " + _b_os.strerror(errno))
+    finally:
+        sys.modules.pop("_ctypes", None)
+
+
 def policy_hook():
     os_fspath, realpath = _b_os.fspath, _realpath
     AF_UNIX = 1
@@ -400,6 +442,13 @@ def main(announce=False):
     if announce:
         send_frame(WARM_FRAME)
     req = read_request()
+    if req["policy"] == "strict":
+        # Before the ready frame: a jail that cannot hold the strict policy never came up.
+        try:
+            load_seccomp_filter(req["seccomp"])
+        except Exception as exc:
+            _b_os.write(2, ("pybox: cannot load the strict policy's seccomp filter: %s\n" % exc).encode())
+            _b_os._exit(70)
     send_frame(READY_FRAME)  # the jail came up: from here on, a failure is the program's
     apply_rlimits(req["rlimits"])
     for rel, data in req["files"]:
@@ -545,7 +594,7 @@ CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x08000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 4, 24, 38
-PR_SET_SECCOMP, SECCOMP_MODE_FILTER, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 22, 2, 47, 4
+PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 SIOCSIFFLAGS, IFF_UP, IFF_RUNNING = 0x8914, 0x1, 0x40
 ZYGOTE_ONLY_MODULES = ("ctypes", "_ctypes", "ctypes._endian")
 

@@ -15,6 +15,8 @@ export interface GuestRequest {
   maxFiles: number;
   maxFileBytes: number;
   policy: 'strict' | 'off';
+  /** Under 'strict': the BPF program the guest stacks before the program runs (empty under 'off'). */
+  seccomp: Uint8Array;
   extraPaths: string[];
 }
 

@@ -3,7 +3,7 @@ import { PyboxError } from '../sandbox/errors.js';
 import { DEFAULT_PYTHON, probeHost } from '../host/probe.js';
 import { CgroupRecycler } from './cgroup-recycler.js';
 import { detectCgroups, type CgroupProvider } from './cgroups.js';
-import { compileSeccompFilter } from './seccomp/index.js';
+import { compileSeccompFilter, compileStrictSeccompFilter } from './seccomp/index.js';
 import type { JailEnvironment } from './supervise.js';
 import { UidPool } from './uid-pool.js';
 
@@ -14,6 +14,7 @@ import { UidPool } from './uid-pool.js';
 let cgroups: CgroupProvider | null = null;
 let uids: UidPool | null = null;
 let seccomp: Buffer | null = null;
+let strictSeccomp: Buffer | null = null;
 
 export function sharedCgroups(): CgroupProvider {
   if (!cgroups) {
@@ -44,6 +45,7 @@ export function jailEnvironment(python: string = DEFAULT_PYTHON): JailEnvironmen
   const provider = sharedCgroups();
   try {
     seccomp ??= compileSeccompFilter({ denySysvShm: provider.mode === 'none' });
+    strictSeccomp ??= compileStrictSeccompFilter();
   } catch (error) {
     throw new PyboxError('E_JAIL_UNAVAILABLE', `no seccomp filter for this machine: ${(error as Error).message}`, { cause: error });
   }
@@ -52,6 +54,7 @@ export function jailEnvironment(python: string = DEFAULT_PYTHON): JailEnvironmen
     cgroups: provider,
     uids: facts.isRoot ? uids : null,
     seccomp,
+    strictSeccomp,
     bootstrapSource: BOOTSTRAP_SOURCE,
     bwrapCgroups: provider.mode === 'none' ? null : new CgroupRecycler(provider, 'jail', COLD_CGROUPS_KEPT),
   };

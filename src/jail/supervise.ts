@@ -24,6 +24,8 @@ export interface JailEnvironment {
   /** Present when we run as root: bwrap then runs as one of these uids. */
   uids: UidPool | null;
   seccomp: Buffer;
+  /** The strict policy's filter (src/jail/seccomp/strict.ts), sent in each strict run's request. */
+  strictSeccomp: Buffer;
   bootstrapSource: string;
   /** This Sandbox's bwrap-jail cgroups: made ahead for cold runs, removed after in the background (null without cgroups). */
   bwrapCgroups: CgroupRecycler | null;
@@ -114,6 +116,7 @@ export function encodeGuestRequest(run: JailRun, withCgroups: boolean, perUidPro
       maxFiles: r.maxFiles,
       maxFileBytes: r.maxFileBytes,
       policy: r.policy,
+      seccomp: r.seccomp,
       extraPaths: r.extraPaths,
     }),
   );

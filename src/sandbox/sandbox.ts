@@ -8,6 +8,8 @@ import type { RunResult } from './result.js';
 
 /** The name the user's code runs under, in tracebacks and sys.argv[0]. */
 export const MAIN_FILENAME = 'main.py';
+/** A run under policy 'off' stacks no filter of its own. */
+const NO_FILTER = new Uint8Array(0);
 
 /**
  * A handle on pybox: each `run` gets a fresh jail, so no state passes between runs.
@@ -71,6 +73,7 @@ export class Sandbox {
         maxFiles: 1000,
         maxFileBytes: prepared.limits.workspaceMiB * 1024 * 1024,
         policy: prepared.policy,
+        seccomp: prepared.policy === 'strict' ? this.env.strictSeccomp : NO_FILTER,
         extraPaths: this.env.facts.sitePaths,
       },
     };

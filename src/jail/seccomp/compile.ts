@@ -62,7 +62,7 @@ export function hostSeccompArch(nodeArch: string = process.arch): SeccompArch {
   throw new SeccompError('E_SECCOMP_ARCH', `seccomp filter not available for architecture '${nodeArch}' (supported: x64, arm64)`);
 }
 
-function resolveArch(arch: SeccompArch | undefined): SeccompArch {
+export function resolveArch(arch: SeccompArch | undefined): SeccompArch {
   if (arch === undefined) return hostSeccompArch();
   // Runtime check too: options may come from untyped config.
   if (!SECCOMP_ARCHES.includes(arch)) {
@@ -140,6 +140,9 @@ export function compileSeccompProgram(rules: readonly SeccompRule[], arch: Secco
         for (const v of when.values) asm.jeq(v, allow);
         asm.ret(actionValue(rule.action));
         break;
+      case 'nonZero':
+        asm.jeq(0, NEXT, act).ldAbs(SECCOMP_DATA_OFFSET.argHigh(when.arg)).jeq(0, allow, act);
+        break;
     }
   }
 
@@ -197,6 +200,8 @@ function describeCondition(c: ArgCondition): string {
       return `${arg} in {${c.values.map(hex).join(', ')}}`;
     case 'notIn':
       return `${arg} not in {${c.values.map(hex).join(', ')}}`;
+    case 'nonZero':
+      return `arg${c.arg} != 0 (all 64 bits)`;
   }
 }
 

@@ -24,6 +24,7 @@ export {
   type SeccompPolicyOptions,
   type SeccompRule,
 } from './policy.js';
+export { compileStrictSeccompFilter, STRICT_RULES, AF_UNIX } from './strict.js';
 export { AUDIT_ARCH, X32_SYSCALL_BIT, syscallNumber, type SeccompArch, type SyscallName } from './syscalls.js';
 export { BpfAssembler, BpfError, decode as decodeBpf, serialize as serializeBpf, type SockFilter } from './bpf.js';
 export { runFilter, type SeccompData } from './emulate.js';

@@ -20,11 +20,12 @@ export const DENY_ENOSYS: SeccompAction = { type: 'errno', errno: ENOSYS };
 export type ArgIndex = 0 | 1 | 2 | 3 | 4 | 5;
 
 /**
- * Conditions look at the LOW 32 BITS of one argument only. That is exactly
- * right for every conditional rule below, because the kernel itself
- * truncates those arguments to 32 bits (ioctl's `unsigned int cmd`,
- * personality's `unsigned int`, clone's `lower_32_bits(clone_flags)`), so
- * high bits cannot be used to smuggle a value past the filter.
+ * Conditions look at the LOW 32 BITS of one argument only, but `nonZero`. That is
+ * exactly right for every value rule, because the kernel itself truncates those
+ * arguments to 32 bits (ioctl's `unsigned int cmd`, personality's `unsigned int`,
+ * clone's `lower_32_bits(clone_flags)`, socket's `int domain`), so high bits cannot
+ * be used to smuggle a value past the filter. A pointer is 64 bits: `nonZero` looks
+ * at both halves, so an address whose low half is 0 is not taken for NULL.
  */
 export type ArgCondition =
   /** (arg & mask) != 0 */
@@ -32,9 +33,11 @@ export type ArgCondition =
   /** arg is one of values */
   | { readonly op: 'in'; readonly arg: ArgIndex; readonly values: readonly number[] }
   /** arg is none of values */
-  | { readonly op: 'notIn'; readonly arg: ArgIndex; readonly values: readonly number[] };
+  | { readonly op: 'notIn'; readonly arg: ArgIndex; readonly values: readonly number[] }
+  /** arg (all 64 bits) != 0: a pointer that is not NULL */
+  | { readonly op: 'nonZero'; readonly arg: ArgIndex };
 
-export type PolicyGroup = 'base' | 'sysvShm' | 'sysvIpc';
+export type PolicyGroup = 'base' | 'sysvShm' | 'sysvIpc' | 'strict';
 
 export interface SeccompRule {
   readonly syscall: SyscallName;

@@ -88,6 +88,16 @@ const TABLE = {
   semop: [65, 193],
   semtimedop: [220, 192],
   semctl: [66, 191],
+  // the strict policy's own filter (strict.ts)
+  execve: [59, 221],
+  execveat: [322, 281],
+  socket: [41, 198],
+  socketpair: [53, 199],
+  connect: [42, 203],
+  bind: [49, 200],
+  sendto: [44, 206],
+  sendmsg: [46, 211],
+  sendmmsg: [307, 269],
   // controls used by tests
   read: [0, 63],
   getpid: [39, 172],
