@@ -243,44 +243,65 @@ def install_policy():
 
 # --- the kernel's half of the strict policy ---
 
-PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+PR_GET_SECCOMP, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 21, 22, 2
+# The loader, built ahead where a jail waits warm (the zygote, pooled jails): built in a
+# forked child it would fault in the whole import machinery on the request's path.
+# main() takes it out of here before any user code runs.
+_SECCOMP_LOADER = [None]
 
 
-def load_seccomp_filter(prog):
-    """Stacks the BPF program `prog` (struct sock_filter[] bytes the host compiled: the
-    rules of the strict policy the kernel can hold, src/jail/seccomp/strict.ts) on this
-    process's seccomp filters. Everything the program runs or forks keeps it, and no
-    filter can be taken off again. Python has no prctl: this is _ctypes alone (ctypes
-    itself imports os and costs ~8 ms), in the trusted bootstrap before any user code;
-    _ctypes then leaves sys.modules, and the strict policy denies its import. no_new_privs
-    is already set (by bwrap, or by the zygote's R), and nothing here has started a thread."""
-    if not prog or len(prog) % 8:
-        raise OSError("a strict request without its seccomp filter")
+def seccomp_loader():
+    """load(prog): stacks the BPF program `prog` (struct sock_filter[] bytes the host
+    compiled: the rules of the strict policy the kernel can hold, src/jail/seccomp/strict.ts)
+    on this process's seccomp filters. Everything the program runs or forks keeps it, and
+    no filter can be taken off again. Python has no prctl: this is _ctypes alone (ctypes
+    itself imports os and costs ~8 ms), used only by the trusted bootstrap; _ctypes leaves
+    sys.modules at once, and the strict policy denies its import. no_new_privs is already
+    set (by bwrap, or by the zygote's R), and nothing here has started a thread."""
     ct = __import__("_ctypes")
-    try:
-        class Ulong(ct._SimpleCData):
-            _type_ = "L"
+    sys.modules.pop("_ctypes", None)
 
-        class CharP(ct._SimpleCData):
-            _type_ = "z"
+    class Ulong(ct._SimpleCData):
+        _type_ = "L"
 
-        class Int(ct._SimpleCData):
-            _type_ = "i"
+    class CharP(ct._SimpleCData):
+        _type_ = "z"
 
-        class CFunction(ct.CFuncPtr):
-            _flags_ = ct.FUNCFLAG_CDECL | ct.FUNCFLAG_USE_ERRNO
-            _restype_ = Int
+    class Int(ct._SimpleCData):
+        _type_ = "i"
 
-        prctl = CFunction(ct.dlsym(ct.dlopen(None, 0), "prctl"))
+    class CFunction(ct.CFuncPtr):
+        _flags_ = ct.FUNCFLAG_CDECL | ct.FUNCFLAG_USE_ERRNO
+        _restype_ = Int
+
+    prctl = CFunction(ct.dlsym(ct.dlopen(None, 0), "prctl"))
+    get_errno, byteorder = ct.get_errno, sys.byteorder
+
+    def load(prog, option=PR_SET_SECCOMP):
         program = CharP(prog)  # keeps prog alive; its value is the address of prog's bytes
         address = Ulong.from_buffer(program).value
         # struct sock_fprog { unsigned short len; (padding) struct sock_filter *filter; }
-        fprog = (len(prog) // 8).to_bytes(2, sys.byteorder) + bytes(6) + address.to_bytes(8, sys.byteorder)
-        if prctl(Ulong(PR_SET_SECCOMP), Ulong(SECCOMP_MODE_FILTER), fprog, Ulong(0), Ulong(0)) != 0:
-            errno = ct.get_errno()
+        fprog = (len(prog) // 8).to_bytes(2, byteorder) + bytes(6) + address.to_bytes(8, byteorder)
+        result = prctl(Ulong(option), Ulong(SECCOMP_MODE_FILTER), fprog, Ulong(0), Ulong(0))
+        if result < 0:
+            errno = get_errno()
             raise OSError(errno, "prctl(PR_SET_SECCOMP): " + _b_os.strerror(errno))
-    finally:
-        sys.modules.pop("_ctypes", None)
+        return result
+
+    return load
+
+
+def load_strict_filter(prog):
+    """The strict request's filter, stacked before the ready frame: a jail that cannot hold
+    the strict policy never came up (the host reports internal_error)."""
+    load, _SECCOMP_LOADER[0] = _SECCOMP_LOADER[0], None
+    try:
+        if not prog or len(prog) % 8:
+            raise OSError("a strict request without its seccomp filter")
+        (load or seccomp_loader())(prog)
+    except Exception as exc:
+        _b_os.write(2, ("pybox: cannot load the strict policy's seccomp filter: %s\n" % exc).encode())
+        _b_os._exit(70)
 
 
 def policy_hook():
@@ -443,12 +464,8 @@ def main(announce=False):
         send_frame(WARM_FRAME)
     req = read_request()
     if req["policy"] == "strict":
-        # Before the ready frame: a jail that cannot hold the strict policy never came up.
-        try:
-            load_seccomp_filter(req["seccomp"])
-        except Exception as exc:
-            _b_os.write(2, ("pybox: cannot load the strict policy's seccomp filter: %s\n" % exc).encode())
-            _b_os._exit(70)
+        load_strict_filter(req["seccomp"])
+    _SECCOMP_LOADER[0] = None  # nothing of it stays reachable from the program
     send_frame(READY_FRAME)  # the jail came up: from here on, a failure is the program's
     apply_rlimits(req["rlimits"])
     for rel, data in req["files"]:
@@ -535,6 +552,8 @@ def warm_up():
     sys.path[:0] = []
     hook = policy_hook()
     hook("open", (WORKSPACE + "/x", "r", 0))
+    if _SECCOMP_LOADER[0] is not None:
+        _SECCOMP_LOADER[0](b"", PR_GET_SECCOMP)  # the load's whole path, with a query
     hook("import", ("os", None, None, None, None))
     _is_dir(WORKSPACE)
     _b_os.stat(WORKSPACE)
@@ -835,6 +854,7 @@ def zygote_main():
     config = read_request_frame(CTRL_IN)
     z = _Zygote(config)
     preload()
+    _SECCOMP_LOADER[0] = seccomp_loader()
     # Everything loaded so far moves to the permanent generation: a child's collections
     # never walk (and so never copy-on-write) the pages it shares with us.
     import gc
@@ -946,5 +966,6 @@ if sys.argv[1:2] == ["zygote"]:
 else:
     if sys.argv[1:2] == ["warm"]:
         preload()
+        _SECCOMP_LOADER[0] = seccomp_loader()
         warm_up()
     main()
