@@ -12,6 +12,7 @@ import {
   buildSeccompPolicy,
   compileSeccompFilter,
   compileSeccompProgram,
+  compileStrictSeccompFilter,
   decodeBpf,
   describeSeccompPolicy,
   hostSeccompArch,
@@ -317,6 +318,14 @@ def call(nr, args):
         e = ctypes.get_errno()
         return errno.errorcode.get(e, str(e))
     return "OK"
+stack = spec.get("stack")
+if stack:  # a second filter on top of bwrap's, as the bootstrap stacks the strict one
+    prog = bytes.fromhex(stack)
+    buf = ctypes.create_string_buffer(prog, len(prog))
+    class Fprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+    fprog = Fprog(len(prog) // 8, ctypes.addressof(buf))
+    assert libc.prctl(22, ctypes.c_ulong(2), ctypes.byref(fprog), ctypes.c_ulong(0), ctypes.c_ulong(0)) == 0
 out = {}
 for name, nr, args in spec.get("calls", []):
     out[name] = call(nr, args)
@@ -350,6 +359,8 @@ if last:
 
 type Call = [name: string, nr: number, args: bigint[]];
 interface ProbeSpec {
+  /** Hex of a filter the probe stacks itself before its calls. */
+  stack?: string;
   calls?: Call[];
   extras?: ('fork' | 'thread' | 'subprocess')[];
   last?: Call;
@@ -377,6 +388,45 @@ const CONTROLS: Call[] = [
 ];
 
 // Security tests never skip: on a non-x86_64 host or without bwrap they fail loudly.
+const AF_UNIX = 1n;
+const AF_INET = 2n;
+const AF_INET6 = 10n;
+const AF_NETLINK = 16n;
+const LOW_HALF_ZERO = 0x1_0000_0000n; // a pointer whose low 32 bits are 0: not NULL
+
+describe('the strict policy\'s filter (emulated)', () => {
+  for (const arch of ['x86_64', 'aarch64'] as const) {
+    describe(arch, () => {
+      const prog = decodeBpf(compileStrictSeccompFilter(arch));
+      const run = (name: SyscallName, ...args: bigint[]): number => runFilter(prog, { nr: nr(name, arch), arch: AUDIT_ARCH[arch], args });
+
+      it('refuses every way to a new program, and allows fork, threads and the rest', () => {
+        expect(run('execve', BAD_PTR)).toBe(EPERM_RET);
+        expect(run('execveat', NEG1, BAD_PTR)).toBe(EPERM_RET);
+        expect(run('clone', 0x01200011n)).toBe(SECCOMP_RET_ALLOW); // glibc fork(): strict allows os.fork
+        expect(run('clone', 0x003d0f00n)).toBe(SECCOMP_RET_ALLOW); // pthread_create
+        expect(run('getpid')).toBe(SECCOMP_RET_ALLOW);
+        expect(run('read', NEG1)).toBe(SECCOMP_RET_ALLOW);
+        expect(runFilter(prog, { nr: nr('getpid', arch), arch: arch === 'x86_64' ? AUDIT_ARCH.aarch64 : AUDIT_ARCH.x86_64 })).toBe(SECCOMP_RET_KILL_PROCESS);
+      });
+
+      it('allows unix sockets only, and no connect, bind, sendto to an address or sendmsg', () => {
+        expect(run('socket', AF_UNIX, 1n)).toBe(SECCOMP_RET_ALLOW);
+        expect(run('socketpair', AF_UNIX, 1n)).toBe(SECCOMP_RET_ALLOW);
+        for (const family of [AF_INET, AF_INET6, AF_NETLINK, 0n, 0x1_0000_0002n]) {
+          expect(run('socket', family, 2n)).toBe(EPERM_RET);
+          expect(run('socketpair', family, 2n)).toBe(EPERM_RET);
+        }
+        expect(run('socket', 0xffffffff_00000001n, 1n)).toBe(SECCOMP_RET_ALLOW); // the kernel reads an int: AF_UNIX
+        for (const name of ['connect', 'bind', 'sendmsg', 'sendmmsg'] as const) expect(run(name, NEG1, BAD_PTR)).toBe(EPERM_RET);
+        expect(run('sendto', NEG1, BAD_PTR, 1n, 0n, 0n, 0n)).toBe(SECCOMP_RET_ALLOW); // send(): no address
+        expect(run('sendto', NEG1, BAD_PTR, 1n, 0n, BAD_PTR, 16n)).toBe(EPERM_RET);
+        expect(run('sendto', NEG1, BAD_PTR, 1n, 0n, LOW_HALF_ZERO, 16n)).toBe(EPERM_RET);
+      });
+    });
+  }
+});
+
 describe('seccomp filter in a real bwrap jail', () => {
   const filter = compileSeccompFilter();
 
@@ -523,5 +573,61 @@ describe('seccomp filter in a real bwrap jail', () => {
       calls: [...CONTROLS, ['nr1000', 1000, []], ['nr1399', 1399, []], ['nr1400', 1400, []]],
     });
     expect(results).toEqual({ getpid: 'OK', read_badfd: 'EBADF', nr1000: '1234', nr1399: '1234', nr1400: 'ENOSYS' });
+  });
+});
+
+describe('the strict policy\'s filter stacked on the jail\'s, in the real kernel', () => {
+  const x86Call = (name: SyscallName, ...args: bigint[]): Call => [name, x86(name), args];
+
+  it('refuses exec, non-unix sockets, connect, bind, sendto to an address and sendmsg with EPERM; fork and threads work', async () => {
+    const calls: Call[] = [
+      ...CONTROLS,
+      x86Call('execve', BAD_PTR, 0n, 0n),
+      x86Call('execveat', NEG1, BAD_PTR, 0n, 0n, 0n),
+      ['socket_inet', x86('socket'), [AF_INET, 2n, 0n]],
+      ['socket_inet6', x86('socket'), [AF_INET6, 2n, 0n]],
+      ['socket_netlink', x86('socket'), [AF_NETLINK, 3n, 0n]],
+      ['socket_inet_high_bits', x86('socket'), [0x1_0000_0002n, 2n, 0n]],
+      ['socket_unix', x86('socket'), [AF_UNIX, 2n, 0n]],
+      ['socketpair_inet', x86('socketpair'), [AF_INET, 1n, 0n, BAD_PTR]],
+      x86Call('connect', NEG1, BAD_PTR, 16n),
+      x86Call('bind', NEG1, BAD_PTR, 16n),
+      ['send', x86('sendto'), [NEG1, BAD_PTR, 1n, 0n, 0n, 0n]],
+      ['sendto_addr', x86('sendto'), [NEG1, BAD_PTR, 1n, 0n, BAD_PTR, 16n]],
+      ['sendto_addr_low_half_zero', x86('sendto'), [NEG1, BAD_PTR, 1n, 0n, LOW_HALF_ZERO, 16n]],
+      x86Call('sendmsg', NEG1, BAD_PTR, 0n),
+      x86Call('sendmmsg', NEG1, BAD_PTR, 1n, 0n),
+    ];
+    const before = await probe(compileSeccompFilter(), { calls });
+    // Without the strict filter the same calls reach the kernel (bad fds and pointers).
+    expect(before.results).toMatchObject({ execve: 'EFAULT', execveat: 'EFAULT', socket_inet: 'OK', socket_unix: 'OK', connect: 'EBADF', send: 'EBADF', sendto_addr: 'EBADF', sendmsg: 'EBADF' });
+    const { results, run } = await probe(compileSeccompFilter(), {
+      stack: compileStrictSeccompFilter().toString('hex'),
+      calls,
+      extras: ['fork', 'thread', 'subprocess'],
+    });
+    expect(run.code).toBe(0);
+    expect(results).toEqual({
+      getpid: 'OK',
+      read_badfd: 'EBADF',
+      execve: 'EPERM',
+      execveat: 'EPERM',
+      socket_inet: 'EPERM',
+      socket_inet6: 'EPERM',
+      socket_netlink: 'EPERM',
+      socket_inet_high_bits: 'EPERM',
+      socket_unix: 'OK',
+      socketpair_inet: 'EPERM',
+      connect: 'EPERM',
+      bind: 'EPERM',
+      send: 'EBADF',
+      sendto_addr: 'EPERM',
+      sendto_addr_low_half_zero: 'EPERM',
+      sendmsg: 'EPERM',
+      sendmmsg: 'EPERM',
+      fork: 'OK',
+      thread: 'OK',
+      subprocess: 'EPERM',
+    });
   });
 });
