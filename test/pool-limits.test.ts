@@ -108,6 +108,19 @@ describe.each(['cold', 'pool', 'zygote'] as const)('path %s', (mode) => {
     expect(r.stdout).toMatch(/Max open files\s+40\s+40/);
   });
 
+  it('RLIMIT_CPU counts from the request, as the run\'s CPU does: what a warm jail used before is added', async () => {
+    // The sandbox runs with cgroups: RLIMIT_CPU is the backstop, twice the 1 s budget.
+    const r = await open.run(
+      py(['import resource', 'soft, hard = resource.getrlimit(resource.RLIMIT_CPU)', 'u = resource.getrusage(resource.RUSAGE_SELF)', 'print(soft, hard, u.ru_utime + u.ru_stime)']),
+      { limits: { cpuMs: 1000 } },
+    );
+    expect(r.status).toBe('ok');
+    const [soft, hard, used] = r.stdout.trim().split(' ').map(Number) as [number, number, number];
+    expect(hard).toBe(soft + 1);
+    expect(soft - used).toBeGreaterThanOrEqual(1); // never before the budget, whatever came before the request
+    expect(soft).toBeLessThanOrEqual(2 + Math.ceil(used)); // and no looser than the backstop
+  });
+
   it('concurrent runs each get their own jail', async () => {
     const results = await Promise.all(
       Array.from({ length: 6 }, (_, i) => sandbox.run(`import time; time.sleep(0.05); print(${i})`)),

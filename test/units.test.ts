@@ -85,6 +85,18 @@ describe('verdict', () => {
   });
   it('CPU over budget is cpu_limit even if the program finished between samples', () => {
     expect(decideVerdict({ ...base, cpuMs: 1001 }).status).toBe('cpu_limit');
+    expect(decideVerdict({ ...base, cpuMs: 1000 }).status).toBe('cpu_limit'); // used up, as the supervisor kills
+  });
+  it('with a cgroup CPU counter, only the counter says cpu_limit: a SIGXCPU or SIGKILL under the budget is not the limit', () => {
+    const under = { ...base, cgroup: { ...base.cgroup!, cpuUsageMs: 950 }, cpuMs: 950 };
+    expect(decideVerdict({ ...under, exit: { code: 152, signal: null } })).toEqual({ status: 'killed', exitCode: null, signal: 'SIGXCPU' });
+    expect(decideVerdict({ ...under, exit: { code: 137, signal: null } })).toEqual({ status: 'killed', exitCode: null, signal: 'SIGKILL' });
+  });
+  it('without a cgroup CPU counter, the rlimit\'s signal is cpu_limit once the last sample saw half the budget', () => {
+    const sampled = { ...base, cgroup: null };
+    expect(decideVerdict({ ...sampled, exit: { code: 152, signal: null }, cpuMs: 600 }).status).toBe('cpu_limit');
+    expect(decideVerdict({ ...sampled, exit: { code: 137, signal: null }, cpuMs: 600 }).status).toBe('cpu_limit');
+    expect(decideVerdict({ ...sampled, exit: { code: 152, signal: null }, cpuMs: 20 }).status).toBe('killed');
   });
   it('a jail that never started is an internal error, exit codes are kept', () => {
     expect(decideVerdict({ ...base, started: false, exit: { code: 1, signal: null } }).status).toBe('internal_error');
@@ -186,6 +198,14 @@ describe('limits and options', () => {
     expect(rl.find(([n]) => n === 'RLIMIT_CORE')).toEqual(['RLIMIT_CORE', 0, 0]);
     expect(rl.some(([n]) => n === 'RLIMIT_AS')).toBe(false);
     expect(guestRlimits(DEFAULT_LIMITS, false).some(([n]) => n === 'RLIMIT_AS')).toBe(true);
+  });
+  it('RLIMIT_CPU: with cgroups a backstop past the budget (the exact counter decides), without them the budget in whole seconds', () => {
+    const cpu = (cpuMs: number, withCgroups: boolean) => guestRlimits({ ...DEFAULT_LIMITS, cpuMs }, withCgroups).find(([n]) => n === 'RLIMIT_CPU');
+    expect(cpu(1000, true)).toEqual(['RLIMIT_CPU', 2, 3]);
+    expect(cpu(300, true)).toEqual(['RLIMIT_CPU', 1, 2]);
+    expect(cpu(2000, true)).toEqual(['RLIMIT_CPU', 4, 5]);
+    expect(cpu(1000, false)).toEqual(['RLIMIT_CPU', 1, 2]);
+    expect(cpu(1500, false)).toEqual(['RLIMIT_CPU', 2, 3]);
   });
 });
 

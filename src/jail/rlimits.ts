@@ -5,15 +5,35 @@ export type Rlimit = [name: string, soft: number, hard: number];
 const MiB = 1024 * 1024;
 
 /**
+ * With cgroups, RLIMIT_CPU is a backstop at this many times the budget: the supervisor
+ * ends the run at the budget from the cgroup's exact counter. The kernel checks the rlimit
+ * against a per-tick sample of the process's CPU, which under contention runs ahead of the
+ * exact count (SIGXCPU at 1 s came after 0.84 s of real CPU here, four busy processes on two
+ * CPUs); an rlimit at the budget fired first and the death was not the limit's. At twice
+ * the budget it fires only if the supervisor stopped watching, and the run is past its
+ * budget by the exact counter too.
+ */
+export const CPU_BACKSTOP_FACTOR = 2;
+
+/**
+ * RLIMIT_CPU's soft limit, in seconds on top of what the guest used before its request.
+ * Without cgroups it is the per-process limit itself (the supervisor only samples /proc).
+ */
+export function rlimitCpuSeconds(cpuMs: number, withCgroups: boolean): number {
+  return Math.max(1, Math.ceil((cpuMs * (withCgroups ? CPU_BACKSTOP_FACTOR : 1)) / 1000));
+}
+
+/**
  * The kernel rlimits the guest sets on itself before the program runs. Soft and
  * hard are both lowered, so the program cannot raise them again.
  * With cgroups, memory, CPU and processes are also held for the jail as a whole.
  */
 export function guestRlimits(limits: Limits, withCgroups: boolean): Rlimit[] {
-  const cpuSeconds = Math.max(1, Math.ceil(limits.cpuMs / 1000));
+  const cpuSeconds = rlimitCpuSeconds(limits.cpuMs, withCgroups);
   const fileBytes = limits.workspaceMiB * MiB;
   const rl: Rlimit[] = [
-    // SIGXCPU at the soft limit names the cause; SIGKILL one second later if it is ignored.
+    // SIGXCPU at the soft limit; SIGKILL one second later if it is ignored. Seconds from
+    // the request on: the guest adds what it used before (apply_rlimits in the bootstrap).
     ['RLIMIT_CPU', cpuSeconds, cpuSeconds + 1],
     // +1: bwrap's pid-1 reaper runs as the same uid.
     ['RLIMIT_NPROC', limits.processes + 1, limits.processes + 1],

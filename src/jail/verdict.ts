@@ -24,6 +24,9 @@ export interface Verdict {
   signal: string | null;
 }
 
+/** Without a cgroup CPU counter: the share of the budget the last sample must show for a SIGXCPU/SIGKILL to be the CPU limit's. */
+const SAMPLED_CPU_TRUST = 0.5;
+
 const SIGNAL_NAMES = new Map<number, string>(
   Object.entries(constants.signals).map(([name, num]) => [num, name]),
 );
@@ -49,9 +52,15 @@ export function decideVerdict(v: VerdictInput): Verdict {
   if (v.killReason) return { status: v.killReason, exitCode: null, signal: 'SIGKILL' };
   if (v.cgroup && v.cgroup.oomKills > 0) return { status: 'memory_limit', exitCode, signal };
   // Only measured CPU decides: a guest can exit with 152 (128 + SIGXCPU) without using any.
-  // Over the budget is over it, even if the program got to finish between two samples.
-  // SIGXCPU comes at the RLIMIT_CPU soft limit (>= cpuMs); sampled CPU may trail it a little.
-  if (v.cpuMs > v.cpuLimitMs || (signal === 'SIGXCPU' && v.cpuMs >= v.cpuLimitMs * 0.9)) {
+  // Used up is over, even if the program got to finish between two samples. The cgroup
+  // counter is read once the jail is gone, so it is exact, and with it RLIMIT_CPU is only a
+  // backstop far past the budget (see CPU_BACKSTOP_FACTOR): its SIGXCPU, or SIGKILL a second
+  // later, comes only after the counter has passed the budget.
+  if (v.cpuMs >= v.cpuLimitMs) return { status: 'cpu_limit', exitCode, signal };
+  // Without a cgroup CPU counter the CPU is the last /proc sample, taken up to a poll (or a
+  // busy event loop) before the death: the rlimit's signal is believed once half the budget was seen.
+  const sampled = (v.cgroup?.cpuUsageMs ?? null) === null;
+  if (sampled && (signal === 'SIGXCPU' || signal === 'SIGKILL') && v.cpuMs >= v.cpuLimitMs * SAMPLED_CPU_TRUST) {
     return { status: 'cpu_limit', exitCode, signal };
   }
   if (!v.started) return { status: 'internal_error', exitCode, signal };
