@@ -12,6 +12,7 @@ import { contextBlock } from '../src/attack/context.js';
 import { COUNTS_BEGIN, COUNTS_END, countsMarkdown, updateDoc } from '../src/attack/docs.js';
 import { excerpt, FOLLOWUP_OUTPUT, judgeLab, judgePybox, lyingVerdict, splitLabOutput, type LabReport } from '../src/attack/evidence.js';
 import { virtualHost } from '../src/attack/host.js';
+import { HOST_POOLS, watchHostPools } from '../src/attack/host-pools.js';
 import { buildMatrix } from '../src/attack/matrix.js';
 import { languagePolicySource, preflight } from '../src/attack/runner.js';
 import type { Sandbox } from '../src/sandbox/sandbox.js';
@@ -234,6 +235,34 @@ describe('judging pybox', () => {
     expect(lyingVerdict('ok', 'error')).toBe(true);
     expect(lyingVerdict('killed', 'error')).toBe(false); // exit codes > 128: documented in SECURITY.md
     expect(lyingVerdict('timeout', 'timeout')).toBe(false);
+  });
+});
+
+describe('host-wide kernel pools sampled on the host', () => {
+  it('reports a counter that rose past its allowance during the run, not one that stayed within it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pybox-pools-'));
+    try {
+      const path = join(dir, 'nr');
+      writeFileSync(path, '10\n');
+      const pool = { name: 'test.nr', path, allowed: 4, what: 'a test pool' };
+      const quiet = watchHostPools([pool]);
+      writeFileSync(path, '14\n');
+      expect(quiet.stop()).toEqual([]);
+      const loud = watchHostPools([pool]);
+      writeFileSync(path, '19\n');
+      expect(loud.stop()).toEqual(["the host's test.nr rose from 14 to 19 during the run (a test pool; a run may take 4)"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the pool attacks are judged by the host counters and run alone', () => {
+    for (const id of ['pool-aio-setup', 'pool-pty-exhaust']) {
+      const a = corpus.find((x) => x.id === id);
+      expect(a?.detect).toContain('pools');
+      expect(a?.exclusive).toBe(true);
+    }
+    expect(HOST_POOLS.map((p) => p.path)).toEqual(['/proc/sys/fs/aio-nr', '/proc/sys/kernel/pty/nr']);
   });
 });
 

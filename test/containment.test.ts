@@ -6,14 +6,22 @@
 import { createServer, type Server } from 'node:net';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Sandbox, type RunResult } from '../src/index.js';
-import { PROC_MASK_DIRS, PROC_MASK_FILES } from '../src/jail/bwrap-argv.js';
+import { PROC_MASK_DIRS, PROC_MASK_FILES, PTYS_PER_RUN } from '../src/jail/bwrap-argv.js';
 import { hostLeftovers, snapshotHost, type HostSnapshot } from './helpers/host-state.js';
+import { loadCorpus } from '../src/attack/corpus.js';
+import { attackProgram } from '../src/attack/context.js';
+import { randomId, virtualHost } from '../src/attack/host.js';
+import { watchHostPools } from '../src/attack/host-pools.js';
+import { hostSeccompArch, syscallNumber } from '../src/jail/seccomp/index.js';
 
+const CORPUS = loadCorpus();
+const IO_SETUP = syscallNumber('io_setup', hostSeccompArch());
+const INOTIFY_INIT1 = syscallNumber('inotify_init1', hostSeccompArch());
 const SECRET = `pybox-secret-${process.pid}-${Date.now()}`;
 let sandbox: Sandbox;
 let open: Sandbox; // the OS jail alone: what holds when the language layer is bypassed
@@ -59,6 +67,13 @@ afterAll(() => {
 
 
 const py = (lines: string[]) => lines.join('\n');
+/** Waits for a host-side condition (checked every 10 ms), failing after 10 s. */
+async function until(condition: () => boolean): Promise<void> {
+  for (const end = Date.now() + 10_000; !condition(); ) {
+    if (Date.now() > end) throw new Error('the condition never held');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 function noSecret(r: RunResult): void {
   expect(r.stdout + r.stderr + JSON.stringify(r.error)).not.toContain(SECRET);
 }
@@ -439,6 +454,78 @@ describe.each(['cold', 'pool', 'zygote'] as const)('path %s', (mode) => {
       const [count, errno] = r.stdout.trim().split(' ').map(Number);
       expect(count).toBeLessThanOrEqual(32);
       expect(errno).toBe(24); // EMFILE
+    });
+  });
+
+  // Host-wide kernel pools (SECURITY.md, "Kernel pools"): each attack from attacks/ runs in
+  // the OS jail alone (policy off) while the host samples its own counters.
+  describe('kernel pools', () => {
+    async function attackWithHostEvidence(id: string): Promise<{ r: RunResult; host: string[]; token: string }> {
+      const attack = CORPUS.find((a) => a.id === id);
+      if (!attack) throw new Error(`no attack ${id} in attacks/`);
+      const nonce = randomId(8);
+      const ctx = { nonce, token: `PWNED-${nonce}`, out: join(fixtures, `pwned-${nonce}`), host: virtualHost(nonce) };
+      const pools = watchHostPools();
+      let host: string[] = [];
+      const r = await open.run(attackProgram(ctx, attack.code)).finally(() => (host = pools.stop()));
+      expect(existsSync(ctx.out)).toBe(false);
+      return { r, host, token: ctx.token };
+    }
+    const contained = ({ r, host, token }: { r: RunResult; host: string[]; token: string }) => {
+      expect(r.status, r.stderr).toBe('ok');
+      expect(r.stdout).not.toContain(token);
+      expect(host).toEqual([]);
+    };
+
+    it('pool-aio-setup: io_setup is denied and the host\'s aio-nr does not move', async () => {
+      contained(await attackWithHostEvidence('pool-aio-setup'));
+      const r = await open.run(py(['import ctypes, os', 'libc = ctypes.CDLL(None, use_errno=True)', 'ctx = ctypes.c_ulong(0)', `r = libc.syscall(${IO_SETUP}, 1, ctypes.byref(ctx))`, 'print(r, os.strerror(ctypes.get_errno()))']));
+      expect(r.stdout).toBe('-1 Operation not permitted\n');
+    });
+
+    it('pool-pty-exhaust: a run holds at most PTYS_PER_RUN ptys (a zygote run), none in a bwrap jail; the next run still gets one', async () => {
+      contained(await attackWithHostEvidence('pool-pty-exhaust'));
+      const grab = py([
+        'import os',
+        'few = [os.openpty() for _ in range(3)]',
+        'for m, s in few: os.write(m, b"x\\n"); assert os.read(s, 2) == b"x\\n"',
+        'held = [m for m, s in few]',
+        'try:',
+        '    while True: held.append(os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY))',
+        'except OSError as e: print(len(held), e.strerror)',
+      ]);
+      const r = await open.run(grab);
+      const next = await open.run('import os\nm, s = os.openpty()\nprint(os.ttyname(s))');
+      if (mode === 'zygote') {
+        expect(r.stdout).toBe(`${PTYS_PER_RUN} No space left on device\n`);
+        expect(next.stdout).toBe('/dev/pts/0\n');
+      } else {
+        // bwrap mounts its devpts without max=: a bwrap jail has none (SECURITY.md)
+        expect(r.stderr).toMatch(/FileNotFoundError/);
+        expect(next.stderr).toMatch(/FileNotFoundError/);
+      }
+    });
+
+    it('pool-pty-exhaust across runs: a run holding all its ptys leaves another run\'s openpty working', async () => {
+      const ptys = () => Number(readFileSync('/proc/sys/kernel/pty/nr', 'utf8'));
+      const before = ptys();
+      // Holds every pty it can get (if any) until its wall clock ends the run.
+      const holder = open.run(py(['import os, time', 'held = []', 'try:', '    while True: held.append(os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY))', 'except OSError: pass', 'if held: time.sleep(60)']), {
+        limits: { timeoutMs: 4000 },
+      });
+      if (mode === 'zygote') await until(() => ptys() >= before + PTYS_PER_RUN);
+      const other = await open.run('import os\nm, s = os.openpty()\nprint("ok")');
+      const held = await holder;
+      expect(held.status).toBe(mode === 'zygote' ? 'timeout' : 'ok');
+      if (mode === 'zygote') expect(other.stdout).toBe('ok\n');
+      else expect(other.stderr).toMatch(/FileNotFoundError/);
+      expect(ptys()).toBeLessThanOrEqual(before);
+    });
+
+    it('pool-inotify-host-exec: no inotify watch on the shared /usr and /dev inodes, no fanotify', async () => {
+      contained(await attackWithHostEvidence('pool-inotify-host-exec'));
+      const r = await open.run(py(['import ctypes, os', 'libc = ctypes.CDLL(None, use_errno=True)', `print(libc.syscall(${INOTIFY_INIT1}, 0), os.strerror(ctypes.get_errno()))`]));
+      expect(r.stdout).toBe('-1 Operation not permitted\n');
     });
   });
 

@@ -52,7 +52,8 @@ const REQUIRED_DENIED: SyscallName[] = [
   'kexec_load', 'kexec_file_load', 'init_module', 'finit_module', 'delete_module', 'acct', 'swapon', 'swapoff',
   'reboot', 'quotactl', 'lookup_dcookie', 'vhangup', 'syslog', 'name_to_handle_at', 'open_by_handle_at',
   'settimeofday', 'clock_settime', 'clock_adjtime', 'adjtimex', 'pidfd_getfd', 'fanotify_init', 'nfsservctl',
-  'uselib', 'iopl', 'ioperm', 'kcmp',
+  'uselib', 'iopl', 'ioperm', 'kcmp', 'io_setup', 'io_destroy', 'io_submit', 'io_cancel', 'io_getevents',
+  'io_pgetevents', 'inotify_init', 'inotify_init1', 'inotify_add_watch', 'fanotify_mark',
 ];
 
 function nr(name: SyscallName, arch: SeccompArch = 'x86_64'): number {
@@ -469,6 +470,23 @@ describe('seccomp filter in a real bwrap jail', () => {
     expect(results.getpid).toBe('OK');
     expect(results.read_badfd).toBe('EBADF');
     for (const name of [...denied, 'unshare_newuser']) expect([name, results[name]]).toEqual([name, '1234']);
+  });
+
+  it('closes the host-wide AIO pool and inotify: reached without the filter, EPERM with it', async () => {
+    // io_setup reads its context pointer first: BAD_PTR makes the unfiltered call fail with
+    // EFAULT before it takes anything from the host's aio-nr.
+    const calls: Call[] = [
+      ['io_setup', x86('io_setup'), [65536n, BAD_PTR]],
+      ['io_destroy', x86('io_destroy'), [0n]],
+      ['io_getevents', x86('io_getevents'), [0n, 0n, 1n, BAD_PTR, 0n]],
+      ['inotify_init1', x86('inotify_init1'), [0n]],
+      ['inotify_init', x86('inotify_init'), []],
+      ['inotify_add_watch', x86('inotify_add_watch'), [NEG1, BAD_PTR, 1n]],
+    ];
+    const open = await probe(null, { calls });
+    expect(open.results).toEqual({ io_setup: 'EFAULT', io_destroy: 'EINVAL', io_getevents: 'EINVAL', inotify_init1: 'OK', inotify_init: 'OK', inotify_add_watch: 'EBADF' });
+    const closed = await probe(filter, { calls });
+    expect(closed.results).toEqual(Object.fromEntries(calls.map(([name]) => [name, 'EPERM'])));
   });
 
   it('blocks namespace clones but not fork, threads (clone3 -> ENOSYS fallback) or subprocess', async () => {

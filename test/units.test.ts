@@ -3,7 +3,7 @@ import { buildBwrapArgv, JAIL_FDS, type JailLayout } from '../src/jail/bwrap-arg
 import { decideVerdict, type VerdictInput } from '../src/jail/verdict.js';
 import { FrameDecoder, normaliseWorkspacePath } from '../src/guest/protocol.js';
 import { globToRegExp, matchesAnyGlob } from '../src/guest/glob.js';
-import { guestRlimits } from '../src/jail/rlimits.js';
+import { guestRlimits, SIGNALS_QUEUED } from '../src/jail/rlimits.js';
 import { DEFAULT_LIMITS, resolveLimits } from '../src/sandbox/limits.js';
 import { prepareRun } from '../src/sandbox/options.js';
 import { PyboxError } from '../src/sandbox/errors.js';
@@ -50,6 +50,17 @@ describe('bwrap argv', () => {
     expect(joined).toContain(`--size ${32 << 20} --tmpfs /dev/shm`);
     expect(joined).toContain('--remount-ro /dev');
     expect(joined).toContain('--remount-ro /');
+  });
+  it('builds /dev without a devpts (the host-wide pty pool): ptys only where a run mounts its own, capped', () => {
+    expect(argv).not.toContain('--dev');
+    expect(joined).toContain('--perms 0755 --tmpfs /dev');
+    expect(argv.filter((a, i) => argv[i - 1] === '--dev-bind')).toEqual(['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty']);
+    expect(joined).not.toContain('/dev/pts');
+    expect(joined).not.toContain('/dev/ptmx');
+    const zygote = buildBwrapArgv({ ...layout, zygote: true }).join(' ');
+    expect(zygote).not.toContain('--dev ');
+    expect(zygote).toContain('--symlink pts/ptmx /dev/ptmx');
+    expect(zygote).toContain('--dir /dev/pts');
   });
   it('hands the pipes over on fixed fds and runs python isolated', () => {
     expect(joined).toContain(`--seccomp ${JAIL_FDS.seccomp}`);
@@ -196,6 +207,8 @@ describe('limits and options', () => {
     const rl = guestRlimits(DEFAULT_LIMITS, true);
     expect(rl.find(([n]) => n === 'RLIMIT_NOFILE')).toEqual(['RLIMIT_NOFILE', 64, 64]);
     expect(rl.find(([n]) => n === 'RLIMIT_CORE')).toEqual(['RLIMIT_CORE', 0, 0]);
+    for (const name of ['RLIMIT_MEMLOCK', 'RLIMIT_MSGQUEUE']) expect(rl.find(([n]) => n === name)).toEqual([name, 0, 0]);
+    expect(rl.find(([n]) => n === 'RLIMIT_SIGPENDING')).toEqual(['RLIMIT_SIGPENDING', SIGNALS_QUEUED, SIGNALS_QUEUED]);
     expect(rl.some(([n]) => n === 'RLIMIT_AS')).toBe(false);
     expect(guestRlimits(DEFAULT_LIMITS, false).some(([n]) => n === 'RLIMIT_AS')).toBe(true);
   });

@@ -14,6 +14,7 @@ import { Sandbox } from '../sandbox/sandbox.js';
 import { attackProgram, type RunContext } from './context.js';
 import { loadCorpus, loadHarness, loadLadder, packageRoot, type Attack, type Category } from './corpus.js';
 import { excerpt, judgeLab, judgePybox, type Judgement } from './evidence.js';
+import { watchHostPools } from './host-pools.js';
 import { HostFixture, hostIdentity, jailLeftovers, randomId, SECRET_ENV, virtualHost } from './host.js';
 import { buildMatrix, type Matrix } from './matrix.js';
 import { capLimits, findTarget, LAB_LIMITS, PYBOX_LIMITS, TARGETS, type Target } from './targets.js';
@@ -285,11 +286,14 @@ async function runPybox(prod: Sandbox, attack: Attack, limits: Limits, envSecret
     }
     const ctx: RunContext = { nonce, token, out: fixture.shape.out, host: fixture.shape };
     const collect = ['**', 'pwned-*'];
+    // Host-wide kernel counters, sampled on the host for as long as the run lasts.
+    const pools = attack.detect.includes('pools') ? watchHostPools() : null;
+    let poolChanges: string[] = [];
     const result: RunResult = await withWatchdog(
       prod.run(attackProgram(ctx, attack.code), { collect, limits }),
       watchdogMs(limits),
       `${attack.id} on pybox`,
-    );
+    ).finally(() => (poolChanges = pools?.stop() ?? []));
     await sleep(100); // a datagram or connection still in flight
     const leftovers = exclusive ? await settleLeftovers(withCgroups) : [];
     const followup = await withWatchdog(prod.run(FOLLOWUP, { limits }), watchdogMs(limits), 'follow-up run');
@@ -300,7 +304,7 @@ async function runPybox(prod: Sandbox, attack: Attack, limits: Limits, envSecret
       token,
       collect,
       secrets,
-      hostChanges: fixture.changes(),
+      hostChanges: [...fixture.changes(), ...poolChanges],
       hits: { ...fixture.hits },
       received: fixture.received,
       followup,

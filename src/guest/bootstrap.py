@@ -638,6 +638,7 @@ class _Zygote:
         self.libc = ctypes.CDLL(None, use_errno=True)
         self.config = config
         self.seccomp = config["seccomp"]
+        self.devpts_options = f"newinstance,ptmxmode=0666,mode=620,max={int(config['ptys'])}"
         # Per cgroup slot, the host's open `tasks` files of its hierarchies (see run_r).
         self.slots = config["slots"]
         self.cap_last = int(open("/proc/sys/kernel/cap_last_cap").read())
@@ -719,7 +720,8 @@ class _Zygote:
         mount, check = self.libc.mount, self.check
         for source, target, fstype, flags, data in self.proc_plan:
             check(mount(source, target, fstype, flags, data), "mount")
-        self.mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")
+        # max=: every non-initial devpts instance draws on one host-wide pool of ptys
+        self.mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, self.devpts_options)
         self.mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_bytes},mode=1777")
         self.mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_bytes},mode=1777")
         self.mount("tmpfs", "/workspace", "tmpfs", MS_NOSUID | MS_NODEV, f"size={workspace_bytes},mode=0755")

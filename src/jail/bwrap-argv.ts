@@ -48,6 +48,13 @@ export interface JailLayout {
 export const ZYGOTE_CAPS = ['CAP_SYS_ADMIN', 'CAP_SETPCAP', 'CAP_NET_ADMIN'] as const;
 
 /**
+ * The `max=` of a zygote run's devpts: how many ptys one run may hold at once. Fixed rather
+ * than a multiple of `processes` (up to 4096): a program that drives terminals needs one
+ * per child it talks to, and 16 runs' worth is 256 of the host's 3072 shared ptys.
+ */
+export const PTYS_PER_RUN = 16;
+
+/**
  * Host-wide /proc entries hidden in every jail: the OCI runtime's default masked paths
  * (what Docker, Podman and containerd hide) plus kallsyms and cmdline. Other host-wide
  * statistics (meminfo, stat, loadavg, diskstats, ...) stay readable, as in those
@@ -103,18 +110,20 @@ export function buildBwrapArgv(layout: JailLayout): string[] {
     for (const name of layout.procMasks.dirs) a.push('--tmpfs', `/proc/${name}`, '--remount-ro', `/proc/${name}`);
   }
 
-  if (layout.zygote) {
-    // bwrap's --dev needs a devpts mount, for which bwrap sets up as uid 0 and then adds
-    // a second user namespace for the sandbox uid; the zygote could then not mount /proc
-    // (every inherited mount is locked). The same /dev by hand; each run mounts its own
-    // devpts instance on /dev/pts.
-    a.push('--perms', '0755', '--tmpfs', '/dev');
-    for (const node of ['null', 'zero', 'full', 'random', 'urandom', 'tty']) a.push('--dev-bind', `/dev/${node}`, `/dev/${node}`);
-    for (const [target, link] of [['/proc/self/fd', 'fd'], ['/proc/self/fd/0', 'stdin'], ['/proc/self/fd/1', 'stdout'], ['/proc/self/fd/2', 'stderr'], ['/proc/kcore', 'core'], ['pts/ptmx', 'ptmx']] as const) {
-      a.push('--symlink', target, `/dev/${link}`);
-    }
-    a.push('--dir', '/dev/pts');
-  } else a.push('--dev', '/dev');
+  // /dev by hand rather than bwrap's --dev, on every path: --dev also mounts a devpts with
+  // fixed options and no `max=`, and every non-initial devpts instance draws on one
+  // host-wide pool of ptys (kernel.pty.max - kernel.pty.reserve, 3072 by default), which
+  // one run could empty for the whole host. A zygote's runs each mount a devpts of their
+  // own with max=PTYS_PER_RUN on /dev/pts; a bwrap jail cannot (it has no capability and
+  // bwrap takes no devpts options), so it has no ptys. (For the zygote, --dev would also
+  // make bwrap add a second user namespace, behind which every inherited mount is locked
+  // and its children could not mount /proc.)
+  a.push('--perms', '0755', '--tmpfs', '/dev');
+  for (const node of ['null', 'zero', 'full', 'random', 'urandom', 'tty']) a.push('--dev-bind', `/dev/${node}`, `/dev/${node}`);
+  const links: (readonly [string, string])[] = [['/proc/self/fd', 'fd'], ['/proc/self/fd/0', 'stdin'], ['/proc/self/fd/1', 'stdout'], ['/proc/self/fd/2', 'stderr'], ['/proc/kcore', 'core']];
+  if (layout.zygote) links.push(['pts/ptmx', 'ptmx']);
+  for (const [target, link] of links) a.push('--symlink', target, `/dev/${link}`);
+  if (layout.zygote) a.push('--dir', '/dev/pts');
   if (layout.zygote) {
     // Mount points only: each run mounts its own tmpfs on them (sized for that run).
     a.push('--dir', '/dev/shm', '--remount-ro', '/dev', '--dir', '/tmp', '--dir', '/workspace');

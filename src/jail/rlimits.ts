@@ -3,6 +3,16 @@ import type { Limits } from '../sandbox/limits.js';
 export type Rlimit = [name: string, soft: number, hard: number];
 
 const MiB = 1024 * 1024;
+/** RLIMIT_SIGPENDING of a run: the default is about half the host's thread limit. */
+export const SIGNALS_QUEUED = 256;
+
+/**
+ * Rlimits the kernel counts per uid (of a user namespace), not per process: they hold a run
+ * only where the run has its uid to itself (a bwrap jail). A zygote's runs share one uid in
+ * one user namespace, so there the run's cgroup holds processes instead and the others stay
+ * at the zygote's values (see SECURITY.md, "Kernel pools").
+ */
+export const PER_UID_RLIMITS: readonly string[] = ['RLIMIT_NPROC', 'RLIMIT_SIGPENDING'];
 
 /**
  * With cgroups, RLIMIT_CPU is a backstop at this many times the budget: the supervisor
@@ -43,6 +53,8 @@ export function guestRlimits(limits: Limits, withCgroups: boolean): Rlimit[] {
     ['RLIMIT_MEMLOCK', 0, 0],
     ['RLIMIT_MSGQUEUE', 0, 0],
     ['RLIMIT_RTPRIO', 0, 0],
+    // Queued real-time signals and POSIX timers (each holds one queue entry), counted per uid.
+    ['RLIMIT_SIGPENDING', SIGNALS_QUEUED, SIGNALS_QUEUED],
   ];
   if (!withCgroups) {
     // Without a memory cgroup, address space is the best the kernel offers.

@@ -14,7 +14,7 @@ import type { CgroupRecycler, TakenCgroup } from './cgroup-recycler.js';
 import { jailCgroupLimits, nextJailName, sinceBaseline, type CgroupBaseline, type CgroupLimits, type CgroupProvider, type JailCgroup } from './cgroups.js';
 import { devNullFd, leakableFds } from './inherited-fds.js';
 import { childPids, processStartTime, waitForJailGone } from './reap.js';
-import { guestRlimits } from './rlimits.js';
+import { guestRlimits, PER_UID_RLIMITS } from './rlimits.js';
 import type { UidPool } from './uid-pool.js';
 import { decideVerdict, type KillReason } from './verdict.js';
 
@@ -98,13 +98,14 @@ const SELF_JOIN_SCRIPT = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo 0 > "$1" ||
 /**
  * The request as the guest reads it: [u32 big-endian length][a marshalled dict] (see
  * read_request in src/guest/bootstrap.py, which reads to the length, not to EOF).
- * `perUidProcessLimit: false` leaves RLIMIT_NPROC out: in a zygote's user namespace the
- * zygote and its other (idle) children share the run's uid, so a per-uid count would not
- * be the run's own; the run's cgroup (pids.max, mandatory for zygotes) holds it exactly.
+ * `perUidProcessLimit: false` leaves the per-uid rlimits (PER_UID_RLIMITS) out: in a
+ * zygote's user namespace the zygote and its other (idle) children share the run's uid, so
+ * a per-uid count would not be the run's own; the run's cgroup (pids.max, mandatory for
+ * zygotes) holds its processes exactly.
  */
 export function encodeGuestRequest(run: JailRun, withCgroups: boolean, perUidProcessLimit = true): Buffer {
   const r = run.request;
-  const rlimits = guestRlimits(run.limits, withCgroups).filter(([name]) => perUidProcessLimit || name !== 'RLIMIT_NPROC');
+  const rlimits = guestRlimits(run.limits, withCgroups).filter(([name]) => perUidProcessLimit || !PER_UID_RLIMITS.includes(name));
   return lengthPrefixed(
     marshal({
       code: r.code,

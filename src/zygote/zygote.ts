@@ -3,7 +3,7 @@ import { closeSync, constants as fsc, openSync, readFileSync, readSync, writeSyn
 import { Socket } from 'node:net';
 import { constants as osConstants, setPriority } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import { buildBwrapArgv, jailEtcFiles, JAIL_FD_COUNT, JAIL_FDS } from '../jail/bwrap-argv.js';
+import { buildBwrapArgv, jailEtcFiles, JAIL_FD_COUNT, JAIL_FDS, PTYS_PER_RUN } from '../jail/bwrap-argv.js';
 import { jailCgroupLimits, type CgroupLimits, type JailCgroup } from '../jail/cgroups.js';
 import { devNullFd, leakableFds, O_CLOEXEC } from '../jail/inherited-fds.js';
 import { childPids, processStartTime, waitForJailGone } from '../jail/reap.js';
@@ -218,6 +218,7 @@ export class Zygote {
         seccomp: env.seccomp,
         procMasks: { files: facts.procMasks.files, dirs: facts.procMasks.dirs },
         slots: slotFds,
+        ptys: PTYS_PER_RUN,
       });
       fd(JAIL_FDS.ctrlIn)?.write(Buffer.concat([prefix, lengthPrefixed(config)]));
       fd(JAIL_FDS.ctrlOut)?.on('data', (chunk: Buffer) => {

@@ -83,6 +83,12 @@ const BASE_RULES: readonly SeccompRule[] = [
   ...deny('create or join namespaces (large kernel attack surface)', 'unshare', 'setns'),
   ...deny('kernel keyrings are not namespaced', 'keyctl', 'add_key', 'request_key'),
   ...deny('high-risk kernel subsystems', 'bpf', 'perf_event_open', 'userfaultfd', 'io_uring_setup', 'io_uring_enter', 'io_uring_register'),
+  // Host-wide pools and shared inodes (SECURITY.md, "Kernel pools"): aio-nr is one counter
+  // for the whole host (io_setup(65536) took all of aio-max-nr), and an inotify watch on
+  // /usr or /dev/null, which every jail binds from the host, sees the host's and other
+  // runs' file accesses. fanotify_init is denied with the administration calls below.
+  ...deny('the AIO context pool (aio-max-nr) is host-wide', 'io_setup', 'io_destroy', 'io_submit', 'io_cancel', 'io_getevents', 'io_pgetevents'),
+  ...deny('inotify watches on shared /usr and /dev inodes see other runs and the host', 'inotify_init', 'inotify_init1', 'inotify_add_watch', 'fanotify_mark'),
   ...deny(
     'kernel modules, kexec and host administration',
     'kexec_load', 'kexec_file_load', 'init_module', 'finit_module', 'delete_module', 'acct', 'swapon', 'swapoff',
