@@ -18,9 +18,9 @@ export function keptCgroups(): string[] {
 /**
  * Empty cgroups kept for the next jails, either given back by a finished run or made
  * ahead: making and removing a cgroup costs more than the rest of a run's bookkeeping
- * (three hierarchies on v1, ~0.5 ms). An empty cgroup holds no process; a run takes one
- * retuned to its own limits and reads the counters that cannot be reset against the
- * baseline of its take. close() removes them all.
+ * (three hierarchies on v1, ~0.5 ms). A kept cgroup holds no process and no memory of
+ * its last run (drained); a run takes one retuned to its own limits and reads the
+ * counters that cannot be reset against the baseline of its take. close() removes them all.
  */
 export class CgroupRecycler {
   private readonly free: { name: string; cgroup: JailCgroup }[] = [];
@@ -72,9 +72,13 @@ export class CgroupRecycler {
     }
   }
 
-  /** Keeps the cgroup of a finished jail, or removes it; false when it is not empty. */
+  /**
+   * Keeps the cgroup of a finished jail once it is drained (nothing of the run still
+   * charged to it), or removes it; false when it is not empty.
+   */
   async giveBack(name: string, cgroup: JailCgroup): Promise<boolean> {
-    if (!this.closed && this.free.length < this.max && cgroup.isEmpty()) {
+    const room = () => !this.closed && this.free.length < this.max;
+    if (room() && cgroup.isEmpty() && (await cgroup.drain()) && room()) {
       this.free.push({ name, cgroup });
       live.add(this);
       this.inUse.delete(name);

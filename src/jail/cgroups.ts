@@ -66,6 +66,47 @@ export interface JailCgroup {
   destroyEmpty(): Promise<boolean>;
   /** No process is in it (in any hierarchy). */
   isEmpty(): boolean;
+  /**
+   * Readies a cgroup with no process left for another run: reclaims what the last one left
+   * charged (page cache, dentries, tmpfs pages) and waits, briefly, for what the kernel frees
+   * after the run's processes are gone (socket buffers, unix-socket garbage). True when its
+   * charge is then back under DRAIN_SLACK_BYTES with no socket memory, and its peak counter
+   * can be restarted; false: retire it.
+   */
+  drain(): Promise<boolean>;
+  /**
+   * Resolves once no socket memory is charged to it (bounded wait; false if some still is):
+   * a run's sockets, and with them its network namespace, outlive its processes while the
+   * kernel tears them down or collects unix-socket garbage holding them.
+   */
+  socketsReleased(): Promise<boolean>;
+}
+
+/**
+ * What an empty cgroup may keep charged and still serve another run: kernel objects the
+ * reclaim cannot free at once. A run's peak starts from what it holds.
+ */
+export const DRAIN_SLACK_BYTES = 2 * 1024 * 1024;
+/** How long drain() waits for the kernel to free what a finished run held (bounded polling: no event says so). */
+const DRAIN_WAITS_MS = [0, 1, 2, 4, 8, 16, 32, 64, 128];
+
+/**
+ * Socket buffers a jail may hold (cgroup v1's `memory.kmem.tcp`, which this kernel also
+ * charges UDP to), on top of its memory limit: a quarter of it. Unarmed, v1 charges socket
+ * buffers to nothing and only the host-wide tcp_mem/udp_mem stop them. v2 charges them to
+ * memory.max itself.
+ */
+export function socketBufferBytes(limits: CgroupLimits): number {
+  return Math.floor(limits.memoryBytes / 4 / 4096) * 4096;
+}
+
+/** Polls `settled` until it holds or DRAIN_WAITS_MS runs out. */
+async function settles(settled: () => Promise<boolean> | boolean): Promise<boolean> {
+  for (const ms of DRAIN_WAITS_MS) {
+    if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+    if (await settled()) return true;
+  }
+  return false;
 }
 
 /** Stats counted from a baseline (none: from the cgroup's creation). */
@@ -131,6 +172,8 @@ function parseProcCgroup(text: string): Map<string, string> {
 }
 
 const V1_CONTROLLERS = ['memory', 'pids', 'cpuacct'] as const;
+/** v1's socket-buffer limit (see socketBufferBytes). */
+const TCP_LIMIT = 'memory.kmem.tcp.limit_in_bytes';
 type V1Controller = (typeof V1_CONTROLLERS)[number];
 
 function parseNumber(text: string | null): number | null {
@@ -147,6 +190,8 @@ function parseKeyed(text: string | null, key: string): number | null {
   return null;
 }
 
+type FileMode = 'r' | 'w' | 'r+';
+
 /**
  * The files of one cgroup, kept open: a cgroup reused run after run reads its counters and
  * moves processes in every time, and an open() on cgroupfs costs several times the read.
@@ -156,7 +201,7 @@ class CgroupFiles {
   private readonly fds = new Map<string, number>();
   private static readonly buffer = Buffer.alloc(4096);
 
-  private fd(path: string, mode: 'r' | 'w'): number {
+  private fd(path: string, mode: FileMode): number {
     const key = `${mode}${path}`;
     let fd = this.fds.get(key);
     if (fd === undefined) {
@@ -165,22 +210,22 @@ class CgroupFiles {
     }
     return fd;
   }
-  read(path: string): string | null {
+  read(path: string, mode: 'r' | 'r+' = 'r'): string | null {
     try {
-      const n = readSync(this.fd(path, 'r'), CgroupFiles.buffer, 0, CgroupFiles.buffer.length, 0);
+      const n = readSync(this.fd(path, mode), CgroupFiles.buffer, 0, CgroupFiles.buffer.length, 0);
       return CgroupFiles.buffer.toString('utf8', 0, n);
     } catch {
       return null;
     }
   }
-  number(path: string): number | null {
-    return parseNumber(this.read(path));
+  number(path: string, mode: 'r' | 'r+' = 'r'): number | null {
+    return parseNumber(this.read(path, mode));
   }
   keyed(path: string, key: string): number | null {
     return parseKeyed(this.read(path), key);
   }
-  write(path: string, value: string): void {
-    writeSync(this.fd(path, 'w'), value, 0);
+  write(path: string, value: string, mode: 'w' | 'r+' = 'w'): void {
+    writeSync(this.fd(path, mode), value, 0);
   }
   /** On libuv's thread pool: some writes wait on the kernel (see attachAsync). */
   writeAsync(path: string, value: string): Promise<void> {
@@ -337,6 +382,8 @@ class V1Cgroup implements JailCgroup {
       }
       const pidsMax = join(pids, 'pids.max');
       if (f.number(pidsMax) !== limits.pids) await f.writeAsync(pidsMax, String(limits.pids));
+      const tcp = join(memory, TCP_LIMIT);
+      if (existsSync(tcp)) await f.writeAsync(tcp, String(socketBufferBytes(limits)));
     }
     // Plain counter resets: quick, never wait on the kernel, so no thread-pool round trip.
     f.write(join(cpuacct, 'cpuacct.usage'), '0');
@@ -351,6 +398,22 @@ class V1Cgroup implements JailCgroup {
   destroyEmpty(): Promise<boolean> {
     this.files.closeAll();
     return rmdirsEmpty(V1_CONTROLLERS.map((c) => this.dirs[c])) ? Promise.resolve(true) : this.destroy();
+  }
+  private socketBytes(): number {
+    return this.files.number(join(this.dirs.memory, 'memory.kmem.tcp.usage_in_bytes')) ?? 0;
+  }
+  socketsReleased(): Promise<boolean> {
+    return settles(() => this.socketBytes() === 0);
+  }
+  drain(): Promise<boolean> {
+    const f = this.files;
+    const usage = join(this.dirs.memory, 'memory.usage_in_bytes');
+    // force_empty reclaims all it can, synchronously (lru pages and memcg-aware slab):
+    // on the thread pool, and only when something is there to reclaim.
+    return settles(async () => {
+      if ((f.number(usage) ?? Infinity) > DRAIN_SLACK_BYTES) await f.writeAsync(join(this.dirs.memory, 'memory.force_empty'), '0');
+      return (f.number(usage) ?? Infinity) <= DRAIN_SLACK_BYTES && this.socketBytes() === 0;
+    }).catch(() => false);
   }
   cpuUsageMs(): number | null {
     const ns = this.files.number(join(this.dirs.cpuacct, 'cpuacct.usage'));
@@ -396,6 +459,9 @@ class V1Provider implements CgroupProvider {
     const memsw = join(dirs.memory, 'memory.memsw.limit_in_bytes');
     if (existsSync(memsw)) writeFileSync(memsw, mem);
     writeFileSync(join(dirs.pids, 'pids.max'), String(limits.pids));
+    // Arms socket-buffer accounting: only sockets made after this are charged, so before any process joins.
+    const tcp = join(dirs.memory, TCP_LIMIT);
+    if (existsSync(tcp)) writeFileSync(tcp, String(socketBufferBytes(limits)));
     return new V1Cgroup(dirs, limits);
   }
 }
@@ -403,6 +469,8 @@ class V1Provider implements CgroupProvider {
 class V2Cgroup implements JailCgroup {
   private limits: CgroupLimits | null;
   private readonly files = new CgroupFiles();
+  /** memory.peak was restarted through the kept read-write fd: stats() reads that one. */
+  private peakResettable = false;
 
   constructor(
     private readonly dir: string,
@@ -434,6 +502,7 @@ class V2Cgroup implements JailCgroup {
       await f.writeAsync(join(this.dir, 'pids.max'), String(limits.pids));
     }
     this.limits = { ...limits };
+    this.resetPeak();
     // v2 counters cannot be reset: all three are read as a baseline.
     return {
       cpuMs: (f.keyed(join(this.dir, 'cpu.stat'), 'usage_usec') ?? 0) / 1000,
@@ -445,6 +514,38 @@ class V2Cgroup implements JailCgroup {
     this.files.closeAll();
     return rmdirsEmpty([this.dir]) ? Promise.resolve(true) : this.destroy();
   }
+  /**
+   * memory.peak counts from the cgroup's creation unless the kernel lets a writer restart it
+   * (6.12+: for the fd written, which is the one stats() reads). False where it cannot.
+   */
+  private resetPeak(): boolean {
+    try {
+      this.files.write(join(this.dir, 'memory.peak'), 'reset', 'r+');
+      this.peakResettable = true;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  private socketBytes(): number {
+    return this.files.keyed(join(this.dir, 'memory.stat'), 'sock') ?? 0;
+  }
+  socketsReleased(): Promise<boolean> {
+    return settles(() => this.socketBytes() === 0);
+  }
+  drain(): Promise<boolean> {
+    const f = this.files;
+    const current = join(this.dir, 'memory.current');
+    const reclaim = join(this.dir, 'memory.reclaim');
+    // v2 charges socket buffers to memory.current ("sock" in memory.stat) and to memory.max.
+    return settles(async () => {
+      const charged = f.number(current) ?? Infinity;
+      if (charged > DRAIN_SLACK_BYTES && existsSync(reclaim)) await f.writeAsync(reclaim, String(charged)).catch(() => undefined); // EAGAIN: not all of it
+      return (f.number(current) ?? Infinity) <= DRAIN_SLACK_BYTES && this.socketBytes() === 0;
+    })
+      .then((empty) => empty && this.resetPeak())
+      .catch(() => false);
+  }
   cpuUsageMs(): number | null {
     const us = this.files.keyed(join(this.dir, 'cpu.stat'), 'usage_usec');
     return us === null ? null : us / 1000;
@@ -453,7 +554,7 @@ class V2Cgroup implements JailCgroup {
     const f = this.files;
     return {
       cpuUsageMs: this.cpuUsageMs(),
-      memoryPeakBytes: f.number(join(this.dir, 'memory.peak')),
+      memoryPeakBytes: f.number(join(this.dir, 'memory.peak'), this.peakResettable ? 'r+' : 'r'),
       oomKills: f.keyed(join(this.dir, 'memory.events'), 'oom_kill') ?? 0,
       pidsMaxEvents: f.keyed(join(this.dir, 'pids.events'), 'max') ?? 0,
     };

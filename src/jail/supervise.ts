@@ -451,10 +451,12 @@ export function superviseRun(jail: LiveJail, run: JailRun, options: SuperviseOpt
       if (lastCpuMs >= limits.cpuMs) kill('cpu_limit');
     }, CPU_POLL_MS);
 
-    void jail.ended.then((exit) => {
+    void jail.ended.then(async (exit) => {
       const durationMs = performance.now() - started;
       clearTimeout(wallTimer);
       clearInterval(cpuTimer);
+      // Its sockets (and network namespace) go with the run, not after its result.
+      await cgroup?.socketsReleased();
 
       const finish = () => {
         for (const s of [io.stdin, io.stdout, io.stderr, io.ctrlIn, io.ctrlOut]) s?.destroy();

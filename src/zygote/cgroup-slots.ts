@@ -89,14 +89,21 @@ export class CgroupSlots {
     }
   }
 
-  /** Back to free once empty (its child's namespace is gone) and `reuse`; else removed. */
+  /**
+   * Back to free once empty (its child's namespace is gone), drained (nothing of the run
+   * still charged to it) and `reuse`; else removed.
+   */
   release(slot: CgroupSlot, reuse: () => boolean): void {
     if (slot.state !== 'busy') return;
-    // Checked after the run's result is out (three reads): busy until then.
+    // Checked after the run's result is out: busy until then.
     setImmediate(() => {
       if (slot.state !== 'busy') return;
-      if (reuse() && slot.cgroup.isEmpty()) slot.state = 'free';
-      else this.remove(slot);
+      const drained = reuse() && slot.cgroup.isEmpty() ? slot.cgroup.drain() : Promise.resolve(false);
+      void drained.then((empty) => {
+        if (slot.state !== 'busy') return; // removed meanwhile (close)
+        if (empty && reuse()) slot.state = 'free';
+        else this.remove(slot);
+      });
     });
   }
 
