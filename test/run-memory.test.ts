@@ -1,0 +1,103 @@
+/**
+ * A run's memory ends with the run, and the kernel memory a run holds is bounded by its
+ * limits: memory left in flight over SCM_RIGHTS, reclaimable charge (dentries), and socket
+ * buffers, followed on every path by ordinary runs through the same sandbox (the same
+ * cgroup slots and kept cgroups on the zygote path).
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Sandbox } from '../src/index.js';
+import { sharedCgroups } from '../src/jail/environment.js';
+import { hostLeftovers, snapshotHost, type HostSnapshot } from './helpers/host-state.js';
+
+const MiB = 1024 * 1024;
+const attack = (name: string) => readFileSync(new URL(`../attacks/resources/${name}.py`, import.meta.url), 'utf8');
+/** What every path must give an ordinary run after an attack: its own limit, and its own peak. */
+const BENIGN = 'b = bytearray(120 << 20)\nprint(len(b) >> 20)';
+const BENIGN_PEAK_MAX = 150 * MiB; // 120 MiB + the interpreter
+/** More ordinary runs than a zygote has cgroup slots: every slot is reused at least once. */
+const FOLLOWUPS = 8;
+
+const memAvailable = () => Number(/MemAvailable:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1]) * 1024;
+/** Host-wide socket memory (pages of tcp_mem / udp_mem in use), in bytes. */
+function socketMemory(): number {
+  const stat = readFileSync('/proc/net/sockstat', 'utf8');
+  const pages = (proto: string) => Number(new RegExp(`^${proto}: .*\\bmem (\\d+)`, 'm').exec(stat)?.[1] ?? 0);
+  return (pages('TCP') + pages('UDP')) * 4096;
+}
+
+// Without cgroups (rlimits only) no counter bounds kernel memory: see SECURITY.md.
+describe.runIf(sharedCgroups().mode !== 'none').each(['cold', 'pool', 'zygote'] as const)('path %s: a run leaves no memory behind', (mode) => {
+  let open: Sandbox;
+  let snapshot: HostSnapshot;
+  beforeAll(async () => {
+    open = await Sandbox.create({ mode, policy: 'off', limits: { timeoutMs: 10_000, cpuMs: 5000, memoryMiB: 256 } });
+  });
+  afterAll(() => open.close());
+  beforeEach(() => {
+    snapshot = snapshotHost();
+  });
+  afterEach(() => {
+    expect(hostLeftovers(snapshot)).toEqual([]);
+  });
+
+  async function followupsGetTheirLimit(): Promise<void> {
+    for (let i = 0; i < FOLLOWUPS; i++) {
+      const r = await open.run(BENIGN, { limits: { memoryMiB: 256 } });
+      expect(r.status, r.stderr).toBe('ok');
+      expect(r.stdout).toBe('120\n');
+      expect(r.memoryPeakBytes).toBeLessThan(BENIGN_PEAK_MAX);
+    }
+  }
+
+  it('slot-poison-scm-rights: memory sent in flight and closed is freed with the run; the next runs get all of theirs', async () => {
+    const code = attack('slot-poison-scm-rights').replace('MEMFD_MIB = 96', 'MEMFD_MIB = 160');
+    for (let i = 0; i < 3; i++) {
+      const before = socketMemory();
+      const r = await open.run(code, { limits: { memoryMiB: 256 } });
+      expect(r.status, r.stderr).toBe('ok');
+      expect(r.stdout).toMatch(/in flight: memfd MiB 160/);
+      // Its sockets went with it (their buffers, its network namespace), not after its result.
+      expect(socketMemory() - before).toBeLessThan(4 * MiB);
+    }
+    await followupsGetTheirLimit();
+  });
+
+  it('a run after one that filled the dentry cache reports a peak of its own', async () => {
+    const heavy = await open.run(
+      ['import os', 'for i in range(250_000): os.path.exists(f"/usr/pybox-absent-{i}")', 'print("done")'].join('\n'),
+      { limits: { memoryMiB: 256, timeoutMs: 20_000, cpuMs: 15_000 } },
+    );
+    expect(heavy.status, heavy.stderr).toBe('ok');
+    for (let i = 0; i < FOLLOWUPS; i++) {
+      const r = await open.run('print(1)');
+      expect(r.status).toBe('ok');
+      expect(r.memoryPeakBytes).toBeLessThan(32 * MiB);
+    }
+  });
+
+  describe.each(['sockbuf-tcp-flood', 'sockbuf-udp-flood'])('%s', (name) => {
+    it('socket buffers are bounded by the run\'s memory limit, and freed with the run', async () => {
+      const memoryMiB = 64;
+      const before = { available: memAvailable(), sockets: socketMemory() };
+      const r = await open.run(attack(name), { limits: { memoryMiB } });
+      expect(r.status, r.stderr).toBe('ok');
+      const held = Number(/(?:held|queued) MiB (\d+)/.exec(r.stdout)?.[1]);
+      // A quarter of memoryMiB on cgroup v1 (memory.kmem.tcp); within memoryMiB on v2.
+      expect(held).toBeLessThanOrEqual(memoryMiB);
+      expect(socketMemory() - before.sockets).toBeLessThan(4 * MiB);
+      expect(before.available - memAvailable()).toBeLessThan(memoryMiB * MiB);
+      await followupsGetTheirLimit();
+    });
+
+    it('runs next to it keep their time', async () => {
+      const neighbours = Array.from({ length: 4 }, () => open.run('import time; time.sleep(0.3); print("ok")', { limits: { timeoutMs: 1000 } }));
+      const [flood, ...rest] = await Promise.all([open.run(attack(name), { limits: { memoryMiB: 64 } }), ...neighbours]);
+      expect(flood.status, flood.stderr).toBe('ok');
+      for (const r of rest) {
+        expect(r.status).toBe('ok');
+        expect(r.stdout).toBe('ok\n');
+      }
+    });
+  });
+});
