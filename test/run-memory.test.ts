@@ -4,10 +4,14 @@
  * buffers, followed on every path by ordinary runs through the same sandbox (the same
  * cgroup slots and kept cgroups on the zygote path).
  */
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Sandbox } from '../src/index.js';
 import { sharedCgroups } from '../src/jail/environment.js';
+import { CgroupRecycler, keptCgroups } from '../src/jail/cgroup-recycler.js';
+import type { JailCgroup } from '../src/jail/cgroups.js';
 import { hostLeftovers, snapshotHost, type HostSnapshot } from './helpers/host-state.js';
 
 const MiB = 1024 * 1024;
@@ -65,10 +69,11 @@ describe.runIf(sharedCgroups().mode !== 'none').each(['cold', 'pool', 'zygote'] 
 
   it('a run after one that filled the dentry cache reports a peak of its own', async () => {
     const heavy = await open.run(
-      ['import os', 'for i in range(250_000): os.path.exists(f"/usr/pybox-absent-{i}")', 'print("done")'].join('\n'),
+      ['import os', 't = os.urandom(6).hex()  # names no earlier run cached', 'for i in range(250_000): os.path.exists(f"/usr/pybox-absent-{t}-{i}")', 'print("done")'].join('\n'),
       { limits: { memoryMiB: 256, timeoutMs: 20_000, cpuMs: 15_000 } },
     );
     expect(heavy.status, heavy.stderr).toBe('ok');
+    expect(heavy.memoryPeakBytes).toBeGreaterThan(32 * MiB); // the charge it leaves behind is real
     for (let i = 0; i < FOLLOWUPS; i++) {
       const r = await open.run('print(1)');
       expect(r.status).toBe('ok');
@@ -99,5 +104,48 @@ describe.runIf(sharedCgroups().mode !== 'none').each(['cold', 'pool', 'zygote'] 
         expect(r.stdout).toBe('ok\n');
       }
     });
+  });
+});
+
+/** Runs `script` (sh) as a process in `cgroup`, moved in before it starts its work; resolves when it exits. */
+async function runIn(cgroup: JailCgroup, script: string): Promise<void> {
+  const child = spawn('/bin/sh', ['-c', `read go; ${script}`], { stdio: ['pipe', 'ignore', 'inherit'] });
+  cgroup.attach(child.pid as number);
+  child.stdin.end('go\n');
+  await once(child, 'exit');
+}
+
+const noSwap = /SwapTotal:\s+0 kB/.test(readFileSync('/proc/meminfo', 'utf8'));
+
+// What a kept cgroup still holds decides whether it is kept. Pages of a host tmpfs file cannot
+// be reclaimed without swap: they stand for any charge that outlives a run's processes.
+describe.runIf(sharedCgroups().mode !== 'none' && noSwap)('a kept cgroup serves another run only once drained', () => {
+  const limits = { memoryBytes: 128 * MiB, pids: 8 };
+  const shm = `/dev/shm/pybox-drain-${process.pid}`;
+  afterAll(() => rmSync(shm, { force: true }));
+
+  it('one still charged with memory it cannot reclaim is removed, not kept', async () => {
+    const recycler = new CgroupRecycler(sharedCgroups(), 'drain', 2);
+    const { name, cgroup } = await recycler.take(limits);
+    await runIn(cgroup, `head -c ${32 * MiB} /dev/zero > ${shm}`);
+    expect(cgroup.isEmpty()).toBe(true);
+    expect(await cgroup.drain()).toBe(false);
+    await recycler.giveBack(name, cgroup);
+    expect(keptCgroups()).not.toContain(name);
+    await recycler.close();
+  });
+
+  it('one holding only reclaimable charge (dentries) is kept, and its next run\'s peak starts near zero', async () => {
+    const recycler = new CgroupRecycler(sharedCgroups(), 'drain', 2);
+    const { name, cgroup } = await recycler.take(limits);
+    await runIn(cgroup, `exec /usr/bin/python3 -c 'import os\nt = os.urandom(6).hex()\nfor i in range(200_000): os.path.exists(f"/usr/pybox-absent-{t}-{i}")'`);
+    expect(cgroup.stats().memoryPeakBytes).toBeGreaterThan(16 * MiB);
+    await recycler.giveBack(name, cgroup);
+    expect(keptCgroups()).toContain(name);
+    const again = await recycler.take(limits);
+    expect(again.name).toBe(name);
+    expect(again.cgroup.stats().memoryPeakBytes).toBeLessThan(4 * MiB);
+    await recycler.giveBack(again.name, again.cgroup);
+    await recycler.close();
   });
 });
