@@ -9,7 +9,7 @@ import type { RunResult } from '../sandbox/result.js';
 import type { HostFacts } from '../host/probe.js';
 import { marshal, tuple } from '../zygote/marshal.js';
 import { BOOTSTRAP_STUB, precompiledBootstrap } from '../zygote/precompile.js';
-import { buildBwrapArgv, jailEtcFiles, JAIL_FD_COUNT, JAIL_FDS } from './bwrap-argv.js';
+import { BWRAP_SPAWN_OPTIONS, bwrapInvocation, jailEtcFiles, JAIL_FD_COUNT, JAIL_FDS } from './bwrap-argv.js';
 import type { CgroupRecycler, TakenCgroup } from './cgroup-recycler.js';
 import { jailCgroupLimits, nextJailName, sinceBaseline, type CgroupBaseline, type CgroupLimits, type CgroupProvider, type JailCgroup } from './cgroups.js';
 import { devNullFd, leakableFds } from './inherited-fds.js';
@@ -92,8 +92,11 @@ const DRAIN_GRACE_MS = 250;
 const CPU_POLL_MS = 20;
 /** How long a kill waits for bwrap to report its sandbox pid before killing bwrap alone. */
 const KILL_BEFORE_INFO_GRACE_MS = 2000;
-/** Run by /bin/sh as the jail's uid: `sh -c SCRIPT pybox-join <n> <n files> bwrap <argv>`. */
-const SELF_JOIN_SCRIPT = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo 0 > "$1" || exit 125; shift; n=$((n - 1)); done; exec "$@"';
+/**
+ * Run by /bin/sh as the jail's uid: `sh -c SCRIPT pybox-join <n> <n files> bwrap <argv>`.
+ * The shell exports PWD on its own; bwrap, whose pid 1 the jail can read, starts with nothing.
+ */
+const SELF_JOIN_SCRIPT = 'unset PWD; n=$1; shift; while [ "$n" -gt 0 ]; do echo 0 > "$1" || exit 125; shift; n=$((n - 1)); done; exec "$@"';
 
 /**
  * The request as the guest reads it: [u32 big-endian length][a marshalled dict] (see
@@ -211,7 +214,7 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
   }
 
   const prefix = precompiledBootstrap(facts.python, env.bootstrapSource);
-  const argv = buildBwrapArgv({
+  const bwrap = bwrapInvocation({
     python: facts.python,
     bootstrapSource: prefix ? BOOTSTRAP_STUB : env.bootstrapSource,
     pythonArgs: options.warm ? ['warm'] : [],
@@ -238,9 +241,9 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
     if (uid !== undefined) env.uids?.release(uid);
     throw new PyboxError('E_JAIL_UNAVAILABLE', `cannot prepare the jail's cgroup: ${(error as Error).message}`, { cause: error });
   }
-  const [command, args] = joinFiles && facts.shell ? [facts.shell, ['-c', SELF_JOIN_SCRIPT, 'pybox-join', String(joinFiles.length), ...joinFiles, facts.bwrap, ...argv]] : [facts.bwrap, argv];
+  const [command, args] = joinFiles && facts.shell ? [facts.shell, ['-c', SELF_JOIN_SCRIPT, 'pybox-join', String(joinFiles.length), ...joinFiles, facts.bwrap, ...bwrap.argv]] : [facts.bwrap, bwrap.argv];
   try {
-    child = spawn(command, args, { stdio, env: {}, ...(uid !== undefined ? { uid, gid: uid } : {}) });
+    child = spawn(command, args, { stdio, ...BWRAP_SPAWN_OPTIONS, ...(uid !== undefined ? { uid, gid: uid } : {}) });
   } catch (error) {
     spawnError = error as Error;
   }
@@ -325,6 +328,7 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
       .then(() => cg.attachAsync(childPids(pid)))
       .then(containedResolve, fail);
   });
+  fd(JAIL_FDS.args)?.end(bwrap.args);
   fd(JAIL_FDS.seccomp)?.end(env.seccomp);
   for (const [n, data] of jailEtcFiles(facts.ldCache)) fd(n)?.end(data);
   if (prefix) fd(JAIL_FDS.ctrlIn)?.write(prefix);
