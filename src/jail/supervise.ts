@@ -14,7 +14,9 @@ import type { CgroupRecycler, TakenCgroup } from './cgroup-recycler.js';
 import { jailCgroupLimits, nextJailName, sinceBaseline, type CgroupBaseline, type CgroupLimits, type CgroupProvider, type JailCgroup } from './cgroups.js';
 import { devNullFd, leakableFds } from './inherited-fds.js';
 import { childPids, processStartTime, waitForJailGone } from './reap.js';
+import { OutputTap, type OutputListener } from './output-tap.js';
 import { guestRlimits, PER_UID_RLIMITS } from './rlimits.js';
+import { feedStdin, type RunStdin } from './stdin-feed.js';
 import type { UidPool } from './uid-pool.js';
 import { decideVerdict, type KillReason } from './verdict.js';
 
@@ -34,7 +36,9 @@ export interface JailEnvironment {
 export interface JailRun {
   limits: Limits;
   request: Omit<GuestRequest, 'rlimits'>;
-  stdin: Buffer | null;
+  stdin: RunStdin | null;
+  /** The program's output as it arrives (the bytes the result gets), or null. */
+  onOutput: OutputListener | null;
 }
 
 /** How a run got its jail: started for it, taken warm from the pool, or forked by a zygote. */
@@ -422,11 +426,16 @@ export function superviseRun(jail: LiveJail, run: JailRun, options: SuperviseOpt
     // Output: counted as it arrives, stored only up to the limit.
     const out = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
     const truncated = { stdout: false, stderr: false };
+    const tap = new OutputTap(run.onOutput);
     let outputTotal = 0;
     const collect = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
       const room = limits.outputBytes - outputTotal;
       outputTotal += chunk.length;
-      if (room > 0) out[stream].push(room >= chunk.length ? chunk : chunk.subarray(0, room));
+      if (room > 0) {
+        const kept = room >= chunk.length ? chunk : chunk.subarray(0, room);
+        out[stream].push(kept);
+        tap.push(stream, kept);
+      }
       if (chunk.length > room) {
         truncated[stream] = true;
         kill('output_limit');
@@ -441,10 +450,14 @@ export function superviseRun(jail: LiveJail, run: JailRun, options: SuperviseOpt
       maxFiles: 1000,
       maxTotalFileBytes: limits.workspaceMiB * MiB,
     });
-    io.ctrlOut?.on('data', (chunk: Buffer) => frames.push(chunk));
+    io.ctrlOut?.on('data', (chunk: Buffer) => {
+      frames.push(chunk);
+      if (frames.report.ready) tap.open();
+    });
+    let stopStdin = (): void => undefined;
     const send = () => {
       io.ctrlIn?.end(request);
-      io.stdin?.end(run.stdin ?? undefined);
+      stopStdin = feedStdin(run.stdin, io.stdin);
     };
     jail.contained.then(send, () => undefined); // on failure the jail is already being killed
 
@@ -459,6 +472,7 @@ export function superviseRun(jail: LiveJail, run: JailRun, options: SuperviseOpt
       const durationMs = performance.now() - started;
       clearTimeout(wallTimer);
       clearInterval(cpuTimer);
+      stopStdin();
 
       const finish = () => {
         for (const s of [io.stdin, io.stdout, io.stderr, io.ctrlIn, io.ctrlOut]) s?.destroy();
@@ -466,6 +480,7 @@ export function superviseRun(jail: LiveJail, run: JailRun, options: SuperviseOpt
         const stats = rawStats ? sinceBaseline(rawStats, baseline) : null;
         const cpuMs = stats?.cpuUsageMs ?? lastCpuMs;
         const report = frames.report;
+        if (report.ready) tap.open(); // output that came in after the frame did
         const verdict = decideVerdict({
           killReason,
           exit: { code: exit.code, signal: exit.signal },
