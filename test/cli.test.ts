@@ -2,11 +2,13 @@
  * The `pybox` command line, spawned for real: `node bin/pybox ...` against the built
  * dist/ (run `npm run build` first). Every test checks exit code, stdout and stderr.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { programStdin } from '../src/cli/inputs.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -25,6 +27,15 @@ function pybox(args: string[], input?: string | Buffer): Promise<Outcome> {
     });
     child.stdin?.end(input ?? '');
   });
+}
+
+/** Exit code and output of a spawned pybox once it has exited. */
+function outcome(child: ChildProcess): Promise<Outcome> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
 /** The stderr of a pybox-level message: exactly one line starting with "pybox: ". */
@@ -193,6 +204,57 @@ describe('pybox run, inputs and outputs', () => {
     expect(lstatSync(join(out, 'via')).isSymbolicLink()).toBe(true);
     // The safe file was still written.
     expect(readFileSync(join(out, 'fine.txt'), 'utf8')).toBe('fine');
+  });
+});
+
+describe("pybox run, the program's stdin", () => {
+  const ADD = 'a = input()\nb = input()\nprint(int(a) + int(b))\n';
+
+  it('gives a program run from a file pybox\'s own stdin, redirected from a file (`pybox run prog.py < input.txt`)', async () => {
+    const input = openSync(file('numbers.txt', '3\n4\n'), 'r');
+    try {
+      const child = spawn('node', ['bin/pybox', 'run', file('add.py', ADD)], { cwd: ROOT, stdio: [input, 'pipe', 'pipe'] });
+      expect(await outcome(child)).toEqual({ code: 0, stdout: '7\n', stderr: '' });
+    } finally {
+      closeSync(input);
+    }
+  });
+
+  it('and piped (`... | pybox run prog.py`)', async () => {
+    expect(await pybox(['run', file('add2.py', ADD)], '30\n12\n')).toEqual({ code: 0, stdout: '42\n', stderr: '' });
+  });
+
+  it('streams both ways: an interactive program answers line 1 before line 2 is written', async () => {
+    const prog = file('chat.py', 'name = input("name? ")\nprint("hello", name, flush=True)\nage = input("age? ")\nprint("in ten years", int(age) + 10)\n');
+    const child = spawn('node', ['bin/pybox', 'run', prog], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const done = outcome(child);
+    let stdout = '';
+    const replied = new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString('utf8');
+        if (stdout.includes('hello ada\n')) resolve(stdout);
+      });
+      child.on('exit', () => reject(new Error(`pybox exited before the reply to line 1: ${JSON.stringify(stdout)}`)));
+    });
+    child.stdin.write('ada\n'); // line 1, and the pipe stays open
+    expect(await replied).toMatch(/^name\? hello ada\n/);
+    child.stdin.end('36\n'); // line 2, only now
+    expect(await done).toEqual({ code: 0, stdout: 'name? hello ada\nage? in ten years 46\n', stderr: '' });
+  });
+
+  it('--stdin still wins over what is piped in', async () => {
+    const r = await pybox(['run', '--stdin', file('from-file.txt', '1\n2\n'), file('add3.py', ADD)], '100\n200\n');
+    expect(r).toEqual({ code: 0, stdout: '3\n', stderr: '' });
+    const dash = await pybox(['run', '--stdin', '-', file('add4.py', ADD)], '5\n6\n');
+    expect(dash).toEqual({ code: 0, stdout: '11\n', stderr: '' });
+  });
+
+  it('leaves a terminal out (empty stdin), and stdin spent on the code (-)', async () => {
+    const tty = Object.assign(new PassThrough(), { isTTY: true });
+    expect(await programStdin('prog.py', undefined, tty)).toBeUndefined();
+    const pipe = new PassThrough();
+    expect(await programStdin('prog.py', undefined, pipe)).toBe(pipe);
+    expect(await programStdin('-', undefined, pipe)).toBeUndefined();
   });
 });
 

@@ -166,6 +166,24 @@ describe.each(['cold', 'pool', 'zygote'] as const)('path %s', (mode) => {
       }
     });
 
+    // The jail's pid 1 (bwrap, or the run's own pid 1 under a zygote) is readable inside:
+    // started with its caller's environment or argv, it showed the caller's PWD and every
+    // mount, uid and path of the jail.
+    it.each(['leak-pid1-environ', 'leak-pid1-cmdline'])('%s: no visible process shows the caller\'s environment or the jail\'s options', async (id) => {
+      const attack = CORPUS.find((a) => a.id === id);
+      if (!attack) throw new Error(`no attack ${id} in attacks/`);
+      const token = `PWNED-${randomId(8)}`;
+      const nonce = randomId(8);
+      const program = attackProgram({ nonce, token, out: '/workspace/out', host: virtualHost(nonce) }, attack.code);
+      for (const sb of [sandbox, open]) {
+        const r = await sb.run(program);
+        expect(r.status).toBe('ok');
+        expect(r.stdout).toMatch(/^checked the (environment|command line) of [1-9]\d* processes\n$/); // it read some, and found nothing
+        expect(r.stdout).not.toContain(process.cwd());
+        noSecret(r);
+      }
+    });
+
     it('reads nothing from the host-wide /proc entries (masked, or unreadable to the sandbox user)', async () => {
       const entries = PROC_MASK_FILES.filter((n) => existsSync(`/proc/${n}`));
       expect(entries).toEqual(expect.arrayContaining(['kallsyms', 'cmdline'])); // on every Linux

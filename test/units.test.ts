@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildBwrapArgv, JAIL_FDS, type JailLayout } from '../src/jail/bwrap-argv.js';
+import { buildBwrapArgv, bwrapInvocation, JAIL_FDS, type JailLayout } from '../src/jail/bwrap-argv.js';
 import { decideVerdict, type VerdictInput } from '../src/jail/verdict.js';
 import { FrameDecoder, normaliseWorkspacePath } from '../src/guest/protocol.js';
 import { globToRegExp, matchesAnyGlob } from '../src/guest/glob.js';
@@ -66,6 +66,25 @@ describe('bwrap argv', () => {
     expect(joined).toContain(`--seccomp ${JAIL_FDS.seccomp}`);
     expect(joined).toContain(`--info-fd ${JAIL_FDS.info} --block-fd ${JAIL_FDS.block}`);
     expect(argv.slice(-7)).toEqual(['--', '/usr/bin/python3', '-I', '-S', '-B', '-c', 'print(1)']);
+  });
+});
+
+describe('bwrap invocation', () => {
+  // bwrap's pid 1 is readable in the jail: its command line must not hold the jail's options.
+  it.each([false, true])('sends every option over the --args fd, NUL-terminated (zygote: %s)', (zygote) => {
+    const l = { ...layout, zygote, pythonArgs: ['warm'] };
+    const { argv, args } = bwrapInvocation(l);
+    const command = ['/usr/bin/python3', '-I', '-S', '-B', '-c', 'print(1)', 'warm'];
+    expect(argv).toEqual(['--args', String(JAIL_FDS.args), '--', ...command]);
+    const text = args.toString('utf8');
+    expect(text.endsWith('\0')).toBe(true);
+    const options = text.slice(0, -1).split('\0');
+    expect([...options, '--', ...command]).toEqual(buildBwrapArgv(l));
+    expect(options).toContain('--unshare-all');
+    expect(new Set(Object.values(JAIL_FDS)).size).toBe(Object.keys(JAIL_FDS).length);
+  });
+  it('refuses an option it could not encode', () => {
+    expect(() => bwrapInvocation({ ...layout, extraReadOnly: ['/opt/a\0b'] })).toThrow(/NUL/);
   });
 });
 

@@ -8,6 +8,28 @@ import { UsageError } from './usage-error.js';
 
 export { MAX_CODE_BYTES };
 
+/** The program's stdin given with `--stdin` is read into memory; this bounds it. */
+export const MAX_STDIN_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The program's stdin. `--stdin <host-path>` and `--stdin -` (pybox's own stdin): read
+ * whole first, up to MAX_STDIN_BYTES. Without `--stdin`, for code from a file: pybox's
+ * own stdin, handed over as the program reads it (`pybox run prog.py < input.txt`, a pipe,
+ * an interactive exchange through a pipe), as `python3 prog.py` would get it; but not a
+ * terminal, which stays out (empty stdin) so that a run does not wait on the keyboard.
+ * For code read from stdin (`-`) stdin is spent: empty.
+ */
+export async function programStdin(codeSource: string, flag: string | undefined, stdin: Readable): Promise<Uint8Array | Readable | undefined> {
+  if (flag === '-') {
+    const read = await readStreamBounded(stdin, MAX_STDIN_BYTES);
+    if (read === null) throw new UsageError(`stdin is more than ${MAX_STDIN_BYTES} bytes; the maximum for --stdin is ${MAX_STDIN_BYTES}`);
+    return read;
+  }
+  if (flag !== undefined) return readHostFile(flag, MAX_STDIN_BYTES, '--stdin file');
+  if (codeSource === '-' || (stdin as { isTTY?: boolean }).isTTY === true) return undefined;
+  return stdin;
+}
+
 /** The bounds the library accepts for one limit, for messages that name the flag. */
 export function limitBounds(key: keyof Limits): { min: number; max: number } {
   const schema = limitsSchema.shape[key] as unknown as { minValue: number | null; maxValue: number | null };

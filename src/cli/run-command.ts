@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_LIMITS, Sandbox, type GuestPolicy, type Limits, type RunResult } from '../index.js';
 import { checkOutDir, writeOutDir } from './out-dir.js';
-import { integerOption, parseFileSpec, readCode, readHostFile } from './inputs.js';
-import { readStreamBounded, writeAll, type CliIO } from './io.js';
+import { integerOption, parseFileSpec, programStdin, readCode, readHostFile } from './inputs.js';
+import { writeAll, type CliIO } from './io.js';
 import { EXIT, oneLine, UsageError } from './usage-error.js';
 
 /** State shared by the commands of one `main()` call: the streams, and the exit code an action chose. */
@@ -11,8 +11,6 @@ export interface CliContext {
   exitCode: number | null;
 }
 
-/** The program's stdin (`--stdin`) is read into memory; this bounds it. */
-export const MAX_STDIN_BYTES = 256 * 1024 * 1024;
 const MiB = 1024 * 1024;
 
 export interface RunFlags {
@@ -121,14 +119,7 @@ export async function executeRun(io: CliIO, file: string, args: string[], flags:
     files[sandboxPath] = readHostFile(hostPath, workspaceBytes, `--file ${sandboxPath}: host file`);
   }
 
-  let stdin: Uint8Array | undefined;
-  if (flags.stdin === '-') {
-    const read = await readStreamBounded(io.stdin, MAX_STDIN_BYTES);
-    if (read === null) throw new UsageError(`stdin is more than ${MAX_STDIN_BYTES} bytes; the maximum for --stdin is ${MAX_STDIN_BYTES}`);
-    stdin = read;
-  } else if (flags.stdin !== undefined) {
-    stdin = readHostFile(flags.stdin, MAX_STDIN_BYTES, '--stdin file');
-  }
+  const stdin = await programStdin(file, flags.stdin, io.stdin);
 
   // Library validation (limit ranges, file names, collect patterns) also happens before any process starts.
   // One run: a warm path would cost more to start than it saves.
@@ -145,6 +136,9 @@ export async function executeRun(io: CliIO, file: string, args: string[], flags:
       collect,
       argv: args,
       ...(stdin !== undefined ? { stdin } : {}),
+      // Without --json the output passes through as it comes (an interactive program
+      // answers each line before the next is read); with it, only the JSON object is printed.
+      ...(flags.json ? {} : { onOutput: passThrough(io) }),
     });
   } finally {
     await sandbox.close();
@@ -169,17 +163,20 @@ export async function executeRun(io: CliIO, file: string, args: string[], flags:
     return outDirFailed ? EXIT.internal : EXIT.ok;
   }
 
-  await writeAll(io.stdout, result.stdout);
-  let stderr = result.status === 'internal_error' ? '' : result.stderr;
+  // The program's output has passed through; only pybox's own lines are left to write.
   const line = statusLine(result, sandbox.limits);
   if (line !== null) {
-    if (stderr.length > 0 && !stderr.endsWith('\n')) stderr += '\n';
-    stderr += line + '\n';
+    const lastEnds = result.status === 'internal_error' || result.stderr.length === 0 || result.stderr.endsWith('\n');
+    await writeAll(io.stderr, (lastEnds ? '' : '\n') + line + '\n');
   }
-  await writeAll(io.stderr, stderr);
   for (const l of outDirLines) await writeAll(io.stderr, l + '\n');
   const exitCode = exitCodeFor(result);
   return outDirFailed && exitCode === EXIT.ok ? EXIT.internal : exitCode;
+}
+
+/** Writes the program's output to ours as it arrives, stdout to stdout and stderr to stderr. */
+function passThrough(io: CliIO): (stream: 'stdout' | 'stderr', chunk: Uint8Array) => void {
+  return (stream, chunk) => void writeAll(stream === 'stdout' ? io.stdout : io.stderr, chunk);
 }
 
 /** The RunResult as JSON: `files` as base64 strings, everything else as it is. */

@@ -13,8 +13,9 @@ export const JAIL_FDS = {
   passwd: 8, // synthesized /etc/passwd
   group: 9, // synthesized /etc/group
   ldCache: 10, // the host's /etc/ld.so.cache
+  args: 11, // bwrap's own options (--args): never on a command line the jail can read
 } as const;
-export const JAIL_FD_COUNT = 11;
+export const JAIL_FD_COUNT = 12;
 
 export const SANDBOX_UID = 1000;
 export const SANDBOX_GID = 1000;
@@ -82,7 +83,44 @@ export const JAIL_ENV: Readonly<Record<string, string>> = {
   LOGNAME: 'sandbox',
 };
 
+/**
+ * How every bwrap (and the shell that execs it) is spawned: with nothing of the caller's
+ * environment or working directory, as bwrap's pid 1 is readable in the jail.
+ */
+export const BWRAP_SPAWN_OPTIONS = { env: {}, cwd: '/' } as const;
+
+/** The whole jail as one argv: bwrap's options, `--`, the command. */
 export function buildBwrapArgv(layout: JailLayout): string[] {
+  return [...bwrapOptions(layout), '--', ...jailCommand(layout)];
+}
+
+/** How bwrap is started: what its command line holds, and what it reads from `JAIL_FDS.args`. */
+export interface BwrapInvocation {
+  argv: string[];
+  /** The options, each NUL-terminated, as `--args` reads them. */
+  args: Buffer;
+}
+
+/**
+ * bwrap's pid 1 is visible in the jail, and /proc/1/cmdline shows its argv: every mount,
+ * uid and path of the jail. So the options go over a pipe (`--args <fd>`, read and closed
+ * by bwrap before it builds anything); the command line keeps only that fd and the command,
+ * which the program sees as its own /proc/self/cmdline anyway.
+ */
+export function bwrapInvocation(layout: JailLayout): BwrapInvocation {
+  const options = bwrapOptions(layout);
+  for (const option of options) if (option.includes('\0')) throw new Error(`a bwrap option holds a NUL byte: ${JSON.stringify(option)}`);
+  return {
+    argv: ['--args', String(JAIL_FDS.args), '--', ...jailCommand(layout)],
+    args: Buffer.from(options.map((option) => `${option}\0`).join(''), 'utf8'),
+  };
+}
+
+function jailCommand(layout: JailLayout): string[] {
+  return [layout.python, '-I', '-S', '-B', '-c', layout.bootstrapSource, ...(layout.pythonArgs ?? [])];
+}
+
+function bwrapOptions(layout: JailLayout): string[] {
   const a: string[] = [];
   a.push('--unshare-all', '--unshare-user');
   // The zygote's children must mount a fresh /proc: behind --disable-userns's extra user
@@ -144,7 +182,6 @@ export function buildBwrapArgv(layout: JailLayout): string[] {
   a.push('--chdir', '/workspace');
   a.push('--info-fd', String(JAIL_FDS.info));
   if (!layout.zygote) a.push('--block-fd', String(JAIL_FDS.block), '--seccomp', String(JAIL_FDS.seccomp));
-  a.push('--', layout.python, '-I', '-S', '-B', '-c', layout.bootstrapSource, ...(layout.pythonArgs ?? []));
   return a;
 }
 

@@ -9,12 +9,14 @@ import type { RunResult } from '../sandbox/result.js';
 import type { HostFacts } from '../host/probe.js';
 import { marshal, tuple } from '../zygote/marshal.js';
 import { BOOTSTRAP_STUB, precompiledBootstrap } from '../zygote/precompile.js';
-import { buildBwrapArgv, jailEtcFiles, JAIL_FD_COUNT, JAIL_FDS } from './bwrap-argv.js';
+import { BWRAP_SPAWN_OPTIONS, bwrapInvocation, jailEtcFiles, JAIL_FD_COUNT, JAIL_FDS } from './bwrap-argv.js';
 import type { CgroupRecycler, TakenCgroup } from './cgroup-recycler.js';
 import { jailCgroupLimits, nextJailName, sinceBaseline, type CgroupBaseline, type CgroupLimits, type CgroupProvider, type JailCgroup } from './cgroups.js';
 import { devNullFd, leakableFds } from './inherited-fds.js';
 import { childPids, processStartTime, waitForJailGone } from './reap.js';
+import { OutputTap, type OutputListener } from './output-tap.js';
 import { guestRlimits, PER_UID_RLIMITS } from './rlimits.js';
+import { feedStdin, type RunStdin } from './stdin-feed.js';
 import type { UidPool } from './uid-pool.js';
 import { decideVerdict, type KillReason } from './verdict.js';
 
@@ -34,7 +36,9 @@ export interface JailEnvironment {
 export interface JailRun {
   limits: Limits;
   request: Omit<GuestRequest, 'rlimits'>;
-  stdin: Buffer | null;
+  stdin: RunStdin | null;
+  /** The program's output as it arrives (the bytes the result gets), or null. */
+  onOutput: OutputListener | null;
 }
 
 /** How a run got its jail: started for it, taken warm from the pool, or forked by a zygote. */
@@ -92,8 +96,11 @@ const DRAIN_GRACE_MS = 250;
 const CPU_POLL_MS = 20;
 /** How long a kill waits for bwrap to report its sandbox pid before killing bwrap alone. */
 const KILL_BEFORE_INFO_GRACE_MS = 2000;
-/** Run by /bin/sh as the jail's uid: `sh -c SCRIPT pybox-join <n> <n files> bwrap <argv>`. */
-const SELF_JOIN_SCRIPT = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo 0 > "$1" || exit 125; shift; n=$((n - 1)); done; exec "$@"';
+/**
+ * Run by /bin/sh as the jail's uid: `sh -c SCRIPT pybox-join <n> <n files> bwrap <argv>`.
+ * The shell exports PWD on its own; bwrap, whose pid 1 the jail can read, starts with nothing.
+ */
+const SELF_JOIN_SCRIPT = 'unset PWD; n=$1; shift; while [ "$n" -gt 0 ]; do echo 0 > "$1" || exit 125; shift; n=$((n - 1)); done; exec "$@"';
 
 /**
  * The request as the guest reads it: [u32 big-endian length][a marshalled dict] (see
@@ -211,7 +218,7 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
   }
 
   const prefix = precompiledBootstrap(facts.python, env.bootstrapSource);
-  const argv = buildBwrapArgv({
+  const bwrap = bwrapInvocation({
     python: facts.python,
     bootstrapSource: prefix ? BOOTSTRAP_STUB : env.bootstrapSource,
     pythonArgs: options.warm ? ['warm'] : [],
@@ -238,9 +245,9 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
     if (uid !== undefined) env.uids?.release(uid);
     throw new PyboxError('E_JAIL_UNAVAILABLE', `cannot prepare the jail's cgroup: ${(error as Error).message}`, { cause: error });
   }
-  const [command, args] = joinFiles && facts.shell ? [facts.shell, ['-c', SELF_JOIN_SCRIPT, 'pybox-join', String(joinFiles.length), ...joinFiles, facts.bwrap, ...argv]] : [facts.bwrap, argv];
+  const [command, args] = joinFiles && facts.shell ? [facts.shell, ['-c', SELF_JOIN_SCRIPT, 'pybox-join', String(joinFiles.length), ...joinFiles, facts.bwrap, ...bwrap.argv]] : [facts.bwrap, bwrap.argv];
   try {
-    child = spawn(command, args, { stdio, env: {}, ...(uid !== undefined ? { uid, gid: uid } : {}) });
+    child = spawn(command, args, { stdio, ...BWRAP_SPAWN_OPTIONS, ...(uid !== undefined ? { uid, gid: uid } : {}) });
   } catch (error) {
     spawnError = error as Error;
   }
@@ -325,6 +332,7 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
       .then(() => cg.attachAsync(childPids(pid)))
       .then(containedResolve, fail);
   });
+  fd(JAIL_FDS.args)?.end(bwrap.args);
   fd(JAIL_FDS.seccomp)?.end(env.seccomp);
   for (const [n, data] of jailEtcFiles(facts.ldCache)) fd(n)?.end(data);
   if (prefix) fd(JAIL_FDS.ctrlIn)?.write(prefix);
@@ -418,11 +426,16 @@ export function superviseRun(jail: LiveJail, run: JailRun, options: SuperviseOpt
     // Output: counted as it arrives, stored only up to the limit.
     const out = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
     const truncated = { stdout: false, stderr: false };
+    const tap = new OutputTap(run.onOutput);
     let outputTotal = 0;
     const collect = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
       const room = limits.outputBytes - outputTotal;
       outputTotal += chunk.length;
-      if (room > 0) out[stream].push(room >= chunk.length ? chunk : chunk.subarray(0, room));
+      if (room > 0) {
+        const kept = room >= chunk.length ? chunk : chunk.subarray(0, room);
+        out[stream].push(kept);
+        tap.push(stream, kept);
+      }
       if (chunk.length > room) {
         truncated[stream] = true;
         kill('output_limit');
@@ -437,10 +450,14 @@ export function superviseRun(jail: LiveJail, run: JailRun, options: SuperviseOpt
       maxFiles: 1000,
       maxTotalFileBytes: limits.workspaceMiB * MiB,
     });
-    io.ctrlOut?.on('data', (chunk: Buffer) => frames.push(chunk));
+    io.ctrlOut?.on('data', (chunk: Buffer) => {
+      frames.push(chunk);
+      if (frames.report.ready) tap.open();
+    });
+    let stopStdin = (): void => undefined;
     const send = () => {
       io.ctrlIn?.end(request);
-      io.stdin?.end(run.stdin ?? undefined);
+      stopStdin = feedStdin(run.stdin, io.stdin);
     };
     jail.contained.then(send, () => undefined); // on failure the jail is already being killed
 
@@ -455,6 +472,7 @@ export function superviseRun(jail: LiveJail, run: JailRun, options: SuperviseOpt
       const durationMs = performance.now() - started;
       clearTimeout(wallTimer);
       clearInterval(cpuTimer);
+      stopStdin();
       // Its sockets (and network namespace) go with the run, not after its result.
       await cgroup?.socketsReleased();
 
@@ -464,6 +482,7 @@ export function superviseRun(jail: LiveJail, run: JailRun, options: SuperviseOpt
         const stats = rawStats ? sinceBaseline(rawStats, baseline) : null;
         const cpuMs = stats?.cpuUsageMs ?? lastCpuMs;
         const report = frames.report;
+        if (report.ready) tap.open(); // output that came in after the frame did
         const verdict = decideVerdict({
           killReason,
           exit: { code: exit.code, signal: exit.signal },

@@ -3,6 +3,8 @@ import { normaliseWorkspacePath } from '../guest/protocol.js';
 import { PyboxError } from './errors.js';
 import { formatIssues, partialLimitsSchema, resolveLimits, type Limits } from './limits.js';
 import type { PoolOptions, SandboxMode } from '../pool/pool.js';
+import type { OutputListener } from '../jail/output-tap.js';
+import type { RunStdin } from '../jail/stdin-feed.js';
 
 /** The language-level layer inside the guest: `strict` (audit hooks + import policy) or `off` (OS jail alone). */
 export type GuestPolicy = 'strict' | 'off';
@@ -30,7 +32,20 @@ export interface SandboxOptions {
 export const DEFAULT_MODE: SandboxMode = 'auto';
 
 export interface RunOptions {
-  stdin?: string | Uint8Array;
+  /**
+   * The program's stdin: all of it (a string is UTF-8), or a stream (a Readable, or any
+   * async iterable of bytes) written to the program as it arrives, each chunk only once
+   * the program's pipe has taken the last, and closed at the stream's end. A stream the
+   * run has not finished when the program ends is no longer read (a Readable is
+   * destroyed). Default: empty.
+   */
+  stdin?: string | Uint8Array | AsyncIterable<Uint8Array | string>;
+  /**
+   * Called with the program's output as it arrives, from the moment its jail is up: the
+   * same bytes `result.stdout` / `result.stderr` get, up to the output limit. Each chunk
+   * is the listener's own copy; a listener that throws is not called again.
+   */
+  onOutput?: OutputListener;
   argv?: string[];
   /** Written into /workspace before the run. */
   files?: Record<string, string | Uint8Array>;
@@ -47,6 +62,13 @@ const MiB = 1024 * 1024;
 const bytesSchema = z.union([z.string(), z.instanceof(Uint8Array)]);
 const noNul = z.string().max(4096).refine((s) => !s.includes('\0'), 'must not contain NUL');
 const policySchema = z.enum(['strict', 'off']);
+const isAsyncIterable = (v: unknown): v is AsyncIterable<Uint8Array | string> =>
+  typeof v === 'object' && v !== null && typeof (v as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
+const stdinSchema = z.union([
+  bytesSchema,
+  z.custom<AsyncIterable<Uint8Array | string>>(isAsyncIterable, 'must be a string, a Uint8Array, or a stream (an async iterable of Uint8Array, e.g. a Readable)'),
+]);
+const listenerSchema = z.custom<OutputListener>((v) => typeof v === 'function', 'must be a function (stream, chunk) => void');
 
 const poolSchema = z
   .object({
@@ -69,7 +91,8 @@ const sandboxOptionsSchema = z
 
 const runOptionsSchema = z
   .object({
-    stdin: bytesSchema.optional(),
+    stdin: stdinSchema.optional(),
+    onOutput: listenerSchema.optional(),
     argv: z.array(noNul).max(1024).optional(),
     files: z.record(z.string(), bytesSchema).optional(),
     collect: z.array(noNul).max(256).optional(),
@@ -91,7 +114,8 @@ export interface PreparedRun {
   code: string;
   limits: Limits;
   policy: GuestPolicy;
-  stdin: Buffer | null;
+  stdin: RunStdin | null;
+  onOutput: OutputListener | null;
   argv: string[];
   files: [string, string][];
   collect: string[];
@@ -127,7 +151,7 @@ export function prepareRun(code: unknown, input: unknown, base: { limits: Limits
       throw new PyboxError('E_FILE_INVALID', `input file ${JSON.stringify(name)} collides with another input file`);
     }
     seen.add(path);
-    const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+    const data = toBuffer(content);
     totalBytes += data.length;
     files.push([path, data.toString('base64')]);
   }
@@ -143,12 +167,11 @@ export function prepareRun(code: unknown, input: unknown, base: { limits: Limits
     return stripped;
   });
 
-  const stdin =
-    options.stdin === undefined
-      ? null
-      : typeof options.stdin === 'string'
-        ? Buffer.from(options.stdin, 'utf8')
-        : Buffer.from(options.stdin.buffer, options.stdin.byteOffset, options.stdin.byteLength);
+  const stdin = options.stdin === undefined ? null : isAsyncIterable(options.stdin) ? options.stdin : toBuffer(options.stdin);
 
-  return { code, limits, policy: options.policy ?? base.policy, stdin, argv: options.argv ?? [], files, collect };
+  return { code, limits, policy: options.policy ?? base.policy, stdin, onOutput: options.onOutput ?? null, argv: options.argv ?? [], files, collect };
+}
+
+function toBuffer(data: string | Uint8Array): Buffer {
+  return typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }

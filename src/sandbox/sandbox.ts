@@ -64,6 +64,7 @@ export class Sandbox {
     const jailRun = {
       limits: prepared.limits,
       stdin: prepared.stdin,
+      onOutput: prepared.onOutput,
       request: {
         code: prepared.code,
         filename: MAIN_FILENAME,

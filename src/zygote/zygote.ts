@@ -3,7 +3,7 @@ import { closeSync, constants as fsc, openSync, readFileSync, readSync, writeSyn
 import { Socket } from 'node:net';
 import { constants as osConstants, setPriority } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import { buildBwrapArgv, jailEtcFiles, JAIL_FD_COUNT, JAIL_FDS, PTYS_PER_RUN } from '../jail/bwrap-argv.js';
+import { BWRAP_SPAWN_OPTIONS, bwrapInvocation, jailEtcFiles, JAIL_FD_COUNT, JAIL_FDS, PTYS_PER_RUN } from '../jail/bwrap-argv.js';
 import { jailCgroupLimits, type CgroupLimits, type JailCgroup } from '../jail/cgroups.js';
 import { devNullFd, leakableFds, O_CLOEXEC } from '../jail/inherited-fds.js';
 import { childPids, processStartTime, waitForJailGone } from '../jail/reap.js';
@@ -146,7 +146,7 @@ export class Zygote {
       if (uid === null) return Promise.reject(new Error('no free sandbox uid for a zygote'));
       this.uid = uid;
     }
-    const argv = buildBwrapArgv({
+    const bwrap = bwrapInvocation({
       python: facts.python,
       bootstrapSource: BOOTSTRAP_STUB,
       pythonArgs: ['zygote'],
@@ -180,7 +180,7 @@ export class Zygote {
       };
       let child: ChildProcess;
       try {
-        child = spawn(facts.bwrap, argv, { stdio, env: {}, ...(this.uid !== undefined ? { uid: this.uid, gid: this.uid } : {}) });
+        child = spawn(facts.bwrap, bwrap.argv, { stdio, ...BWRAP_SPAWN_OPTIONS, ...(this.uid !== undefined ? { uid: this.uid, gid: this.uid } : {}) });
       } catch (error) {
         hostFds.forEach(closeSafe);
         this.releaseUid(true);
@@ -213,6 +213,7 @@ export class Zygote {
           if (this.stopped) this.killNow();
         }
       });
+      fd(JAIL_FDS.args)?.end(bwrap.args);
       for (const [n, data] of jailEtcFiles(facts.ldCache)) fd(n)?.end(data);
       const config = marshal({
         seccomp: env.seccomp,
