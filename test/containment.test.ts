@@ -265,6 +265,37 @@ describe.each(['cold', 'pool', 'zygote'] as const)('path %s', (mode) => {
   });
 
   describe('network', () => {
+    it('localhost is the jail\'s own loopback: it resolves, binds and echoes over TCP inside, and never reaches the host', async () => {
+      const code = py([
+        'import socket, threading',
+        'print(sorted({a[4][0] for a in socket.getaddrinfo("localhost", 0)}), socket.gethostbyname(socket.gethostname()))',
+        'server = socket.socket()',
+        'server.bind(("localhost", 0))',
+        'server.listen()',
+        'def echo():',
+        '    conn, _ = server.accept()',
+        '    with conn: conn.sendall(conn.recv(100).upper())',
+        't = threading.Thread(target=echo); t.start()',
+        'with socket.create_connection(("localhost", server.getsockname()[1]), timeout=5) as c:',
+        '    c.sendall(b"echo over localhost"); print(c.recv(100).decode())',
+        't.join()',
+        'v6 = socket.socket(socket.AF_INET6); v6.bind(("ip6-localhost", 0)); print("v6", v6.getsockname()[0])',
+        'try:',
+        `    socket.create_connection(("localhost", ${tcpPort}), timeout=1); print("host reached")`,
+        'except OSError as e: print("host port", type(e).__name__)',
+      ]);
+      const r = await open.run(code);
+      expect(r.status, r.stderr).toBe('ok');
+      expect(r.stdout.split('\n')).toEqual([
+        expect.stringMatching(/^\[('::1', )?'127\.0\.0\.1'\] 127\.0\.1\.1$/),
+        'ECHO OVER LOCALHOST',
+        'v6 ::1',
+        'host port ConnectionRefusedError',
+        '',
+      ]);
+      expect(tcpHits).toBe(0);
+    });
+
     it('has no TCP, UDP, DNS or unix socket to the host', async () => {
       const code = py([
         'import socket',
@@ -414,7 +445,8 @@ describe.each(['cold', 'pool', 'zygote'] as const)('path %s', (mode) => {
       expect(r.stdout).toContain('traceme -1 Operation not permitted');
       expect(r.stdout).toContain('attach -1 Operation not permitted');
       const strict = await sandbox.run('import ctypes');
-      expect(strict.error?.message).toBe('pybox: import of ctypes is not allowed');
+      expect(strict.error?.type).toBe('ModuleNotFoundError');
+      expect(strict.error?.message).toBe("pybox: import of 'ctypes' is not allowed");
     });
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildBwrapArgv, bwrapInvocation, JAIL_FDS, type JailLayout } from '../src/jail/bwrap-argv.js';
+import { buildBwrapArgv, bwrapInvocation, ETC_NSSWITCH, etcHosts, JAIL_FDS, JAIL_HOSTNAME, jailEtcFiles, type JailLayout } from '../src/jail/bwrap-argv.js';
 import { decideVerdict, type VerdictInput } from '../src/jail/verdict.js';
 import { FrameDecoder, normaliseWorkspacePath } from '../src/guest/protocol.js';
 import { globToRegExp, matchesAnyGlob } from '../src/guest/glob.js';
@@ -36,10 +36,22 @@ describe('bwrap argv', () => {
     expect(argv).not.toContain('--bind');
     // /etc holds only files copied in from our pipes, in the read-only root
     const copied = argv.flatMap((a, i) => (a === '--file' ? [`${argv[i + 1]}>${argv[i + 2]}`] : []));
-    expect(copied).toEqual(['8>/etc/passwd', '9>/etc/group', '10>/etc/ld.so.cache']);
+    for (const p of ['/home', '/root', '/var', '/run', '/sys', '/etc']) expect(binds).not.toContain(p);
+    expect(copied).toEqual(['8>/etc/passwd', '9>/etc/group', '10>/etc/ld.so.cache', '12>/etc/hosts', '13>/etc/nsswitch.conf']);
     expect(argv.lastIndexOf('--file')).toBeLessThan(argv.lastIndexOf('--remount-ro'));
     expect(argv[argv.lastIndexOf('--remount-ro') + 1]).toBe('/');
-    for (const p of ['/home', '/root', '/var', '/run', '/sys', '/etc']) expect(binds).not.toContain(p);
+    // every copied file has its contents on its fd, and no fd without a --file
+    expect(jailEtcFiles(Buffer.from('cache')).map(([fd]) => fd)).toEqual([8, 9, 10, 12, 13]);
+    expect(jailEtcFiles(null).map(([fd]) => fd)).toEqual([8, 9, 12, 13]);
+    const noCache = buildBwrapArgv({ ...layout, hasLdCache: false });
+    expect(noCache.flatMap((a, i) => (a === '--file' ? [Number(noCache[i + 1])] : []))).toEqual([8, 9, 12, 13]);
+  });
+  it('gives the jail an /etc/hosts where localhost and its hostname are its own loopback, and names from files only', () => {
+    expect(joined).toContain(`--hostname ${JAIL_HOSTNAME}`);
+    const hosts = etcHosts().trim().split('\n').map((l) => l.split(/\s+/));
+    expect(hosts).toEqual([['127.0.0.1', 'localhost'], ['127.0.1.1', JAIL_HOSTNAME], ['::1', 'localhost', 'ip6-localhost', 'ip6-loopback']]);
+    expect(ETC_NSSWITCH).toMatch(/^hosts: files$/m);
+    expect(ETC_NSSWITCH).not.toMatch(/dns/);
   });
   it('masks host-wide /proc entries and sizes every tmpfs', () => {
     expect(joined).toContain('--ro-bind /dev/null /proc/kcore');

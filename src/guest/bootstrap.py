@@ -327,6 +327,11 @@ def policy_hook():
     def deny(what):
         raise PermissionError(f"pybox: {what} is not allowed")
 
+    def deny_import(name):
+        # An ImportError, as for a module that is not there: `try: import x / except
+        # ImportError:` (test.support does it for _testcapi) takes its fallback.
+        raise ModuleNotFoundError(f"pybox: import of {name!r} is not allowed", name=name)
+
     def writable(path):
         if isinstance(path, int):
             return True
@@ -358,7 +363,7 @@ def policy_hook():
         elif event == "import":
             name = args[0]
             if isinstance(name, str) and name.partition(".")[0] in denied_modules:
-                deny(f"import of {name}")
+                deny_import(name)
         elif event == "socket.__new__":
             family = args[1]
             if family != AF_UNIX and family != -1:

@@ -14,11 +14,14 @@ export const JAIL_FDS = {
   group: 9, // synthesized /etc/group
   ldCache: 10, // the host's /etc/ld.so.cache
   args: 11, // bwrap's own options (--args): never on a command line the jail can read
+  hosts: 12, // synthesized /etc/hosts: localhost is the jail's own loopback
+  nsswitch: 13, // synthesized /etc/nsswitch.conf: names from those files only
 } as const;
-export const JAIL_FD_COUNT = 12;
+export const JAIL_FD_COUNT = 14;
 
 export const SANDBOX_UID = 1000;
 export const SANDBOX_GID = 1000;
+export const JAIL_HOSTNAME = 'pybox';
 
 export interface JailLayout {
   /** Interpreter path; must live under one of the read-only binds. */
@@ -127,7 +130,7 @@ function bwrapOptions(layout: JailLayout): string[] {
   // namespace every inherited mount is locked and the kernel refuses it. Each run loads
   // the seccomp filter, which denies unshare, setns, clone with namespace flags and clone3.
   if (!layout.zygote) a.push('--disable-userns');
-  a.push('--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_GID), '--hostname', 'pybox');
+  a.push('--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_GID), '--hostname', JAIL_HOSTNAME);
   a.push('--die-with-parent', '--new-session', '--cap-drop', 'ALL');
   if (layout.zygote) {
     for (const cap of ZYGOTE_CAPS) a.push('--cap-add', cap); // one per flag: bwrap 0.8 takes no lists
@@ -174,9 +177,9 @@ function bwrapOptions(layout: JailLayout): string[] {
 
   // Plain files in the root tmpfs, read-only with it (--remount-ro /): a bind of each
   // would cost bwrap a mount-table reread.
-  a.push('--perms', '0644', '--file', String(JAIL_FDS.passwd), '/etc/passwd');
-  a.push('--perms', '0644', '--file', String(JAIL_FDS.group), '/etc/group');
-  if (layout.hasLdCache) a.push('--perms', '0644', '--file', String(JAIL_FDS.ldCache), '/etc/ld.so.cache');
+  for (const [fd, path] of ETC_FILES) {
+    if (fd !== JAIL_FDS.ldCache || layout.hasLdCache) a.push('--perms', '0644', '--file', String(fd), path);
+  }
   a.push('--remount-ro', '/');
 
   a.push('--chdir', '/workspace');
@@ -185,11 +188,28 @@ function bwrapOptions(layout: JailLayout): string[] {
   return a;
 }
 
+/** The jail's /etc: files bwrap copies in from our pipes, in argv order (the ld.so.cache copy only where the host has one). */
+const ETC_FILES: readonly (readonly [fd: number, path: string])[] = [
+  [JAIL_FDS.passwd, '/etc/passwd'],
+  [JAIL_FDS.group, '/etc/group'],
+  [JAIL_FDS.ldCache, '/etc/ld.so.cache'],
+  [JAIL_FDS.hosts, '/etc/hosts'],
+  [JAIL_FDS.nsswitch, '/etc/nsswitch.conf'],
+];
+
 /** What bwrap copies into the jail's /etc from our pipes (fd, contents), in argv order. */
 export function jailEtcFiles(ldCache: Buffer | null): [fd: number, data: string | Buffer][] {
-  const files: [number, string | Buffer][] = [[JAIL_FDS.passwd, etcPasswd()], [JAIL_FDS.group, etcGroup()]];
-  if (ldCache) files.push([JAIL_FDS.ldCache, ldCache]);
-  return files;
+  const contents: Record<number, string | Buffer | null> = {
+    [JAIL_FDS.passwd]: etcPasswd(),
+    [JAIL_FDS.group]: etcGroup(),
+    [JAIL_FDS.ldCache]: ldCache,
+    [JAIL_FDS.hosts]: etcHosts(),
+    [JAIL_FDS.nsswitch]: ETC_NSSWITCH,
+  };
+  return ETC_FILES.flatMap(([fd]) => {
+    const data = contents[fd];
+    return data === null || data === undefined ? [] : [[fd, data] as [number, string | Buffer]];
+  });
 }
 
 /** The only identity the jail knows: itself. */
@@ -200,3 +220,14 @@ export function etcPasswd(): string {
 export function etcGroup(): string {
   return `sandbox:x:${SANDBOX_GID}:\nnogroup:x:65534:\n`;
 }
+
+/**
+ * localhost (and the jail's own name) is the jail's own loopback, in its own network
+ * namespace: servers and clients inside the jail reach each other and nothing else.
+ */
+export function etcHosts(): string {
+  return `127.0.0.1\tlocalhost\n127.0.1.1\t${JAIL_HOSTNAME}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
+}
+
+/** Names come from the files above only: no DNS (there is no server to ask), no other source. */
+export const ETC_NSSWITCH = 'passwd: files\ngroup: files\nshadow: files\nhosts: files\nnetworks: files\n';
