@@ -175,10 +175,17 @@ describe('the language layer', () => {
         'pid = os.fork()',
         'if pid == 0: os._exit(0)',
         'print(os.waitpid(pid, 0)[1])',
+        // a link's target and a copy's source are only read: they may be anywhere
+        'import shutil',
+        'os.symlink("../dirB", "up"); os.symlink("/usr/lib/python3.11/os.py", "os-link.py")',
+        'shutil.copyfile("/usr/lib/python3.11/os.py", "os-copy.py"); shutil.copytree("/usr/lib/python3.11/json", "json-copy")',
+        'print(os.readlink("up"), os.path.exists("json-copy/__init__.py"))',
+        'try: os.symlink("/workspace/os-copy.py", "/usr/lib/x")',
+        'except PermissionError as e: print(e)',
       ].join('\n'),
     );
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe('42\n0\n');
+    expect(r.stdout).toBe("42\n0\n../dirB True\npybox: os.symlink on '/usr/lib/x' (outside /workspace and /tmp) is not allowed\n");
   });
 
   it('resolves paths for its write checks exactly as os.path.realpath does', async () => {

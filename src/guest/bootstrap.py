@@ -177,6 +177,8 @@ PATH_WRITE_EVENTS = frozenset({
     "os.chmod", "os.chown", "os.truncate", "os.utime", "os.mkfifo", "os.mknod",
     "shutil.rmtree", "shutil.move", "shutil.copyfile", "shutil.copytree",
 })
+# Events whose first path is only read (a link's target, a copy's source): only the second is written.
+SOURCE_READ_EVENTS = frozenset({"os.symlink", "os.link", "shutil.copyfile", "shutil.copytree"})
 PROCESS_EVENTS = frozenset({
     "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
     "os.startfile", "pty.spawn", "os.forkpty",
@@ -323,6 +325,7 @@ def policy_hook():
     # this module's globals must not be able to widen the policy by rebinding a name.
     roots, denied_modules, write_flags = WRITABLE_ROOTS, DENIED_MODULES, WRITE_FLAGS
     path_write_events, process_events, network_events = PATH_WRITE_EVENTS, PROCESS_EVENTS, NETWORK_EVENTS
+    source_read_events = SOURCE_READ_EVENTS
 
     def deny(what):
         raise PermissionError(f"pybox: {what} is not allowed")
@@ -352,7 +355,7 @@ def policy_hook():
             if wants_write and path is not None and not writable(path):
                 deny(f"writing {path!r} (outside /workspace and /tmp)")
         elif event in path_write_events:
-            for arg in args[:2]:
+            for arg in args[1:2] if event in source_read_events else args[:2]:
                 if isinstance(arg, (str, bytes)) or hasattr(arg, "__fspath__"):
                     if not writable(arg):
                         deny(f"{event} on {arg!r} (outside /workspace and /tmp)")
