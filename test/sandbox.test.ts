@@ -182,10 +182,19 @@ describe('the language layer', () => {
         'print(os.readlink("up"), os.path.exists("json-copy/__init__.py"))',
         'try: os.symlink("/workspace/os-copy.py", "/usr/lib/x")',
         'except PermissionError as e: print(e)',
+        // removing or renaming a link touches the link, not its target
+        'os.rename("os-link.py", "renamed-link.py"); os.remove("renamed-link.py")',
+        'print(os.path.exists("/usr/lib/python3.11/os.py"), sorted(os.listdir(".")))',
+        'try: os.remove("/workspace/../usr/lib/python3.11/os.py")',
+        'except PermissionError as e: print(e)',
       ].join('\n'),
     );
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe("42\n0\n../dirB True\npybox: os.symlink on '/usr/lib/x' (outside /workspace and /tmp) is not allowed\n");
+    expect(r.stdout).toBe(
+      "42\n0\n../dirB True\npybox: os.symlink on '/usr/lib/x' (outside /workspace and /tmp) is not allowed\n" +
+        "True ['db.sqlite', 'json-copy', 'os-copy.py', 'up']\n" +
+        "pybox: os.remove on '/workspace/../usr/lib/python3.11/os.py' (outside /workspace and /tmp) is not allowed\n",
+    );
   });
 
   it('resolves paths for its write checks exactly as os.path.realpath does', async () => {

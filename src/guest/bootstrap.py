@@ -179,6 +179,12 @@ PATH_WRITE_EVENTS = frozenset({
 })
 # Events whose first path is only read (a link's target, a copy's source): only the second is written.
 SOURCE_READ_EVENTS = frozenset({"os.symlink", "os.link", "shutil.copyfile", "shutil.copytree"})
+# Events that act on a path's last entry itself, not on what a symlink there points to
+# (removing or renaming a link changes the directory that holds it, never its target).
+ENTRY_EVENTS = frozenset({
+    "os.remove", "os.rmdir", "os.rename", "os.symlink", "os.link", "os.mkdir", "os.mkfifo",
+    "os.mknod", "shutil.rmtree", "shutil.move",
+})
 PROCESS_EVENTS = frozenset({
     "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
     "os.startfile", "pty.spawn", "os.forkpty",
@@ -325,7 +331,7 @@ def policy_hook():
     # this module's globals must not be able to widen the policy by rebinding a name.
     roots, denied_modules, write_flags = WRITABLE_ROOTS, DENIED_MODULES, WRITE_FLAGS
     path_write_events, process_events, network_events = PATH_WRITE_EVENTS, PROCESS_EVENTS, NETWORK_EVENTS
-    source_read_events = SOURCE_READ_EVENTS
+    source_read_events, entry_events = SOURCE_READ_EVENTS, ENTRY_EVENTS
 
     def deny(what):
         raise PermissionError(f"pybox: {what} is not allowed")
@@ -335,14 +341,19 @@ def policy_hook():
         # ImportError:` (test.support does it for _testcapi) takes its fallback.
         raise ModuleNotFoundError(f"pybox: import of {name!r} is not allowed", name=name)
 
-    def writable(path):
+    def writable(path, entry=False):
         if isinstance(path, int):
             return True
         try:
             p = os_fspath(path)
             if isinstance(p, bytes):
                 p = p.decode("utf-8", "surrogateescape")
-            p = realpath(p)
+            head, _, name = p.rpartition("/")
+            if entry and name not in ("", ".", ".."):  # the entry in its resolved directory
+                parent = head or ("/" if p.startswith("/") else ".")
+                p = realpath(parent).rstrip("/") + "/" + name
+            else:
+                p = realpath(p)
         except Exception:
             return False
         return any(p == root or p.startswith(root + "/") for root in roots)
@@ -357,7 +368,7 @@ def policy_hook():
         elif event in path_write_events:
             for arg in args[1:2] if event in source_read_events else args[:2]:
                 if isinstance(arg, (str, bytes)) or hasattr(arg, "__fspath__"):
-                    if not writable(arg):
+                    if not writable(arg, event in entry_events):
                         deny(f"{event} on {arg!r} (outside /workspace and /tmp)")
         elif event in process_events:
             deny(f"starting a program ({event})")
