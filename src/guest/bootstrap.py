@@ -627,6 +627,7 @@ MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 4, 24, 38
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 SIOCSIFFLAGS, IFF_UP, IFF_RUNNING = 0x8914, 0x1, 0x40
+CAP_NET_ADMIN, CAP_SYS_ADMIN = 12, 21
 ZYGOTE_ONLY_MODULES = ("ctypes", "_ctypes", "ctypes._endian")
 
 
@@ -648,17 +649,44 @@ class _Zygote:
         # in effect, which R needs for its mounts, are not touched by this).
         for cap in range(self.cap_last + 1):
             self.prctl(PR_CAPBSET_DROP, cap)
-        filt = config["seccomp"]
-        self.seccomp_buf = ctypes.create_string_buffer(filt, len(filt))
-
-        class SockFprog(ctypes.Structure):
-            _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
-
-        self.seccomp_prog = SockFprog(len(filt) // 8, ctypes.addressof(self.seccomp_buf))
-        self.proc_plan = self.plan_proc_masks(config["procMasks"])
-        self.ifreq_lo = ctypes.create_string_buffer(b"lo".ljust(16, b"\0") + (IFF_UP | IFF_RUNNING).to_bytes(2, "little"), 40)
         self.cap_header = (ctypes.c_uint32 * 2)(0x20080522, 0)
         self.cap_data = (ctypes.c_uint32 * 6)()
+        self.harden(config)
+        self.seccomp_prog = self.sock_fprog(config["seccomp"])
+        self.proc_plan = self.plan_proc_masks(config["procMasks"])
+        self.ifreq_lo = ctypes.create_string_buffer(b"lo".ljust(16, b"\0") + (IFF_UP | IFF_RUNNING).to_bytes(2, "little"), 40)
+
+    def harden(self, config):
+        """The zygote keeps only what it still needs once set up (see SECURITY.md, "The zygote"):
+        CAP_SYS_ADMIN (unshare, setns, R's mounts) and CAP_NET_ADMIN (R's loopback) in
+        effect and permitted; CAP_SETPCAP (the bounding set is emptied above), the
+        inheritable and the ambient sets go (it never execs). Non-dumpable when the host can
+        still open its pipes through /proc (host root): nothing of its uid may ptrace it or
+        read its /proc entries. Then its own seccomp filter (src/zygote/zygote-seccomp.ts)."""
+        self.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+        kept = (1 << CAP_SYS_ADMIN) | (1 << CAP_NET_ADMIN)
+        self.cap_data[0] = self.cap_data[1] = kept  # effective, permitted (low words); inheritable 0
+        self.check(self.libc.capset(self.cap_header, self.cap_data), "capset")
+        self.cap_data[0] = self.cap_data[1] = 0  # R's drop_capabilities: everything
+        if not config["dumpable"]:
+            self.prctl(PR_SET_DUMPABLE, 0)
+        self.load_seccomp(self.sock_fprog(config["zygoteSeccomp"]))
+
+    def sock_fprog(self, filt):
+        """A struct sock_fprog for `filt` (raw sock_filter bytes); it keeps its buffer alive."""
+        c = self.ctypes
+
+        class SockFprog(c.Structure):
+            _fields_ = [("len", c.c_ushort), ("filter", c.c_void_p)]
+
+        buf = c.create_string_buffer(filt, len(filt))
+        prog = SockFprog(len(filt) // 8, c.addressof(buf))
+        prog.buf = buf
+        return prog
+
+    def load_seccomp(self, prog):
+        c = self.ctypes
+        self.check(self.libc.prctl(PR_SET_SECCOMP, c.c_ulong(SECCOMP_MODE_FILTER), c.byref(prog), c.c_ulong(0), c.c_ulong(0)), "seccomp")
 
     @staticmethod
     def plan_proc_masks(masks):
@@ -760,8 +788,7 @@ class _Zygote:
     def drop_privileges(self):
         """G: R has dropped every capability and set no_new_privs before forking it."""
         self.prctl(PR_SET_DUMPABLE, 1)
-        c = self.ctypes
-        self.check(self.libc.prctl(PR_SET_SECCOMP, c.c_ulong(SECCOMP_MODE_FILTER), c.byref(self.seccomp_prog), c.c_ulong(0), c.c_ulong(0)), "seccomp")
+        self.load_seccomp(self.seccomp_prog)
 
     def spawn(self, workspace_bytes, tmp_bytes, slot):
         """Forks R, which joins cgroup slot `slot` itself (-1: the host moves it in and
