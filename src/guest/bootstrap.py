@@ -595,11 +595,12 @@ def preload():
 #
 # One zygote per jail started by src/zygote/zygote.ts: bwrap runs it as the sandbox uid
 # with CAP_SYS_ADMIN, CAP_SETPCAP and CAP_NET_ADMIN inside its own user namespace, as pid 1
-# of its pid namespace, with no seccomp filter of its own and an unmasked /proc (each run
+# of its pid namespace, with no seccomp filter from bwrap and an unmasked /proc (each run
 # mounts and masks a proc of its own). Its jail has no --disable-userns and no --dev: both
 # make bwrap add a second user namespace, behind which every mount is locked and the
-# kernel refuses the runs' proc mounts. It never runs user code. Per "S" command it makes
-# one warm child:
+# kernel refuses the runs' proc mounts. It never runs user code. Once set up it keeps only
+# CAP_SYS_ADMIN and CAP_NET_ADMIN and loads a seccomp filter of its own (harden()). Per "S"
+# command it makes one warm child:
 #
 #   zygote --unshare(PID)+fork--> R: pid 1 of a new pid namespace; unshares mount, net,
 #                                    ipc and uts; mounts a fresh /proc (masked), /dev/pts,
