@@ -653,7 +653,13 @@ class _Zygote:
         self.cap_header = (ctypes.c_uint32 * 2)(0x20080522, 0)
         self.cap_data = (ctypes.c_uint32 * 6)()
         self.harden(config)
-        self.seccomp_prog = self.sock_fprog(config["seccomp"])
+        filt = config["seccomp"]
+        self.seccomp_buf = ctypes.create_string_buffer(filt, len(filt))
+
+        class SockFprog(ctypes.Structure):
+            _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+        self.seccomp_prog = SockFprog(len(filt) // 8, ctypes.addressof(self.seccomp_buf))
         self.proc_plan = self.plan_proc_masks(config["procMasks"])
         self.ifreq_lo = ctypes.create_string_buffer(b"lo".ljust(16, b"\0") + (IFF_UP | IFF_RUNNING).to_bytes(2, "little"), 40)
 
@@ -671,23 +677,7 @@ class _Zygote:
         self.cap_data[0] = self.cap_data[1] = 0  # R's drop_capabilities: everything
         if not config["dumpable"]:
             self.prctl(PR_SET_DUMPABLE, 0)
-        self.load_seccomp(self.sock_fprog(config["zygoteSeccomp"]))
-
-    def sock_fprog(self, filt):
-        """A struct sock_fprog for `filt` (raw sock_filter bytes); it keeps its buffer alive."""
-        c = self.ctypes
-
-        class SockFprog(c.Structure):
-            _fields_ = [("len", c.c_ushort), ("filter", c.c_void_p)]
-
-        buf = c.create_string_buffer(filt, len(filt))
-        prog = SockFprog(len(filt) // 8, c.addressof(buf))
-        prog.buf = buf
-        return prog
-
-    def load_seccomp(self, prog):
-        c = self.ctypes
-        self.check(self.libc.prctl(PR_SET_SECCOMP, c.c_ulong(SECCOMP_MODE_FILTER), c.byref(prog), c.c_ulong(0), c.c_ulong(0)), "seccomp")
+        seccomp_loader()(config["zygoteSeccomp"])
 
     @staticmethod
     def plan_proc_masks(masks):
@@ -789,7 +779,8 @@ class _Zygote:
     def drop_privileges(self):
         """G: R has dropped every capability and set no_new_privs before forking it."""
         self.prctl(PR_SET_DUMPABLE, 1)
-        self.load_seccomp(self.seccomp_prog)
+        c = self.ctypes
+        self.check(self.libc.prctl(PR_SET_SECCOMP, c.c_ulong(SECCOMP_MODE_FILTER), c.byref(self.seccomp_prog), c.c_ulong(0), c.c_ulong(0)), "seccomp")
 
     def spawn(self, workspace_bytes, tmp_bytes, slot):
         """Forks R, which joins cgroup slot `slot` itself (-1: the host moves it in and
