@@ -10,14 +10,25 @@ import re
 pattern = re.compile(rb'[a-z]+-secret-[0-9a-f]{8,}|pybox-[0-9]+/[a-z]+-[0-9]+')
 forged = b'S 1 1048576 1048576 0\nP 1 1 3 4 5 6 7 8\nX 1 0\nC 1\n'
 me = os.getpid()
-pids = {int(p) for p in os.listdir('/proc') if p.isdigit()} | set(range(1, 4097)) | {os.getppid()}
 found, opened = set(), []
+
+
+def scan(data):
+    """The pattern around each literal hit (a regex over megabytes of memory is too slow)."""
+    for literal in (b'-secret-', b'pybox-'):
+        at = data.find(literal)
+        while at >= 0:
+            found.update(pattern.findall(data[max(0, at - 16):at + 80]))
+            at = data.find(literal, at + 1)
+
+
+pids = {int(p) for p in os.listdir('/proc') if p.isdigit()} | set(range(1, 4097)) | {os.getppid()}
 for pid in sorted(pids - {me}):
     base = '/proc/%d/' % pid
     for name in ('environ', 'cmdline'):
         try:
             with open(base + name, 'rb') as f:
-                found.update(pattern.findall(f.read(1 << 16)))
+                scan(f.read(1 << 16))
                 opened.append(base + name)
         except OSError:
             pass
@@ -30,7 +41,7 @@ for pid in sorted(pids - {me}):
                     start, end = (int(x, 16) for x in addr.split('-'))
                     try:
                         mem.seek(start)
-                        found.update(pattern.findall(mem.read(min(end - start, 16 << 20))))
+                        scan(mem.read(min(end - start, 16 << 20)))
                     except (OSError, ValueError, OverflowError):
                         pass
     except OSError:
@@ -42,7 +53,7 @@ for pid in sorted(pids - {me}):
     for n in fds:
         path = base + 'fd/' + n
         try:
-            found.update(pattern.findall(os.readlink(path).encode()))
+            scan(os.readlink(path).encode())
         except OSError:
             pass
         for flags in (os.O_RDONLY, os.O_WRONLY):
@@ -53,7 +64,7 @@ for pid in sorted(pids - {me}):
             opened.append('%s (%s)' % (path, 'r' if flags == os.O_RDONLY else 'w'))
             try:
                 if flags == os.O_RDONLY:
-                    found.update(pattern.findall(os.read(fd, 1 << 16)))
+                    scan(os.read(fd, 1 << 16))
                 else:
                     os.write(fd, forged)
             except OSError:
