@@ -23,7 +23,7 @@ export type Category = (typeof CATEGORIES)[number];
  * What an attack tries to reach. `token`, `secret`, `net` and `canary` are checked on
  * every run whatever the header says; the others switch on extra checks.
  */
-export const DETECTORS = ['token', 'secret', 'net', 'canary', 'followup', 'daemon', 'limit', 'verdict', 'supervisor', 'fds', 'procs', 'fill', 'tty', 'pools'] as const;
+export const DETECTORS = ['token', 'secret', 'net', 'canary', 'followup', 'daemon', 'limit', 'verdict', 'supervisor', 'fds', 'procs', 'fill', 'tty', 'pools', 'zygote'] as const;
 export type Detector = (typeof DETECTORS)[number];
 
 export const LIMIT_STATUSES: readonly RunStatus[] = ['timeout', 'cpu_limit', 'memory_limit', 'output_limit', 'killed'];

@@ -17,6 +17,7 @@ import { excerpt, judgeLab, judgePybox, type Judgement } from './evidence.js';
 import { watchHostPools } from './host-pools.js';
 import { HostFixture, hostIdentity, jailLeftovers, randomId, SECRET_ENV, virtualHost } from './host.js';
 import { buildMatrix, type Matrix } from './matrix.js';
+import { zygoteEvidence, zygoteServers } from './zygote-watch.js';
 import { capLimits, findTarget, LAB_LIMITS, PYBOX_LIMITS, TARGETS, type Target } from './targets.js';
 
 export interface RunnerOptions {
@@ -289,6 +290,7 @@ async function runPybox(prod: Sandbox, attack: Attack, limits: Limits, envSecret
     // Host-wide kernel counters, sampled on the host for as long as the run lasts.
     const pools = attack.detect.includes('pools') ? watchHostPools() : null;
     let poolChanges: string[] = [];
+    const zygotes = attack.detect.includes('zygote') ? zygoteServers() : null;
     const result: RunResult = await withWatchdog(
       prod.run(attackProgram(ctx, attack.code), { collect, limits }),
       watchdogMs(limits),
@@ -304,7 +306,7 @@ async function runPybox(prod: Sandbox, attack: Attack, limits: Limits, envSecret
       token,
       collect,
       secrets,
-      hostChanges: [...fixture.changes(), ...poolChanges],
+      hostChanges: [...fixture.changes(), ...poolChanges, ...(zygotes ? zygoteEvidence(zygotes, result) : [])],
       hits: { ...fixture.hits },
       received: fixture.received,
       followup,

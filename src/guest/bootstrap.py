@@ -614,11 +614,12 @@ def preload():
 #
 # One zygote per jail started by src/zygote/zygote.ts: bwrap runs it as the sandbox uid
 # with CAP_SYS_ADMIN, CAP_SETPCAP and CAP_NET_ADMIN inside its own user namespace, as pid 1
-# of its pid namespace, with no seccomp filter of its own and an unmasked /proc (each run
+# of its pid namespace, with no seccomp filter from bwrap and an unmasked /proc (each run
 # mounts and masks a proc of its own). Its jail has no --disable-userns and no --dev: both
 # make bwrap add a second user namespace, behind which every mount is locked and the
-# kernel refuses the runs' proc mounts. It never runs user code. Per "S" command it makes
-# one warm child:
+# kernel refuses the runs' proc mounts. It never runs user code. Once set up it keeps only
+# CAP_SYS_ADMIN and CAP_NET_ADMIN and loads a seccomp filter of its own (harden()). Per "S"
+# command it makes one warm child:
 #
 #   zygote --unshare(PID)+fork--> R: pid 1 of a new pid namespace; unshares mount, net,
 #                                    ipc and uts; mounts a fresh /proc (masked), /dev/pts,
@@ -646,6 +647,7 @@ MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 4, 24, 38
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 SIOCSIFFLAGS, IFF_UP, IFF_RUNNING = 0x8914, 0x1, 0x40
+CAP_NET_ADMIN, CAP_SYS_ADMIN = 12, 21
 ZYGOTE_ONLY_MODULES = ("ctypes", "_ctypes", "ctypes._endian")
 
 
@@ -667,6 +669,9 @@ class _Zygote:
         # in effect, which R needs for its mounts, are not touched by this).
         for cap in range(self.cap_last + 1):
             self.prctl(PR_CAPBSET_DROP, cap)
+        self.cap_header = (ctypes.c_uint32 * 2)(0x20080522, 0)
+        self.cap_data = (ctypes.c_uint32 * 6)()
+        self.harden(config)
         filt = config["seccomp"]
         self.seccomp_buf = ctypes.create_string_buffer(filt, len(filt))
 
@@ -676,8 +681,22 @@ class _Zygote:
         self.seccomp_prog = SockFprog(len(filt) // 8, ctypes.addressof(self.seccomp_buf))
         self.proc_plan = self.plan_proc_masks(config["procMasks"])
         self.ifreq_lo = ctypes.create_string_buffer(b"lo".ljust(16, b"\0") + (IFF_UP | IFF_RUNNING).to_bytes(2, "little"), 40)
-        self.cap_header = (ctypes.c_uint32 * 2)(0x20080522, 0)
-        self.cap_data = (ctypes.c_uint32 * 6)()
+
+    def harden(self, config):
+        """The zygote keeps only what it still needs once set up (see SECURITY.md, "The zygote"):
+        CAP_SYS_ADMIN (unshare, setns, R's mounts) and CAP_NET_ADMIN (R's loopback) in
+        effect and permitted; CAP_SETPCAP (the bounding set is emptied above), the
+        inheritable and the ambient sets go (it never execs). Non-dumpable when the host can
+        still open its pipes through /proc (host root): nothing of its uid may ptrace it or
+        read its /proc entries. Then its own seccomp filter (src/zygote/zygote-seccomp.ts)."""
+        self.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+        kept = (1 << CAP_SYS_ADMIN) | (1 << CAP_NET_ADMIN)
+        self.cap_data[0] = self.cap_data[1] = kept  # effective, permitted (low words); inheritable 0
+        self.check(self.libc.capset(self.cap_header, self.cap_data), "capset")
+        self.cap_data[0] = self.cap_data[1] = 0  # R's drop_capabilities: everything
+        if not config["dumpable"]:
+            self.prctl(PR_SET_DUMPABLE, 0)
+        seccomp_loader()(config["zygoteSeccomp"])
 
     @staticmethod
     def plan_proc_masks(masks):

@@ -42,13 +42,14 @@ export interface JailLayout {
   /**
    * The fork-server's jail (src/zygote/): pid 1 of its namespace, with the capabilities
    * it needs to build one namespace set per run inside its user namespace, and no
-   * seccomp filter of its own (each run loads it before its code). No run's code ever
+   * seccomp filter from bwrap (it loads its own; each run stacks the runs' filter on it
+   * before its code). No run's code ever
    * executes with these capabilities: the zygote drops them all in each child.
    */
   zygote?: boolean;
 }
 
-/** What the zygote keeps: mount/unshare/setns, dropping the bounding set, bringing lo up in each run. */
+/** What bwrap gives the zygote: mount/unshare/setns, emptying the bounding set (then dropped), bringing lo up in each run. */
 export const ZYGOTE_CAPS = ['CAP_SYS_ADMIN', 'CAP_SETPCAP', 'CAP_NET_ADMIN'] as const;
 
 /**

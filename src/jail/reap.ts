@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 /** State and start time of a process, from /proc/<pid>/stat, or null once it is gone. */
-function procStat(pid: number): { state: string; startTime: string } | null {
+export function procStat(pid: number): { state: string; startTime: string } | null {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');

@@ -14,6 +14,7 @@ import { keepAlive } from '../pool/keepalive.js';
 import { CgroupSlots, type CgroupSlot } from './cgroup-slots.js';
 import { marshal } from './marshal.js';
 import { BOOTSTRAP_STUB, precompiledBootstrap } from './precompile.js';
+import { zygoteSeccompFilter } from './zygote-seccomp.js';
 
 const MiB = 1024 * 1024;
 /** tmpfs mount points of the zygote's own jail; each run mounts its own over them. */
@@ -217,6 +218,10 @@ export class Zygote {
       for (const [n, data] of jailEtcFiles(facts.ldCache)) fd(n)?.end(data);
       const config = marshal({
         seccomp: env.seccomp,
+        zygoteSeccomp: zygoteSeccompFilter(),
+        // Non-dumpable, its /proc entries belong to host root: only a root host can still
+        // open the children's pipes through /proc/<zygote>/fd (see SECURITY.md, "The zygote").
+        dumpable: env.uids === null,
         procMasks: { files: facts.procMasks.files, dirs: facts.procMasks.dirs },
         slots: slotFds,
         ptys: PTYS_PER_RUN,
