@@ -101,8 +101,7 @@ interface IncomingFile {
  * Incrementally decodes fd 4. What it holds is bounded by its limits, not by anything
  * the guest announces: a length is checked before anything is allocated for it, a file's
  * buffer is sized only once its length fits the run's remaining collect budget. It stops
- * for good at the first malformed frame or exhausted budget (push then answers false: the
- * caller stops reading), and it never throws.
+ * for good at the first malformed frame or exhausted budget, and never throws.
  */
 export class FrameDecoder {
   private readonly head = Buffer.alloc(4);
@@ -116,19 +115,29 @@ export class FrameDecoder {
   private fileBytes = 0;
   private fileCount = 0;
   private matchMs = 0;
+  private received = 0;
   readonly report: GuestReport = { ready: false, error: null, files: Object.create(null) as Record<string, Uint8Array> };
 
   constructor(private readonly limits: FrameLimits) {}
 
-  /** Takes the next bytes of fd 4; false once it wants no more. */
+  /**
+   * Takes the next bytes of fd 4. After a stop it still drains (and drops) what comes, so
+   * a program's own writes to fd 4 do not fail, up to a run's worth: then it answers false
+   * and the caller closes the pipe (the guest's next write fails, and costs the host nothing).
+   */
   push(chunk: Buffer): boolean {
+    this.received += chunk.length;
+    if (this.received > this.limits.maxTotalFileBytes + MAX_CONTROL_BYTES_PER_RUN) {
+      this.stop();
+      return false;
+    }
     try {
       let at = 0;
       while (at < chunk.length && !this.stopped) at = this.step(chunk, at);
     } catch {
       this.stop(); // a bug of ours costs the guest its report, never the host its process
     }
-    return !this.stopped;
+    return true;
   }
 
   /** Whether it stopped reading (malformed input or a budget spent). */
