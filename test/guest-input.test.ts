@@ -6,6 +6,10 @@
  * process must never see an uncaught exception or unhandled rejection, every call must
  * answer a RunResult or a PyboxError, and nothing of a run may be left.
  */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadCorpus } from '../src/attack/corpus.js';
@@ -203,4 +207,31 @@ describe('generated options and CLI flags', () => {
       { numRuns: 60, seed: 13 },
     );
   });
+
+  it('CLI flags (the built CLI in dist/): a known exit code and a one-line message, never a stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pybox-flags-'));
+    const program = join(dir, 'p.py');
+    writeFileSync(program, 'print(1)\n');
+    const value = fc.oneof(fc.integer({ min: -3, max: 100_000 }).map(String), fc.string({ maxLength: 10 }), fc.constantFrom('[z-a]', '**', 'a//b', '../x', '1e9', '0x10', 'NaN', ''));
+    const flag = fc.oneof(
+      fc.tuple(fc.constantFrom('--timeout', '--cpu', '--memory', '--processes', '--max-output', '--collect', '--file', '--stdin', '--out-dir'), value).map(([f, v]) => [f, v]),
+      fc.constantFrom(['--json'], ['--bogus'], ['-'], ['--']),
+    );
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(flag, { maxLength: 4 }), async (flags) => {
+          const args = ['bin/pybox', 'run', '--json', ...flags.flat(), program];
+          const out = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+            const child = execFile('node', args, { timeout: 30_000, encoding: 'utf8' }, (error, _stdout, stderr) => resolve({ code: child.exitCode ?? (error ? -1 : 0), stderr }));
+            child.stdin?.end();
+          });
+          expect([0, 1, 2, 124, 125, 137]).toContain(out.code);
+          expect(out.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
+        }),
+        { numRuns: 15, seed: 17 },
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
