@@ -13,9 +13,9 @@ def frame(obj, fd=4):
     data = json.dumps(obj).encode() if not isinstance(obj, bytes) else obj
     os.write(fd, struct.pack('>I', len(data)) + data)
 
-big = b'\0' * (20 << 20)
+big = b'\0' * (17 << 20)
 try:
-    for i in range(100):
+    for i in range(40):
         frame({'t': 'error', 'type': 'E%d' % i, 'message': 'x' * 60000, 'traceback': ''})
     for i in range(1):
         frame({'t': 'file', 'path': 'pwned-flood-%d.bin' % i, 'size': len(big)})

@@ -20,7 +20,7 @@ for head in (struct.pack('>I', 0xFFFFFFFF), None):
             os.write(4, head)
         else:
             frame({'t': 'file', 'path': 'pwned-huge.bin', 'size': 0xFFFFFFFF})
-        for _ in range(256):
+        for _ in range(128):
             os.write(4, chunk)
     except OSError:
         pass  # refused at the header: the host closed fd 4
