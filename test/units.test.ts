@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildBwrapArgv, bwrapInvocation, ETC_NSSWITCH, etcHosts, JAIL_FDS, JAIL_HOSTNAME, jailEtcFiles, type JailLayout } from '../src/jail/bwrap-argv.js';
 import { decideVerdict, type VerdictInput } from '../src/jail/verdict.js';
 import { FrameDecoder, normaliseWorkspacePath } from '../src/guest/protocol.js';
-import { globToRegExp, matchesAnyGlob } from '../src/guest/glob.js';
+import { compileCollect } from '../src/guest/glob.js';
 import { guestRlimits, SIGNALS_QUEUED } from '../src/jail/rlimits.js';
 import { DEFAULT_LIMITS, resolveLimits } from '../src/sandbox/limits.js';
 import { prepareRun } from '../src/sandbox/options.js';
@@ -154,30 +154,68 @@ function frame(obj: unknown): Buffer {
   return Buffer.concat([head, body]);
 }
 
+/** A file as the bootstrap sends it: its frame, then its bytes. */
+function fileFrame(path: string, data: string | Buffer): Buffer {
+  const bytes = Buffer.from(data);
+  return Buffer.concat([frame({ t: 'file', path, size: bytes.length }), bytes]);
+}
+
 describe('guest frames', () => {
-  const limits = { collect: ['*.txt', 'out/**'], maxFrameBytes: 1 << 20, maxFiles: 2, maxTotalFileBytes: 10 };
+  const limits = { collect: compileCollect(['*.txt', 'out/**']), maxFiles: 2, maxTotalFileBytes: 10 };
   it('decodes frames split at any byte', () => {
     const d = new FrameDecoder(limits);
-    const bytes = Buffer.concat([frame({ t: 'ready' }), frame({ t: 'file', path: 'a.txt', data: Buffer.from('hi').toString('base64') })]);
+    const bytes = Buffer.concat([frame({ t: 'ready' }), fileFrame('a.txt', 'hi')]);
     for (const b of bytes) d.push(Buffer.from([b]));
     expect(d.report.ready).toBe(true);
     expect(Buffer.from(d.report.files['a.txt']!).toString()).toBe('hi');
   });
-  it('ignores files not asked for, unsafe names, and anything past the caps', () => {
-    const d = new FrameDecoder(limits);
-    const f = (path: string, text = 'x') => frame({ t: 'file', path, data: Buffer.from(text).toString('base64') });
-    d.push(Buffer.concat([f('secret.bin'), f('../a.txt'), f('/etc/x.txt'), f('out/deep/b'), f('big.txt', 'x'.repeat(20)), f('c.txt'), f('d.txt')]));
+  it('skips files not asked for and unsafe names, counting their bytes, and stops past the caps', () => {
+    const d = new FrameDecoder({ ...limits, maxTotalFileBytes: 100 });
+    d.push(Buffer.concat([fileFrame('secret.bin', 'x'), fileFrame('../a.txt', 'x'), fileFrame('/etc/x.txt', 'x'), fileFrame('out/deep/b', 'x'), fileFrame('c.txt', 'x'), fileFrame('d.txt', 'x')]));
     expect(Object.keys(d.report.files).sort()).toEqual(['c.txt', 'out/deep/b']);
+    expect(d.done).toBe(false);
+    const e = new FrameDecoder(limits);
+    e.push(Buffer.concat([fileFrame('a.txt', 'x'.repeat(6)), fileFrame('b.txt', 'x'.repeat(6)), fileFrame('c.txt', 'x')]));
+    expect(e.done).toBe(true);
+    expect(Object.keys(e.report.files)).toEqual(['a.txt']);
   });
   it('stops at garbage or an oversized length and never throws', () => {
     const d = new FrameDecoder(limits);
     d.push(Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]));
     d.push(frame({ t: 'ready' }));
+    expect(d.done).toBe(true);
     expect(d.report.ready).toBe(false);
+    // what follows is drained and dropped, up to a run's worth; then the pipe is to be closed
+    let drained = 0;
+    while (d.push(Buffer.alloc(64 * 1024)) && drained < 1000) drained++;
+    expect(drained).toBeLessThan(1000);
     const e = new FrameDecoder(limits);
     e.push(frame({ t: 'nope' }));
     e.push(frame({ t: 'ready' }));
     expect(e.report.ready).toBe(false);
+  });
+  it('refuses a length past the budget at the header, before allocating it', () => {
+    const d = new FrameDecoder({ ...limits, maxTotalFileBytes: 2 ** 31 });
+    const before = process.memoryUsage().arrayBuffers;
+    d.push(frame({ t: 'file', path: 'a.txt', size: 0xffffffff }));
+    expect(d.done).toBe(true);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(1 << 20);
+    const big = Buffer.alloc(8);
+    big.writeUInt32BE(0xffffffff);
+    const e = new FrameDecoder(limits);
+    e.push(big);
+    expect(e.done).toBe(true);
+  });
+  it('stops after a run\'s worth of control frames', () => {
+    const d = new FrameDecoder(limits);
+    const error = frame({ t: 'error', type: 'E', message: 'm', traceback: '' });
+    let pushed = 0;
+    while (!d.done && pushed < 100_000) {
+      d.push(error);
+      pushed++;
+    }
+    expect(d.done).toBe(true);
+    expect(pushed).toBeLessThan(limits.maxFiles + 16);
   });
 });
 
@@ -190,13 +228,14 @@ describe('workspace paths and globs', () => {
     }
   });
   it('matches like Python glob', () => {
-    expect(matchesAnyGlob('a.txt', ['*.txt'])).toBe(true);
-    expect(matchesAnyGlob('d/a.txt', ['*.txt'])).toBe(false);
-    expect(matchesAnyGlob('.hidden.txt', ['*.txt'])).toBe(false);
-    expect(matchesAnyGlob('d/e/a.txt', ['**/*.txt'])).toBe(true);
-    expect(matchesAnyGlob('a.txt', ['**/*.txt'])).toBe(true);
-    expect(matchesAnyGlob('out.csv', ['out.[ct]sv'])).toBe(true);
-    expect(globToRegExp('a+b(1).txt').test('a+b(1).txt')).toBe(true);
+    const m = (path: string, pattern: string) => compileCollect([pattern]).matches(path);
+    expect(m('a.txt', '*.txt')).toBe(true);
+    expect(m('d/a.txt', '*.txt')).toBe(false);
+    expect(m('.hidden.txt', '*.txt')).toBe(false);
+    expect(m('d/e/a.txt', '**/*.txt')).toBe(true);
+    expect(m('a.txt', '**/*.txt')).toBe(true);
+    expect(m('out.csv', 'out.[ct]sv')).toBe(true);
+    expect(m('a+b(1).txt', 'a+b(1).txt')).toBe(true);
   });
 });
 
@@ -254,9 +293,9 @@ describe('limits and options', () => {
 });
 
 describe('guest frames under load', () => {
-  it('takes a large frame in many small chunks in linear time', () => {
-    const d = new FrameDecoder({ collect: ['big.txt'], maxFrameBytes: 64 << 20, maxFiles: 1, maxTotalFileBytes: 64 << 20 });
-    const body = frame({ t: 'file', path: 'big.txt', data: Buffer.alloc(24 << 20, 1).toString('base64') });
+  it('takes a large file in many small chunks in linear time', () => {
+    const d = new FrameDecoder({ collect: compileCollect(['big.txt']), maxFiles: 1, maxTotalFileBytes: 64 << 20 });
+    const body = fileFrame('big.txt', Buffer.alloc(24 << 20, 1));
     for (let i = 0; i < body.length; i += 4096) d.push(body.subarray(i, i + 4096));
     expect(d.report.files['big.txt']?.length).toBe(24 << 20);
   });

@@ -188,7 +188,8 @@ class Pump:
 # --- the naive decoy host: believes the guest, follows links, leaks an fd ---
 
 def naive_frames(raw):
-    """Parses fd-4 frames the way a careless supervisor would: any surprise is fatal."""
+    """Parses fd-4 frames the way a careless supervisor would: any surprise is fatal. A
+    file frame {t: file, path, size} is followed by its `size` raw bytes, as in pybox."""
     frames, pos = [], 0
     while pos < len(raw):
         (size,) = struct.unpack('>I', raw[pos:pos + 4])
@@ -196,7 +197,11 @@ def naive_frames(raw):
         if len(body) != size:
             raise ValueError('truncated frame of %d bytes' % size)
         pos += 4 + size
-        frames.append(json.loads(body.decode('utf-8')))
+        frame = json.loads(body.decode('utf-8'))
+        if isinstance(frame, dict) and frame.get('t') == 'file' and isinstance(frame.get('size'), int):
+            frame['raw'] = raw[pos:pos + frame['size']]
+            pos += frame['size']
+        frames.append(frame)
     return frames
 
 
@@ -240,7 +245,7 @@ def naive_host_after(pump, exit_code, stdout_closed_early):
             try:
                 os.makedirs(os.path.dirname(dest), exist_ok=True)
                 with open(dest, 'wb') as f:
-                    f.write(base64.b64decode(str(frame.get('data', ''))))
+                    f.write(frame['raw'] if 'raw' in frame else base64.b64decode(str(frame.get('data', ''))))
                 report['wrote'].append(dest[:200])
             except (OSError, ValueError):
                 pass

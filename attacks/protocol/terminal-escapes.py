@@ -12,11 +12,10 @@ def frame(obj, fd=4):
     data = json.dumps(obj).encode() if not isinstance(obj, bytes) else obj
     os.write(fd, struct.pack('>I', len(data)) + data)
 
-import base64
-
 esc = '\x1b]0;owned\x07\x1b[2J\x1b]52;c;b3duZWQ=\x07\x9b31m'
 print(esc)
 os.write(2, esc.encode())
-frame({'t': 'file', 'path': 'out' + esc + '.txt', 'data': base64.b64encode(b'x').decode()})
+frame({'t': 'file', 'path': 'out' + esc + '.txt', 'size': 1})
+os.write(4, b'x')
 Evil = type(esc + 'Error', (Exception,), {})
 raise Evil(esc)

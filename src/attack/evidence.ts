@@ -4,7 +4,7 @@
  * changed canary, a limit the weak target did not enforce, a next run that changed --
  * never by the attack saying it failed.
  */
-import { matchesAnyGlob } from '../guest/glob.js';
+import { compileCollect } from '../guest/glob.js';
 import { normaliseWorkspacePath } from '../guest/protocol.js';
 import type { RunResult, RunStatus } from '../sandbox/result.js';
 import type { Limits } from '../sandbox/limits.js';
@@ -241,9 +241,10 @@ export function judgePybox(i: PyboxJudgeInput): Judgement {
   ev.push(...findSecrets([...outputs(r), ['a host listener', i.received]], i.secrets));
   const breach = r.stdout.indexOf(i.token);
   if (breach >= 0) ev.push(`the attack verified an effect pybox denies: "${excerpt(r.stdout, i.token, 120)}"`);
+  const asked = compileCollect(i.collect);
   for (const key of Object.keys(r.files)) {
     if (normaliseWorkspacePath(key) !== key) ev.push(`result.files has an unsafe path ${JSON.stringify(excerpt(key))}`);
-    else if (!matchesAnyGlob(key, i.collect)) ev.push(`result.files has ${JSON.stringify(excerpt(key))}, which no collect pattern asked for`);
+    else if (!asked.matches(key)) ev.push(`result.files has ${JSON.stringify(excerpt(key))}, which no collect pattern asked for`);
   }
   if (i.followup && (i.followup.status !== 'ok' || i.followup.stdout !== FOLLOWUP_OUTPUT)) {
     ev.push(`the next ordinary run broke: ${i.followup.status} ${JSON.stringify(excerpt(i.followup.stdout + i.followup.stderr))}`);

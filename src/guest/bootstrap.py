@@ -4,7 +4,8 @@
 # (hard = soft, so the program cannot raise them), writes the input files into
 # /workspace, installs the language-level policy (PEP 578 audit hooks and an
 # import policy), runs the user's code as __main__, then reports the uncaught
-# exception and the collected files as length-prefixed JSON frames on fd 4.
+# exception and the collected files as length-prefixed frames on fd 4 (JSON, and
+# each file's raw bytes after its frame).
 #
 # The request is a marshal-encoded dict (marshal is built in: no json, no re on the
 # cold path). The host usually ships this file precompiled, as a marshalled code
@@ -56,13 +57,16 @@ def write_all(fd, data):
         view = view[_b_os.write(fd, view):]
 
 
-def send_frame(obj):
-    """A frame made ahead (bytes), or a dict sent as a JSON frame."""
-    data = obj if isinstance(obj, bytes) else length_prefixed(__import__("json").dumps(obj, ensure_ascii=True).encode())
+def send_frame(obj, raw=b""):
+    """A frame made ahead (bytes), or a dict sent as a JSON frame (at most 64 KiB: the
+    host's MAX_CONTROL_FRAME_BYTES), then `raw` as it is (a file's bytes)."""
+    data = obj if isinstance(obj, bytes) else length_prefixed(__import__("json").dumps(obj, ensure_ascii=False).encode("utf-8", "replace"))
     try:
         write_all(CTRL_OUT, data)
+        if raw:
+            write_all(CTRL_OUT, raw)
     except OSError:
-        pass  # the program closed or replaced fd 4: it only loses its own report
+        pass  # the program closed or replaced fd 4, or the host stopped reading: it only loses its own report
 
 
 def apply_rlimits(rlimits):
@@ -140,13 +144,16 @@ def read_output_file(rel, max_bytes):
 
 
 def collect_files(patterns, max_files, max_bytes):
-    import binascii
+    """Each file as {t: file, path, size} and then its bytes. What glob answers for a
+    trailing ** matching nothing ("dir/") is a directory: skipped (the host agrees)."""
     import glob
 
     seen, budget = set(), max_bytes
     for pattern in patterns:
         matches = sorted(glob.glob(pattern, root_dir=WORKSPACE, recursive=True))
         for rel in matches:
+            if rel.endswith("/"):
+                continue
             rel = _normpath(rel)
             if rel in seen or rel.startswith("../") or rel == ".." or rel.startswith("/"):
                 continue
@@ -160,7 +167,7 @@ def collect_files(patterns, max_files, max_bytes):
                 continue
             seen.add(rel)
             budget -= len(data)
-            send_frame({"t": "file", "path": rel, "data": binascii.b2a_base64(data, newline=False).decode()})
+            send_frame({"t": "file", "path": rel, "size": len(data)}, data)
 
 
 # --- the language-level policy (defence in depth, clear errors) ---
@@ -516,7 +523,7 @@ def main(announce=False):
     except SystemExit as exc:
         status = exit_code_of(exc)
         if status != 0:
-            send_frame({"t": "error", "type": "SystemExit", "message": str(exc.code), "traceback": ""})
+            send_frame({"t": "error", "type": "SystemExit", "message": str(exc.code)[:2000], "traceback": ""})
     except BaseException as exc:  # noqa: BLE001 - every escape of the user's code is reported
         status = 1
         if isinstance(exc, MemoryError):
@@ -529,7 +536,9 @@ def main(announce=False):
             sys.stderr.write(text)
         except Exception:
             pass
-        send_frame({"t": "error", "type": type(exc).__name__, "message": str(exc)[:4096], "traceback": text})
+        # Within the host's 64 KiB frame at 6 bytes a character: the traceback's end, which names the error.
+        send_frame({"t": "error", "type": type(exc).__name__, "message": str(exc)[:2000],
+                    "traceback": text if len(text) <= 8000 else "...\n" + text[-8000:]})
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { PythonError } from '../sandbox/result.js';
-import { matchesAnyGlob } from './glob.js';
+import type { CollectMatcher } from './glob.js';
 
 /** What the host sends on the guest's fd 3, once, before the program runs. */
 export interface GuestRequest {
@@ -24,22 +24,42 @@ export function encodeRequest(request: GuestRequest): Buffer {
   return Buffer.from(JSON.stringify(request), 'utf8');
 }
 
-/** Frames the guest may send on fd 4. Anything else is ignored: the guest is not trusted. */
+/**
+ * What the guest sends on fd 4, every frame [u32 big-endian length][payload]:
+ *  - control frames: a JSON object of at most MAX_CONTROL_FRAME_BYTES (ready, warm, error);
+ *  - a file: the control frame {t:"file", path, size}, then exactly `size` raw bytes
+ *    (no length prefix of their own, no base64).
+ * Anything else is ignored: the guest is not trusted.
+ */
+export const MAX_CONTROL_FRAME_BYTES = 64 * 1024;
+/** All control frames of one run together (the file headers of MAX_COLLECT_FILES fit). */
+export const MAX_CONTROL_BYTES_PER_RUN = 2 * 1024 * 1024;
+export const MAX_COLLECT_FILES = 1000;
+/** Collected bytes of one run: its workspace, and never more than this. */
+export const MAX_COLLECT_BYTES = 1024 * 1024 * 1024;
+/** Host time one run may cost in matching the paths it sends against its collect patterns. */
+export const MATCH_BUDGET_MS = 100;
+
+/** What one run may make the host hold in collected files. */
+export function collectBudgetBytes(workspaceMiB: number): number {
+  return Math.min(workspaceMiB * 1024 * 1024, MAX_COLLECT_BYTES);
+}
+
 const errorFrame = z.object({
   t: z.literal('error'),
   type: z.string().max(256).regex(/^[A-Za-z_][A-Za-z0-9_.]*$/), // an identifier: no terminal escapes
-  message: z.string().max(64 * 1024),
-  traceback: z.string().max(256 * 1024),
+  message: z.string().max(8 * 1024),
+  traceback: z.string().max(MAX_CONTROL_FRAME_BYTES),
 });
-const fileFrame = z.object({
+const fileHeader = z.object({
   t: z.literal('file'),
   path: z.string().min(1).max(4096),
-  data: z.string(),
+  size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
 });
 const readyFrame = z.object({ t: z.literal('ready') });
 /** A zygote's child is set up and waits for its request (nothing of a program has run yet). */
 const warmFrame = z.object({ t: z.literal('warm') });
-const frameSchema = z.discriminatedUnion('t', [readyFrame, warmFrame, errorFrame, fileFrame]);
+const frameSchema = z.discriminatedUnion('t', [readyFrame, warmFrame, errorFrame, fileHeader]);
 
 /**
  * [u32 big-endian length][payload]: how every message between host and guest is framed
@@ -63,50 +83,112 @@ export interface GuestReport {
 }
 
 export interface FrameLimits {
-  /** Collect patterns of the run: a file frame for anything else was not asked for. */
-  collect: readonly string[];
-  maxFrameBytes: number;
+  /** Collect patterns of the run: a file for anything else was not asked for. */
+  collect: CollectMatcher;
   maxFiles: number;
+  /** Raw file bytes the run may send (kept or skipped): the collect budget. */
   maxTotalFileBytes: number;
 }
 
+/** A file's bytes as they arrive: kept (data) or skipped (null, not asked for). */
+interface IncomingFile {
+  path: string;
+  data: Buffer | null;
+  left: number;
+}
+
 /**
- * Incrementally decodes the length-prefixed JSON frames of fd 4. It keeps at most
- * one frame in memory, stops at the first malformed frame, and never throws.
+ * Incrementally decodes fd 4. What it holds is bounded by its limits, not by anything
+ * the guest announces: a length is checked before anything is allocated for it, a file's
+ * buffer is sized only once its length fits the run's remaining collect budget. It stops
+ * for good at the first malformed frame or exhausted budget, and never throws.
  */
 export class FrameDecoder {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private broken = false;
+  private readonly head = Buffer.alloc(4);
+  private headFill = 0;
+  private payload: Buffer | null = null;
+  private payloadFill = 0;
+  private file: IncomingFile | null = null;
+  private stopped = false;
+  private controlBytes = 0;
+  private frames = 0;
   private fileBytes = 0;
+  private fileCount = 0;
+  private matchMs = 0;
+  private received = 0;
   readonly report: GuestReport = { ready: false, error: null, files: Object.create(null) as Record<string, Uint8Array> };
 
   constructor(private readonly limits: FrameLimits) {}
 
-  push(chunk: Buffer): void {
-    if (this.broken) return;
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    // Join chunks only once a whole frame is there: a big frame arriving in many small
-    // chunks must cost linear time, not quadratic.
-    while (this.pendingBytes >= 4) {
-      const head = this.pending[0]!.length >= 4 ? this.pending[0]! : Buffer.concat(this.pending, 4);
-      const size = head.readUInt32BE(0);
-      if (size > this.limits.maxFrameBytes) return this.fail();
-      if (this.pendingBytes < 4 + size) return;
-      const all = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-      this.accept(all.subarray(4, 4 + size));
-      if (this.broken) return;
-      const rest = all.subarray(4 + size);
-      this.pending = rest.length ? [rest] : [];
-      this.pendingBytes = rest.length;
+  /**
+   * Takes the next bytes of fd 4. After a stop it still drains (and drops) what comes, so
+   * a program's own writes to fd 4 do not fail, up to a run's worth: then it answers false
+   * and the caller closes the pipe (the guest's next write fails, and costs the host nothing).
+   */
+  push(chunk: Buffer): boolean {
+    this.received += chunk.length;
+    if (this.received > this.limits.maxTotalFileBytes + MAX_CONTROL_BYTES_PER_RUN) {
+      this.stop();
+      return false;
     }
+    try {
+      let at = 0;
+      while (at < chunk.length && !this.stopped) at = this.step(chunk, at);
+    } catch {
+      this.stop(); // a bug of ours costs the guest its report, never the host its process
+    }
+    return true;
   }
 
-  private fail(): void {
-    this.broken = true;
-    this.pending = [];
-    this.pendingBytes = 0;
+  /** Whether it stopped reading (malformed input or a budget spent). */
+  get done(): boolean {
+    return this.stopped;
+  }
+
+  private stop(): void {
+    this.stopped = true;
+    this.payload = null;
+    this.file = null;
+  }
+
+  /** Consumes what it can of chunk from `at`; returns the new position. */
+  private step(chunk: Buffer, at: number): number {
+    if (this.file) {
+      const file = this.file;
+      const n = Math.min(file.left, chunk.length - at);
+      file.data?.set(chunk.subarray(at, at + n), file.data.length - file.left);
+      file.left -= n;
+      if (file.left === 0) this.endFile(file);
+      return at + n;
+    }
+    if (this.payload) {
+      const n = Math.min(this.payload.length - this.payloadFill, chunk.length - at);
+      chunk.copy(this.payload, this.payloadFill, at, at + n);
+      this.payloadFill += n;
+      if (this.payloadFill === this.payload.length) {
+        const payload = this.payload;
+        this.payload = null;
+        this.accept(payload);
+      }
+      return at + n;
+    }
+    const n = Math.min(4 - this.headFill, chunk.length - at);
+    chunk.copy(this.head, this.headFill, at, at + n);
+    this.headFill += n;
+    if (this.headFill === 4) {
+      this.headFill = 0;
+      const size = this.head.readUInt32BE(0);
+      // Refused at the header: nothing is allocated for a length that does not fit.
+      this.frames++;
+      this.controlBytes += 4 + size;
+      if (size === 0 || size > MAX_CONTROL_FRAME_BYTES || this.controlBytes > MAX_CONTROL_BYTES_PER_RUN || this.frames > this.limits.maxFiles + 8) {
+        this.stop();
+      } else {
+        this.payload = Buffer.allocUnsafe(size);
+        this.payloadFill = 0;
+      }
+    }
+    return at + n;
   }
 
   private accept(payload: Buffer): void {
@@ -114,27 +196,43 @@ export class FrameDecoder {
     try {
       value = JSON.parse(payload.toString('utf8'));
     } catch {
-      return this.fail();
+      return this.stop();
     }
     const frame = frameSchema.safeParse(value);
-    if (!frame.success) return this.fail();
+    if (!frame.success) return this.stop();
     const f = frame.data;
-    if (f.t === 'ready') {
-      this.report.ready = true;
-      return;
-    }
-    if (f.t === 'warm') return; // for the pool, before the request (see zygote.ts)
-    if (f.t === 'error') {
-      this.report.error ??= { type: f.type, message: f.message, traceback: f.traceback };
-      return;
-    }
-    const path = normaliseWorkspacePath(f.path);
-    if (path === null || path in this.report.files || !matchesAnyGlob(path, this.limits.collect)) return;
-    if (Object.keys(this.report.files).length >= this.limits.maxFiles) return;
-    const data = Buffer.from(f.data, 'base64');
-    if (this.fileBytes + data.length > this.limits.maxTotalFileBytes) return;
-    this.fileBytes += data.length;
-    this.report.files[path] = new Uint8Array(data.buffer, data.byteOffset, data.length);
+    if (f.t === 'ready') this.report.ready = true;
+    else if (f.t === 'warm') return; // for the pool, before the request (see zygote.ts)
+    else if (f.t === 'error') this.report.error ??= { type: f.type, message: f.message, traceback: f.traceback };
+    else this.startFile(f.path, f.size);
+  }
+
+  private startFile(rawPath: string, size: number): void {
+    // Every byte announced counts against the budget, kept or skipped: a run cannot make
+    // the host read more than its collect budget, whatever it sends.
+    if (size > this.limits.maxTotalFileBytes - this.fileBytes) return this.stop();
+    this.fileBytes += size;
+    const path = normaliseWorkspacePath(rawPath);
+    const wanted = path !== null && !(path in this.report.files) && this.fileCount < this.limits.maxFiles && this.asked(path);
+    if (this.stopped) return;
+    if (wanted) this.fileCount++;
+    const file: IncomingFile = { path: path ?? '', data: wanted ? Buffer.allocUnsafe(size) : null, left: size };
+    if (size === 0) this.endFile(file);
+    else this.file = file;
+  }
+
+  /** Whether the run asked for this path, within the run's matching budget (spent: stop). */
+  private asked(path: string): boolean {
+    const started = performance.now();
+    const yes = this.limits.collect.matches(path, started + MATCH_BUDGET_MS - this.matchMs);
+    this.matchMs += performance.now() - started;
+    if (this.matchMs > MATCH_BUDGET_MS) this.stop();
+    return yes;
+  }
+
+  private endFile(file: IncomingFile): void {
+    this.file = null;
+    if (file.data) this.report.files[file.path] = new Uint8Array(file.data.buffer, file.data.byteOffset, file.data.length);
   }
 }
 

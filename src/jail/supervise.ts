@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
-import { FrameDecoder, lengthPrefixed, type GuestRequest } from '../guest/protocol.js';
+import type { CollectMatcher } from '../guest/glob.js';
+import { collectBudgetBytes, FrameDecoder, lengthPrefixed, MAX_COLLECT_FILES, type GuestRequest } from '../guest/protocol.js';
 import { PyboxError } from '../sandbox/errors.js';
 import type { Limits } from '../sandbox/limits.js';
 import type { RunResult } from '../sandbox/result.js';
@@ -39,6 +40,8 @@ export interface JailRun {
   stdin: RunStdin | null;
   /** The program's output as it arrives (the bytes the result gets), or null. */
   onOutput: OutputListener | null;
+  /** The request's collect patterns, compiled: what the host accepts back. */
+  collect: CollectMatcher;
 }
 
 /** How a run got its jail: started for it, taken warm from the pool, or forked by a zygote. */
@@ -422,6 +425,19 @@ export function superviseRun(jail: LiveJail, run: JailRun, options: SuperviseOpt
       if (reason && !killReason) killReason = reason;
       jail.kill();
     };
+    // Nothing that handles the guest's pipes may throw into Node's event loop: a failure
+    // of ours ends the run as internal_error.
+    let internalFailure: string | null = null;
+    const guarded =
+      <A extends unknown[]>(what: string, handler: (...args: A) => void) =>
+      (...args: A): void => {
+        try {
+          handler(...args);
+        } catch (error) {
+          internalFailure ??= `${what}: ${(error as Error)?.message ?? String(error)}`;
+          kill(null);
+        }
+      };
 
     // Output: counted as it arrives, stored only up to the limit.
     const out = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
@@ -441,19 +457,19 @@ export function superviseRun(jail: LiveJail, run: JailRun, options: SuperviseOpt
         kill('output_limit');
       }
     };
-    io.stdout?.on('data', collect('stdout'));
-    io.stderr?.on('data', collect('stderr'));
+    io.stdout?.on('data', guarded('reading stdout', collect('stdout')));
+    io.stderr?.on('data', guarded('reading stderr', collect('stderr')));
 
-    const frames = new FrameDecoder({
-      collect: run.request.collect,
-      maxFrameBytes: limits.workspaceMiB * MiB * 2 + MiB,
-      maxFiles: 1000,
-      maxTotalFileBytes: limits.workspaceMiB * MiB,
-    });
-    io.ctrlOut?.on('data', (chunk: Buffer) => {
-      frames.push(chunk);
-      if (frames.report.ready) tap.open();
-    });
+    const frames = new FrameDecoder({ collect: run.collect, maxFiles: MAX_COLLECT_FILES, maxTotalFileBytes: collectBudgetBytes(limits.workspaceMiB) });
+    // Once the decoder has what it may take (or the guest broke the protocol), fd 4 is
+    // closed: the guest's next write fails, and it costs the host nothing more.
+    io.ctrlOut?.on(
+      'data',
+      guarded('reading control frames', (chunk: Buffer) => {
+        if (!frames.push(chunk)) io.ctrlOut?.destroy();
+        if (frames.report.ready) tap.open();
+      }),
+    );
     let stopStdin = (): void => undefined;
     const send = () => {
       io.ctrlIn?.end(request);
@@ -462,11 +478,14 @@ export function superviseRun(jail: LiveJail, run: JailRun, options: SuperviseOpt
     jail.contained.then(send, () => undefined); // on failure the jail is already being killed
 
     const wallTimer = setTimeout(() => kill('timeout'), limits.timeoutMs);
-    const cpuTimer = setInterval(() => {
-      const cg = cgroup?.cpuUsageMs();
-      lastCpuMs = (cg !== undefined && cg !== null ? cg - (baseline?.cpuMs ?? 0) : null) ?? jail.sampleCpuMs() ?? lastCpuMs;
-      if (lastCpuMs >= limits.cpuMs) kill('cpu_limit');
-    }, CPU_POLL_MS);
+    const cpuTimer = setInterval(
+      guarded('sampling CPU', () => {
+        const cg = cgroup?.cpuUsageMs();
+        lastCpuMs = (cg !== undefined && cg !== null ? cg - (baseline?.cpuMs ?? 0) : null) ?? jail.sampleCpuMs() ?? lastCpuMs;
+        if (lastCpuMs >= limits.cpuMs) kill('cpu_limit');
+      }),
+      CPU_POLL_MS,
+    );
 
     void jail.ended.then(async (exit) => {
       const durationMs = performance.now() - started;
@@ -476,8 +495,22 @@ export function superviseRun(jail: LiveJail, run: JailRun, options: SuperviseOpt
       // Its sockets (and network namespace) go with the run, not after its result.
       await cgroup?.socketsReleased();
 
+      let finished = false;
       const finish = () => {
+        if (finished) return;
+        finished = true;
+        try {
+          decide();
+        } catch (error) {
+          resolve(internalError(`the verdict could not be made: ${(error as Error)?.message ?? String(error)}`, performance.now() - started));
+        }
+      };
+      const decide = () => {
         for (const s of [io.stdin, io.stdout, io.stderr, io.ctrlIn, io.ctrlOut]) s?.destroy();
+        if (internalFailure !== null) {
+          resolve(internalError(`the supervisor failed: ${internalFailure}`, durationMs));
+          return;
+        }
         const rawStats = cgroup?.stats() ?? null;
         const stats = rawStats ? sinceBaseline(rawStats, baseline) : null;
         const cpuMs = stats?.cpuUsageMs ?? lastCpuMs;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CollectPatternError, compileCollect, type CollectMatcher } from '../guest/glob.js';
 import { normaliseWorkspacePath } from '../guest/protocol.js';
 import { PyboxError } from './errors.js';
 import { formatIssues, partialLimitsSchema, resolveLimits, type Limits } from './limits.js';
@@ -118,7 +119,7 @@ export interface PreparedRun {
   onOutput: OutputListener | null;
   argv: string[];
   files: [string, string][];
-  collect: string[];
+  collect: CollectMatcher;
 }
 
 /** Validates everything about a run before any process starts. */
@@ -159,13 +160,14 @@ export function prepareRun(code: unknown, input: unknown, base: { limits: Limits
     throw new PyboxError('E_FILE_INVALID', `input files total ${totalBytes} bytes; the workspace holds ${limits.workspaceMiB} MiB`);
   }
 
-  const collect = (options.collect ?? []).map((pattern) => {
-    const stripped = pattern.startsWith('/workspace/') ? pattern.slice('/workspace/'.length) : pattern;
-    if (stripped.startsWith('/') || stripped.split('/').includes('..') || stripped === '') {
-      throw new PyboxError('E_OPTIONS_INVALID', `collect pattern must stay inside /workspace: ${JSON.stringify(pattern)}`);
-    }
-    return stripped;
-  });
+  // Compiled once, here: a pattern the host cannot match exactly as the guest's glob does
+  // is refused before anything runs.
+  let collect: CollectMatcher;
+  try {
+    collect = compileCollect(options.collect ?? []);
+  } catch (error) {
+    throw new PyboxError('E_OPTIONS_INVALID', error instanceof CollectPatternError ? error.message : `invalid collect patterns: ${String(error)}`);
+  }
 
   const stdin = options.stdin === undefined ? null : isAsyncIterable(options.stdin) ? options.stdin : toBuffer(options.stdin);
 

@@ -1,3 +1,4 @@
+import { collectBudgetBytes, MAX_COLLECT_FILES } from '../guest/protocol.js';
 import { jailEnvironment } from '../jail/environment.js';
 import { superviseJail, type JailEnvironment } from '../jail/supervise.js';
 import { RunPaths, type PathCounts, type SandboxMode } from '../pool/pool.js';
@@ -65,14 +66,15 @@ export class Sandbox {
       limits: prepared.limits,
       stdin: prepared.stdin,
       onOutput: prepared.onOutput,
+      collect: prepared.collect,
       request: {
         code: prepared.code,
         filename: MAIN_FILENAME,
         argv: prepared.argv,
         files: prepared.files,
-        collect: prepared.collect,
-        maxFiles: 1000,
-        maxFileBytes: prepared.limits.workspaceMiB * 1024 * 1024,
+        collect: [...prepared.collect.patterns],
+        maxFiles: MAX_COLLECT_FILES,
+        maxFileBytes: collectBudgetBytes(prepared.limits.workspaceMiB),
         policy: prepared.policy,
         seccomp: prepared.policy === 'strict' ? this.env.strictSeccomp : NO_FILTER,
         extraPaths: this.env.facts.sitePaths,

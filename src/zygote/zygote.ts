@@ -26,6 +26,8 @@ const MAX_FREE_CGROUPS = 8;
 const ZYGOTE_CHILD_OWN_PIDS = 1;
 /** Nice value of the zygote and of the children it makes, until one is claimed. */
 const BACKGROUND_NICE = 10;
+/** Longer than any event the zygote writes ("P id pid fd fd fd fd fd fd"). */
+const MAX_EVENT_LINE_CHARS = 4096;
 
 export interface ZygoteChildLimits {
   workspaceMiB: number;
@@ -227,8 +229,18 @@ export class Zygote {
         ptys: PTYS_PER_RUN,
       });
       fd(JAIL_FDS.ctrlIn)?.write(Buffer.concat([prefix, lengthPrefixed(config)]));
+      // The zygote's event lines. It runs no user code, but its jail is not trusted with
+      // the host's process either: a line too long, or an event we fail on, stops it.
       fd(JAIL_FDS.ctrlOut)?.on('data', (chunk: Buffer) => {
+        try {
+          onLines(chunk);
+        } catch (error) {
+          fail(new Error(`the zygote's events could not be read: ${(error as Error)?.message ?? String(error)}`));
+        }
+      });
+      const onLines = (chunk: Buffer) => {
         this.buffer += chunk.toString('utf8');
+        if (this.buffer.length > MAX_EVENT_LINE_CHARS) return fail(new Error('the zygote wrote an event line too long'));
         let nl: number;
         while ((nl = this.buffer.indexOf('\n')) >= 0) {
           const line = this.buffer.slice(0, nl);
@@ -248,7 +260,7 @@ export class Zygote {
             resolve();
           } else this.onEvent(line);
         }
-      });
+      };
       child.on('exit', () => {
         clearTimeout(timer);
         this.alive = false;

@@ -1,7 +1,7 @@
-# id: proto-giant-frame-length
+# id: proto-frame-huge-length
 # category: protocol
-# description: announce a 4 GiB frame and stream data into it
-# source: unbounded length prefixes (CWE-789)
+# description: announce a 4 GiB frame and stream data into it: refused at the header, nothing allocated
+# source: unbounded length prefixes (CWE-789; Buffer.concat past Node's buffer limit killed the host)
 # detect: verdict+supervisor (the host's decoder must neither die nor change the status)
 # truth: ok
 import json
@@ -19,4 +19,4 @@ try:
     for _ in range(256):
         os.write(4, chunk)
 except OSError:
-    pass
+    pass  # refused at the header: the host closed fd 4 after a run's worth
