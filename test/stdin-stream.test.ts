@@ -1,6 +1,6 @@
 /**
  * A run's stdin as a stream and its output as it comes (`stdin: AsyncIterable`,
- * `onOutput`), on every path: the program gets each chunk when it is written, answers
+ * `onStdout`, `onStderr`), on every path: the program gets each chunk when it is written, answers
  * before the next one is, a source is never read further than the program's pipe takes,
  * and a source the program leaves unread is let go when the run ends.
  */
@@ -36,8 +36,8 @@ describe.each(['cold', 'pool', 'zygote'] as const)('path %s', (mode) => {
   it('writes each line only after the answer to the one before came out (interactive through a pipe)', async () => {
     const seen: string[] = [];
     let answered: () => void = () => undefined;
-    const onOutput = (stream: 'stdout' | 'stderr', chunk: Uint8Array) => {
-      seen.push(`${stream}:${Buffer.from(chunk).toString('utf8')}`);
+    const onStdout = (chunk: string) => {
+      seen.push(`stdout:${chunk}`);
       if (seen.join('').includes('got ONE\n')) answered();
     };
     const written: string[] = [];
@@ -48,7 +48,7 @@ describe.each(['cold', 'pool', 'zygote'] as const)('path %s', (mode) => {
       written.push(`two, after: ${seen.join('')}`);
       yield 'two\n';
     }
-    const r = await sandbox.run(INTERACTIVE, { stdin: lines(), onOutput });
+    const r = await sandbox.run(INTERACTIVE, { stdin: lines(), onStdout });
     expect(r.status).toBe('ok');
     expect(r.stdout).toBe('> got ONE\n> got TWO\n> ');
     expect(written[1]).toContain('got ONE');
@@ -92,18 +92,32 @@ describe.each(['cold', 'pool', 'zygote'] as const)('path %s', (mode) => {
     expect(r.stdout).toBe("'first\\n'\n");
   });
 
+  it('streams stdout and stderr each in its own order, characters whole', async () => {
+    const events: string[] = [];
+    const r = await sandbox.run(
+      'import sys\nfor i in range(3):\n    print("out", i, flush=True)\n    print("err", i, file=sys.stderr, flush=True)\n' +
+        'sys.stdout.buffer.write(b"\\xc3"); sys.stdout.flush(); sys.stdout.buffer.write(b"\\xa9\\n"); sys.stdout.flush()',
+      { onStdout: (chunk) => events.push(`1:${chunk}`), onStderr: (chunk) => events.push(`2:${chunk}`) },
+    );
+    expect(r.status).toBe('ok');
+    // Two pipes: the order between them is the host's reads, each one's own order is kept.
+    expect(events.filter((e) => e.startsWith('2:')).map((e) => e.slice(2)).join('')).toBe('err 0\nerr 1\nerr 2\n');
+    expect(events.filter((e) => e.startsWith('1:')).map((e) => e.slice(2)).join('')).toBe(r.stdout);
+    expect(r.stdout.endsWith('\u00e9\n')).toBe(true);
+    expect(events.some((e) => e.includes('\ufffd'))).toBe(false);
+  });
+
   it('hands the listener its output up to the limit, and survives a listener that throws', async () => {
-    const got: Buffer[] = [];
+    const got = { stdout: '', stderr: '' };
     const r = await sandbox.run('import sys\nsys.stderr.write("e" * 10)\nsys.stdout.flush()\nprint("x" * 5000)', {
       limits: { outputBytes: 1000 },
-      onOutput: (_stream, chunk) => {
-        got.push(Buffer.from(chunk));
-      },
+      onStdout: (chunk) => void (got.stdout += chunk),
+      onStderr: (chunk) => void (got.stderr += chunk),
     });
     expect(r.status).toBe('output_limit');
-    expect(Buffer.concat(got).length).toBe(r.stdout.length + r.stderr.length);
+    expect(got).toEqual({ stdout: r.stdout, stderr: r.stderr });
     const thrown = await sandbox.run('print("still here")', {
-      onOutput: () => {
+      onStdout: () => {
         throw new Error('listener bug');
       },
     });
@@ -116,7 +130,7 @@ describe('validation', () => {
   it('refuses a stdin or a listener of the wrong kind before anything runs', async () => {
     const sandbox = await Sandbox.create({ mode: 'cold' });
     try {
-      for (const options of [{ stdin: 42 }, { stdin: { read: () => 'x' } }, { onOutput: 'stdout' }]) {
+      for (const options of [{ stdin: 42 }, { stdin: { read: () => 'x' } }, { onStdout: 'stdout' }, { onStderr: 42 }]) {
         const error = await sandbox.run('pass', options as never).then(() => null, (e: unknown) => e);
         expect(error).toBeInstanceOf(PyboxError);
         expect((error as PyboxError).code).toBe('E_OPTIONS_INVALID');

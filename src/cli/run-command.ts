@@ -138,7 +138,7 @@ export async function executeRun(io: CliIO, file: string, args: string[], flags:
       ...(stdin !== undefined ? { stdin } : {}),
       // Without --json the output passes through as it comes (an interactive program
       // answers each line before the next is read); with it, only the JSON object is printed.
-      ...(flags.json ? {} : { onOutput: passThrough(io) }),
+      ...(flags.json ? {} : passThrough(io)),
     });
   } finally {
     await sandbox.close();
@@ -175,8 +175,8 @@ export async function executeRun(io: CliIO, file: string, args: string[], flags:
 }
 
 /** Writes the program's output to ours as it arrives, stdout to stdout and stderr to stderr. */
-function passThrough(io: CliIO): (stream: 'stdout' | 'stderr', chunk: Uint8Array) => void {
-  return (stream, chunk) => void writeAll(stream === 'stdout' ? io.stdout : io.stderr, chunk);
+function passThrough(io: CliIO): { onStdout: (chunk: string) => void; onStderr: (chunk: string) => void } {
+  return { onStdout: (chunk) => void writeAll(io.stdout, chunk), onStderr: (chunk) => void writeAll(io.stderr, chunk) };
 }
 
 /** The RunResult as JSON: `files` as base64 strings, everything else as it is. */

@@ -4,7 +4,7 @@ import { normaliseWorkspacePath } from '../guest/protocol.js';
 import { PyboxError } from './errors.js';
 import { formatIssues, partialLimitsSchema, resolveLimits, type Limits } from './limits.js';
 import type { PoolOptions, SandboxMode } from '../pool/pool.js';
-import type { OutputListener } from '../jail/output-tap.js';
+import { textListener, type OutputListener } from '../jail/output-tap.js';
 import type { RunStdin } from '../jail/stdin-feed.js';
 
 /** The language-level layer inside the guest: `strict` (audit hooks + import policy) or `off` (OS jail alone). */
@@ -42,11 +42,13 @@ export interface RunOptions {
    */
   stdin?: string | Uint8Array | AsyncIterable<Uint8Array | string>;
   /**
-   * Called with the program's output as it arrives, from the moment its jail is up: the
-   * same bytes `result.stdout` / `result.stderr` get, up to the output limit. Each chunk
-   * is the listener's own copy; a listener that throws is not called again.
+   * Called with the program's stdout / stderr as it arrives, in the order it was written,
+   * from the moment its jail is up: the text `result.stdout` / `result.stderr` get (UTF-8,
+   * a character split across reads comes whole), up to the output limit. A listener that
+   * throws is not called again; the result still holds the whole output.
    */
-  onOutput?: OutputListener;
+  onStdout?: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
   argv?: string[];
   /** Written into /workspace before the run. */
   files?: Record<string, string | Uint8Array>;
@@ -69,7 +71,7 @@ const stdinSchema = z.union([
   bytesSchema,
   z.custom<AsyncIterable<Uint8Array | string>>(isAsyncIterable, 'must be a string, a Uint8Array, or a stream (an async iterable of Uint8Array, e.g. a Readable)'),
 ]);
-const listenerSchema = z.custom<OutputListener>((v) => typeof v === 'function', 'must be a function (stream, chunk) => void');
+const listenerSchema = z.custom<(chunk: string) => void>((v) => typeof v === 'function', 'must be a function (chunk: string) => void');
 
 const poolSchema = z
   .object({
@@ -93,7 +95,8 @@ const sandboxOptionsSchema = z
 const runOptionsSchema = z
   .object({
     stdin: stdinSchema.optional(),
-    onOutput: listenerSchema.optional(),
+    onStdout: listenerSchema.optional(),
+    onStderr: listenerSchema.optional(),
     argv: z.array(noNul).max(1024).optional(),
     files: z.record(z.string(), bytesSchema).optional(),
     collect: z.array(noNul).max(256).optional(),
@@ -171,7 +174,7 @@ export function prepareRun(code: unknown, input: unknown, base: { limits: Limits
 
   const stdin = options.stdin === undefined ? null : isAsyncIterable(options.stdin) ? options.stdin : toBuffer(options.stdin);
 
-  return { code, limits, policy: options.policy ?? base.policy, stdin, onOutput: options.onOutput ?? null, argv: options.argv ?? [], files, collect };
+  return { code, limits, policy: options.policy ?? base.policy, stdin, onOutput: textListener(options.onStdout, options.onStderr), argv: options.argv ?? [], files, collect };
 }
 
 function toBuffer(data: string | Uint8Array): Buffer {
