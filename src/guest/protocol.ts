@@ -20,10 +20,6 @@ export interface GuestRequest {
   extraPaths: string[];
 }
 
-export function encodeRequest(request: GuestRequest): Buffer {
-  return Buffer.from(JSON.stringify(request), 'utf8');
-}
-
 /**
  * What the guest sends on fd 4, every frame [u32 big-endian length][payload]:
  *  - control frames: a JSON object of at most MAX_CONTROL_FRAME_BYTES (ready, warm, error);

@@ -24,7 +24,6 @@ import { AUDIT_ARCH, SECCOMP_ARCHES, X32_SYSCALL_BIT, syscallNumber, type Seccom
 
 // Return values from <linux/seccomp.h>.
 export const SECCOMP_RET_KILL_PROCESS = 0x80000000;
-export const SECCOMP_RET_KILL_THREAD = 0x00000000;
 export const SECCOMP_RET_ERRNO = 0x00050000;
 export const SECCOMP_RET_ALLOW = 0x7fff0000;
 export const SECCOMP_RET_DATA = 0x0000ffff;

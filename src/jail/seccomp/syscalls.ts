@@ -121,7 +121,3 @@ const COLUMN: Readonly<Record<SeccompArch, 0 | 1>> = { x86_64: 0, aarch64: 1 };
 export function syscallNumber(name: SyscallName, arch: SeccompArch): number | undefined {
   return TABLE[name][COLUMN[arch]] ?? undefined;
 }
-
-export function knownSyscalls(): SyscallName[] {
-  return Object.keys(TABLE) as SyscallName[];
-}
