@@ -5,7 +5,7 @@
  * its runtime files that nobody can read; as any other user it runs as that user.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,10 +48,11 @@ function processesOf(uid: number): string[] {
 }
 
 beforeAll(() => {
-  // The runtime only: the built code, the CLI and the two runtime dependencies.
+  // The runtime only: the built code, the CLI and the runtime dependencies.
   home = mkdtempSync(join(tmpdir(), 'pybox-unprivileged-'));
   chmodSync(home, 0o755);
-  for (const part of ['dist', 'bin', 'package.json', 'node_modules/zod', 'node_modules/commander']) {
+  const { dependencies } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  for (const part of ['dist', 'bin', 'package.json', ...Object.keys(dependencies).map((name) => `node_modules/${name}`)]) {
     cpSync(join(ROOT, part), join(home, part), { recursive: true });
   }
   writeFileSync(join(home, 'probe.py'), 'print("hi from", __import__("os").getuid())\n');
