@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -45,33 +45,53 @@ function moveAll(from: string, to: string): void {
   throw new Error(`processes keep appearing in ${from}`);
 }
 
+export interface V2Subtree {
+  /** Where the per-process parents go; controllers are enabled in it. */
+  dir: string;
+  /** At exit: leaves the supervisor leaf (for <own>/init) and removes what is empty. */
+  release(): void;
+}
+
+const keep = (dir: string): V2Subtree => ({ dir, release: () => {} });
+
 /**
  * The subtree inside our own cgroup (`ownPath`, as /proc/self/cgroup names it), set up as
- * above; controllers are enabled in it. The root cgroup may hold processes: used as is.
+ * above. The root cgroup may hold processes: used as is.
  */
-export function ownV2Subtree(mountPoint: string, ownPath: string): string {
+export function ownV2Subtree(mountPoint: string, ownPath: string): V2Subtree {
   const own = join(mountPoint, ownPath);
   if (ownPath === '/') {
     enableControllers(mountPoint);
-    return mountPoint;
+    return keep(mountPoint);
   }
   // Started by another pybox supervisor (a CLI run by it, say): share its subtree.
-  if (SUPERVISOR_LEAF.test(basename(own)) && basename(dirname(own)) === 'pybox') return dirname(own);
-  const subtree = join(own, 'pybox');
+  if (SUPERVISOR_LEAF.test(basename(own)) && basename(dirname(own)) === 'pybox') return keep(dirname(own));
+  // Started from a process moved aside by another supervisor: the cgroup set up is its parent.
+  const home = basename(own) === 'init' && existsSync(join(dirname(own), 'pybox')) ? dirname(own) : own;
+  const subtree = join(home, 'pybox');
   const leaf = join(subtree, `supervisor-${process.pid}`);
   mkdirSync(leaf, { recursive: true });
   writeFileSync(join(leaf, 'cgroup.procs'), String(process.pid));
-  const init = join(own, 'init');
+  const init = join(home, 'init');
   mkdirSync(init, { recursive: true });
-  moveAll(own, init);
-  enableControllers(own);
+  moveAll(home, init);
+  enableControllers(home);
   enableControllers(subtree);
-  return subtree;
+  const release = (): void => {
+    try {
+      writeFileSync(join(init, 'cgroup.procs'), String(process.pid));
+      rmdirSync(leaf);
+      rmdirSync(subtree); // fails while another supervisor uses it: theirs to remove
+    } catch {
+      /* left for the next start's stale-leaf sweep */
+    }
+  };
+  return { dir: subtree, release };
 }
 
 /** A subtree given to pybox (an absolute path, under the cgroup2 mount or relative to it). */
-export function givenV2Subtree(mountPoint: string, root: string): string {
+export function givenV2Subtree(mountPoint: string, root: string): V2Subtree {
   const dir = root === mountPoint || root.startsWith(`${mountPoint}/`) ? root : join(mountPoint, root);
   enableControllers(dir);
-  return dir;
+  return keep(dir);
 }

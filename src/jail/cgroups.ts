@@ -576,9 +576,13 @@ class V2Cgroup implements JailCgroup {
 class V2Provider implements CgroupProvider {
   readonly mode = 'v2' as const;
   readonly selfJoin = false;
-  constructor(private readonly parent: string) {}
+  constructor(
+    private readonly parent: string,
+    private readonly release: () => void,
+  ) {}
   dispose(): void {
     removeTree(this.parent);
+    this.release();
   }
   get detail(): string {
     return `cgroup v2 under ${this.parent}`;
@@ -678,12 +682,12 @@ export function detectCgroups(cgroupRoot?: string, prefix = `pybox-${process.pid
   if (unified) {
     const own = ownPaths.get('') ?? '/';
     try {
-      const base = cgroupRoot === undefined ? ownV2Subtree(unified.mountPoint, own) : givenV2Subtree(unified.mountPoint, cgroupRoot);
-      removeStaleParents(base);
-      const parent = join(base, prefix);
+      const subtree = cgroupRoot === undefined ? ownV2Subtree(unified.mountPoint, own) : givenV2Subtree(unified.mountPoint, cgroupRoot);
+      removeStaleParents(subtree.dir);
+      const parent = join(subtree.dir, prefix);
       mkdirSync(parent, { recursive: true });
       enableControllers(parent);
-      return new V2Provider(parent);
+      return new V2Provider(parent, subtree.release);
     } catch (error) {
       const where = cgroupRoot === undefined ? `at ${own}` : `at the given root ${cgroupRoot}`;
       return new NoCgroups(`cgroup v2 ${where} is not usable (${(error as Error).message}); using rlimits`);

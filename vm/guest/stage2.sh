@@ -1,8 +1,9 @@
 # Second stage, PID 1 on the host's / (run by the initramfs' busybox, whose applets come first here;
-# the command runs with the host's /bin/sh and tools): cgroups as the host kind asks, then the command; its status goes back over the "pybox.status" port as a marker line, then power off.
+# the command runs with the host's /bin/sh and tools): cgroups as the host kind asks, then the command;
+# its status goes back over the "pybox.status" port as a marker line, then power off.
 IO=/run/pybox-vm/io
 BUSYBOX=/run/pybox-vm/busybox
-. "$IO/config.sh" # PROJECT CGROUP AS RUN_UID; the command is $IO/command.sh
+. "$IO/config.sh" # PROJECT CGROUP AS RUN_UID RUN_CWD HOST_PATH; the command is $IO/command.sh
 . "$PROJECT/vm/guest/cgroups.sh"
 . "$PROJECT/vm/guest/ports.sh"
 
@@ -14,16 +15,21 @@ mkdir -p "$HOME" && chmod 1777 "$HOME"
 $BUSYBOX hostname pybox-vm
 $BUSYBOX ip link set lo up
 mount_cgroups "$CGROUP"
+
+# The command's cgroup (none: the root cgroup) and the user it runs as.
+CHILD= AS_USER=
 case "$AS" in
-  root) ;;
-  service) enter_child "$CGROUP" pybox-vm.service ;;
-  delegated) enter_child "$CGROUP" user-delegated; delegate_child "$CGROUP" user-delegated "$RUN_UID" ;;
+  service) CHILD=pybox-vm.service; make_child "$CGROUP" "$CHILD" ;;
+  delegated)
+    CHILD=user-delegated AS_USER="/usr/bin/setpriv --reuid=$RUN_UID --regid=$RUN_UID --clear-groups"
+    make_child "$CGROUP" "$CHILD" $AS_USER
+    delegate_child "$CGROUP" "$CHILD" "$RUN_UID" ;;
 esac
+PROCS=$([ -n "$CHILD" ] && cgroup_procs "$CGROUP" "$CHILD")
 
 cd "$RUN_CWD" 2>/dev/null || cd "$PROJECT"
-if [ "$AS" = delegated ]; then
-  /usr/bin/setpriv --reuid="$RUN_UID" --regid="$RUN_UID" --clear-groups /bin/sh "$IO/command.sh" >"$(port pybox.stdout)" 2>"$(port pybox.stderr)" </dev/null
-else
-  /bin/sh "$IO/command.sh" >"$(port pybox.stdout)" 2>"$(port pybox.stderr)" </dev/null
-fi
+# The shell joins the command's cgroup as root (moving in needs write access where it comes from),
+# then becomes the user.
+/bin/sh -c 'for f in $0; do echo $$ >"$f"; done; exec "$@"' "$PROCS" $AS_USER /bin/sh "$IO/command.sh" \
+  >"$(port pybox.stdout)" 2>"$(port pybox.stderr)" </dev/null
 finish $?
