@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -17,13 +17,17 @@ const CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
 
 const readWords = (file: string): string[] => readFileSync(file, 'utf8').trim().split(/\s+/).filter(Boolean);
 
+const controllersEnabled = (dir: string): boolean => {
+  const enabled = readWords(join(dir, 'cgroup.subtree_control'));
+  return CONTROLLERS.every((c) => enabled.includes(c));
+};
+
 /** Makes memory, pids and cpu available to the children of `dir`. */
 export function enableControllers(dir: string): void {
   const available = readWords(join(dir, 'cgroup.controllers'));
   const missing = CONTROLLERS.filter((c) => !available.includes(c));
   if (missing.length > 0) throw new Error(`${dir} lacks the ${missing.join(', ')} controller`);
-  const enabled = readWords(join(dir, 'cgroup.subtree_control'));
-  if (CONTROLLERS.every((c) => enabled.includes(c))) return;
+  if (controllersEnabled(dir)) return;
   writeFileSync(join(dir, 'cgroup.subtree_control'), CONTROLLERS.map((c) => `+${c}`).join(' '));
 }
 
@@ -66,8 +70,8 @@ export function ownV2Subtree(mountPoint: string, ownPath: string): V2Subtree {
   }
   // Started by another pybox supervisor (a CLI run by it, say): share its subtree.
   if (SUPERVISOR_LEAF.test(basename(own)) && basename(dirname(own)) === 'pybox') return keep(dirname(own));
-  // Started from a process moved aside by another supervisor: the cgroup set up is its parent.
-  const home = basename(own) === 'init' && existsSync(join(dirname(own), 'pybox')) ? dirname(own) : own;
+  // Started from a process another supervisor moved aside: the cgroup it set up is the parent.
+  const home = basename(own) === 'init' && controllersEnabled(dirname(own)) ? dirname(own) : own;
   const subtree = join(home, 'pybox');
   const leaf = join(subtree, `supervisor-${process.pid}`);
   mkdirSync(leaf, { recursive: true });
