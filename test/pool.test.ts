@@ -81,6 +81,8 @@ describe('options', () => {
     expect(await code({ mode: 'warp' })).toBe('E_OPTIONS_INVALID');
     expect(await code({ pool: { size: -1 } })).toBe('E_OPTIONS_INVALID');
     expect(await code({ pool: { sizes: 1 } })).toBe('E_OPTIONS_INVALID');
+    expect(await code({ cgroupRoot: 'sys/fs/cgroup/x' })).toBe('E_OPTIONS_INVALID');
+    expect(await code({ cgroupRoot: '/sys/fs/cgroup/../x' })).toBe('E_OPTIONS_INVALID');
   });
 
   it('describeRunPaths reports every path and what auto uses', async () => {

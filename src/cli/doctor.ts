@@ -227,8 +227,8 @@ function checkCgroups(): DoctorCheck {
   let fix: string;
   if (!isRoot) {
     fix = 'run pybox as root, or in a delegated cgroup v2 scope: systemd-run --user --scope -p Delegate=yes ./bin/pybox ...';
-  } else if (/lacks the memory, pids or cpu controller/.test(provider.detail)) {
-    const base = /at (\S+) lacks/.exec(provider.detail)?.[1] ?? '/sys/fs/cgroup';
+  } else if (/ lacks the [\w, ]+ controller/.test(provider.detail)) {
+    const base = /(\S+) lacks the/.exec(provider.detail)?.[1]?.replace(/^\(/, '') ?? '/sys/fs/cgroup';
     fix = `enable the controllers for ${base}: echo '+memory +pids +cpu' > ${base.replace(/\/[^/]+\/?$/, '') || '/sys/fs/cgroup'}/cgroup.subtree_control`;
   } else if (/no cgroup hierarchy/.test(provider.detail)) {
     fix = 'mount -t cgroup2 none /sys/fs/cgroup';

@@ -1,6 +1,7 @@
 import { chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, write, writeFileSync, writeSync } from 'node:fs';
 import { rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { enableControllers, givenV2Subtree, ownV2Subtree } from './cgroup-v2-subtree.js';
 import { processAlive } from './reap.js';
 
 /**
@@ -575,9 +576,13 @@ class V2Cgroup implements JailCgroup {
 class V2Provider implements CgroupProvider {
   readonly mode = 'v2' as const;
   readonly selfJoin = false;
-  constructor(private readonly parent: string) {}
+  constructor(
+    private readonly parent: string,
+    private readonly release: () => void,
+  ) {}
   dispose(): void {
     removeTree(this.parent);
+    this.release();
   }
   get detail(): string {
     return `cgroup v2 under ${this.parent}`;
@@ -588,6 +593,8 @@ class V2Provider implements CgroupProvider {
     writeFileSync(join(dir, 'memory.max'), String(limits.memoryBytes));
     const swap = join(dir, 'memory.swap.max');
     if (existsSync(swap)) writeFileSync(swap, '0');
+    // An OOM kills the whole jail, not one process of it the program could survive.
+    writeFileSync(join(dir, 'memory.oom.group'), '1');
     writeFileSync(join(dir, 'pids.max'), String(limits.pids));
     return new V2Cgroup(dir, limits);
   }
@@ -615,7 +622,7 @@ function removeStaleParents(base: string): void {
     return;
   }
   for (const name of entries) {
-    const pid = Number(/^pybox-(\d+)$/.exec(name)?.[1]);
+    const pid = Number(/^(?:pybox|supervisor)-(\d+)$/.exec(name)?.[1]);
     if (!pid || pid === process.pid || processAlive(pid)) continue;
     const parent = join(base, name);
     try {
@@ -635,14 +642,15 @@ function removeStaleParents(base: string): void {
 
 /**
  * Finds a place where this process may create per-jail cgroups, or explains why not.
- * The parent is `<our own cgroup>/pybox-<pid>` so limits set above us still apply.
+ * The parent is `<subtree>/pybox-<pid>`, the subtree being inside our own cgroup (so limits
+ * set above us still apply; see ownV2Subtree for v2) or, on v2, `cgroupRoot` when given.
  */
-export function detectCgroups(prefix = `pybox-${process.pid}`): CgroupProvider {
+export function detectCgroups(cgroupRoot?: string, prefix = `pybox-${process.pid}`): CgroupProvider {
   let mountinfo: string;
-  let own: Map<string, string>;
+  let ownPaths: Map<string, string>;
   try {
     mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
-    own = parseProcCgroup(readFileSync('/proc/self/cgroup', 'utf8'));
+    ownPaths = parseProcCgroup(readFileSync('/proc/self/cgroup', 'utf8'));
   } catch (error) {
     return new NoCgroups(`cannot read /proc/self cgroup info: ${String(error)}`);
   }
@@ -659,7 +667,7 @@ export function detectCgroups(prefix = `pybox-${process.pid}`): CgroupProvider {
     const parents = {} as Record<V1Controller, string>;
     try {
       for (const c of V1_CONTROLLERS) {
-        const base = join(v1[c] as string, own.get(c) ?? '/');
+        const base = join(v1[c] as string, ownPaths.get(c) ?? '/');
         removeStaleParents(base);
         parents[c] = join(base, prefix);
         mkdirSync(parents[c], { recursive: true });
@@ -672,19 +680,17 @@ export function detectCgroups(prefix = `pybox-${process.pid}`): CgroupProvider {
 
   const unified = mounts.find((m) => m.fsType === 'cgroup2');
   if (unified) {
-    const base = join(unified.mountPoint, own.get('') ?? '/');
-    const parent = join(base, prefix);
+    const own = ownPaths.get('') ?? '/';
     try {
-      const available = readFileSync(join(base, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
-      if (!['memory', 'pids', 'cpu'].every((c) => available.includes(c))) {
-        return new NoCgroups(`cgroup v2 at ${base} lacks the memory, pids or cpu controller; using rlimits`);
-      }
-      removeStaleParents(base);
+      const subtree = cgroupRoot === undefined ? ownV2Subtree(unified.mountPoint, own) : givenV2Subtree(unified.mountPoint, cgroupRoot);
+      removeStaleParents(subtree.dir);
+      const parent = join(subtree.dir, prefix);
       mkdirSync(parent, { recursive: true });
-      writeFileSync(join(parent, 'cgroup.subtree_control'), '+memory +pids +cpu');
-      return new V2Provider(parent);
+      enableControllers(parent);
+      return new V2Provider(parent, subtree.release);
     } catch (error) {
-      return new NoCgroups(`cgroup v2 at ${base} is not delegated to us (${(error as Error).message}); using rlimits`);
+      const where = cgroupRoot === undefined ? `at ${own}` : `at the given root ${cgroupRoot}`;
+      return new NoCgroups(`cgroup v2 ${where} is not usable (${(error as Error).message}); using rlimits`);
     }
   }
   return new NoCgroups('no cgroup hierarchy with memory, pids and cpu accounting is mounted; using rlimits');

@@ -1,5 +1,7 @@
 import { BOOTSTRAP_SOURCE } from '../guest/index.js';
 import { PyboxError } from '../sandbox/errors.js';
+import { formatIssues } from '../sandbox/limits.js';
+import { cgroupRootSchema } from '../sandbox/options.js';
 import { DEFAULT_PYTHON, probeHost } from '../host/probe.js';
 import { CgroupRecycler } from './cgroup-recycler.js';
 import { detectCgroups, type CgroupProvider } from './cgroups.js';
@@ -16,13 +18,22 @@ let uids: UidPool | null = null;
 let seccomp: Buffer | null = null;
 let strictSeccomp: Buffer | null = null;
 
-export function sharedCgroups(): CgroupProvider {
+/** Where the cgroups go on v2: `cgroupRoot` (the first asked for), else PYBOX_CGROUP_ROOT, else our own subtree. */
+export function sharedCgroups(cgroupRoot?: string): CgroupProvider {
   if (!cgroups) {
-    cgroups = detectCgroups();
+    cgroups = detectCgroups(cgroupRoot ?? envCgroupRoot());
     const provider = cgroups;
     process.once('exit', () => provider.dispose());
   }
   return cgroups;
+}
+
+function envCgroupRoot(): string | undefined {
+  const value = process.env.PYBOX_CGROUP_ROOT;
+  if (value === undefined || value === '') return undefined;
+  const parsed = cgroupRootSchema.safeParse(value);
+  if (!parsed.success) throw new PyboxError('E_OPTIONS_INVALID', `PYBOX_CGROUP_ROOT ${formatIssues(parsed.error)}`);
+  return parsed.data;
 }
 
 /**
@@ -32,7 +43,7 @@ export function sharedCgroups(): CgroupProvider {
  */
 export const COLD_CGROUPS_KEPT = 2;
 
-export function jailEnvironment(python: string = DEFAULT_PYTHON): JailEnvironment {
+export function jailEnvironment(python: string = DEFAULT_PYTHON, cgroupRoot?: string): JailEnvironment {
   const facts = probeHost(python);
   if (facts.isRoot && !uids) {
     try {
@@ -42,7 +53,7 @@ export function jailEnvironment(python: string = DEFAULT_PYTHON): JailEnvironmen
     }
   }
   // Without a memory cgroup, SysV shared memory would escape the memory limit: deny it.
-  const provider = sharedCgroups();
+  const provider = sharedCgroups(cgroupRoot);
   try {
     seccomp ??= compileSeccompFilter({ denySysvShm: provider.mode === 'none' });
     strictSeccomp ??= compileStrictSeccompFilter();

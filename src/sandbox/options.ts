@@ -24,6 +24,13 @@ export interface SandboxOptions {
   mode?: SandboxMode;
   /** Sizing of the warm jails (pool) or zygotes (zygote). */
   pool?: PoolOptions;
+  /**
+   * cgroup v2: a cgroup pybox may use wholly for its jails' cgroups (absolute, e.g.
+   * /sys/fs/cgroup/pybox.slice; it must hold no process). Default: the PYBOX_CGROUP_ROOT
+   * environment variable, else a subtree pybox makes inside its own cgroup. The first
+   * Sandbox of a process decides it for all.
+   */
+  cgroupRoot?: string;
 }
 
 /**
@@ -73,6 +80,11 @@ const stdinSchema = z.union([
 ]);
 const listenerSchema = z.custom<(chunk: string) => void>((v) => typeof v === 'function', 'must be a function (chunk: string) => void');
 
+/** An absolute path without `..`: where pybox may make cgroups. */
+export const cgroupRootSchema = noNul
+  .refine((p) => p.startsWith('/'), 'must be an absolute path')
+  .refine((p) => !p.split('/').includes('..'), 'must not contain ..');
+
 const poolSchema = z
   .object({
     size: z.number().int().min(0).max(64).optional(),
@@ -89,6 +101,7 @@ const sandboxOptionsSchema = z
     policy: policySchema.optional(),
     mode: z.enum(['auto', 'cold', 'pool', 'zygote']).optional(),
     pool: poolSchema.optional(),
+    cgroupRoot: cgroupRootSchema.optional(),
   })
   .strict();
 

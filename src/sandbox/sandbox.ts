@@ -30,7 +30,7 @@ export class Sandbox {
   static async create(options?: SandboxOptions): Promise<Sandbox> {
     const parsed = parseSandboxOptions(options);
     const limits = Object.freeze(resolveLimits(parsed.limits, DEFAULT_LIMITS));
-    const env = jailEnvironment(parsed.python);
+    const env = jailEnvironment(parsed.python, parsed.cgroupRoot);
     const mode = parsed.mode ?? DEFAULT_MODE;
     let paths: RunPaths | null = null;
     if (mode !== 'cold') {
