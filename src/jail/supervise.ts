@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
 import type { CollectMatcher } from '../guest/glob.js';
-import { collectBudgetBytes, FrameDecoder, lengthPrefixed, MAX_COLLECT_FILES, type GuestRequest } from '../guest/protocol.js';
+import { FrameDecoder, lengthPrefixed, type GuestRequest } from '../guest/protocol.js';
 import { PyboxError } from '../sandbox/errors.js';
 import type { Limits } from '../sandbox/limits.js';
 import type { RunResult } from '../sandbox/result.js';
@@ -460,7 +460,8 @@ export function superviseRun(jail: LiveJail, run: JailRun, options: SuperviseOpt
     io.stdout?.on('data', guarded('reading stdout', collect('stdout')));
     io.stderr?.on('data', guarded('reading stderr', collect('stderr')));
 
-    const frames = new FrameDecoder({ collect: run.collect, maxFiles: MAX_COLLECT_FILES, maxTotalFileBytes: collectBudgetBytes(limits.workspaceMiB) });
+    // The budget the guest was sent is the one the host holds it to.
+    const frames = new FrameDecoder({ collect: run.collect, maxFiles: run.request.maxFiles, maxTotalFileBytes: run.request.maxFileBytes });
     // Once the decoder has what it may take (or the guest broke the protocol), fd 4 is
     // closed: the guest's next write fails, and it costs the host nothing more.
     io.ctrlOut?.on(
