@@ -66,7 +66,7 @@ export function runCommand(ctx: CliContext): Command {
     .option('--file <sandbox-path>=<host-path>', 'copy a host file into /workspace (repeatable)', repeat)
     .option('--collect <sandbox-path>', 'return a /workspace file or glob after the run (repeatable)', repeat)
     .option('--out-dir <dir>', 'write collected files here (never through a symlink, never outside it)')
-    .option('--stdin <host-path>', "the program's stdin: a host file, or - for pybox's own stdin")
+    .option('--stdin <host-path>', "the program's stdin: a host file, or - for pybox's own stdin (without it, a program run from a file gets pybox's own stdin as it arrives, unless that is a terminal)")
     .option('--python <path>', 'absolute path of the interpreter (default /usr/bin/python3)')
     .addOption(new Option('--policy <mode>', 'guest language layer: audit hooks + import policy (strict, the default) or none (off)').choices(['strict', 'off']))
     .addHelpText('after', RUN_EXIT_HELP)
