@@ -19,7 +19,7 @@ import type { Sandbox } from '../src/sandbox/sandbox.js';
 import { formatReport } from '../src/attack/table.js';
 import { capLimits, findTarget, LAB_LIMITS, LIMIT_CAPS, PYBOX_LIMITS, TARGETS } from '../src/attack/targets.js';
 import { BOOTSTRAP_SOURCE } from '../src/guest/index.js';
-import type { RunResult } from '../src/sandbox/result.js';
+import type { RunResult } from '../src/core/result.js';
 import { CommanderError } from 'commander';
 import { attackCommand } from '../src/attack/cli.js';
 import { main } from '../src/cli/main.js';

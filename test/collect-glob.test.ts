@@ -1,5 +1,5 @@
 /**
- * Collect patterns: the host's matcher (src/guest/glob.ts) against what the guest's
+ * Collect patterns: the host's matcher (src/core/glob.ts) against what the guest's
  * bootstrap really collects, i.e. Python's own glob.glob(recursive=True) over a real
  * directory tree, normalised and filtered to regular files as collect_files does.
  * One python3 process answers a whole fast-check generated batch.
@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CollectPatternError, compileCollect } from '../src/guest/glob.js';
-import { normaliseWorkspacePath } from '../src/guest/protocol.js';
+import { CollectPatternError, compileCollect } from '../src/core/glob.js';
+import { normaliseWorkspacePath } from '../src/core/workspace-path.js';
 
 const PYTHON = '/usr/bin/python3';
 

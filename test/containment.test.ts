@@ -11,13 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Sandbox, type RunResult } from '../src/index.js';
-import { PROC_MASK_DIRS, PROC_MASK_FILES, PTYS_PER_RUN } from '../src/jail/bwrap-argv.js';
+import { PTYS_PER_RUN } from '../src/backends/native/jail/bwrap-argv.js';
+import { PROC_MASK_DIRS, PROC_MASK_FILES } from '../src/host/proc-masks.js';
 import { hostLeftovers, snapshotHost, type HostSnapshot } from './helpers/host-state.js';
 import { loadCorpus } from '../src/attack/corpus.js';
 import { attackProgram } from '../src/attack/context.js';
 import { randomId, virtualHost } from '../src/attack/host.js';
 import { watchHostPools } from '../src/attack/host-pools.js';
-import { hostSeccompArch, syscallNumber } from '../src/jail/seccomp/index.js';
+import { hostSeccompArch, syscallNumber } from '../src/backends/native/seccomp/index.js';
 
 const CORPUS = loadCorpus();
 const IO_SETUP = syscallNumber('io_setup', hostSeccompArch());

@@ -6,7 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../src/index.js';
-import { sharedCgroups } from '../src/jail/environment.js';
+import { sharedCgroups } from '../src/backends/native/jail/environment.js';
 import { allOurJails, expectNoRunLeftovers } from './pool-helpers.js';
 
 const py = (lines: string[]) => lines.join('\n');

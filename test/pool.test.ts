@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Sandbox } from '../src/index.js';
-import { idleWarmJails } from '../src/pool/pool.js';
-import { describeRunPaths } from '../src/pool/describe.js';
+import { idleWarmJails } from '../src/backends/native/pool/pool.js';
+import { describeRunPaths } from '../src/sandbox/describe-paths.js';
 import { allOurJails, expectNoRunLeftovers, sandboxesClosedAfterEach } from './pool-helpers.js';
 
 const { make, sleep, until } = sandboxesClosedAfterEach();

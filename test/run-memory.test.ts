@@ -9,9 +9,9 @@ import { readFileSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Sandbox } from '../src/index.js';
-import { sharedCgroups } from '../src/jail/environment.js';
-import { CgroupRecycler, keptCgroups } from '../src/jail/cgroup-recycler.js';
-import type { JailCgroup } from '../src/jail/cgroups.js';
+import { sharedCgroups } from '../src/backends/native/jail/environment.js';
+import { CgroupRecycler, keptCgroups } from '../src/backends/native/cgroup/cgroup-recycler.js';
+import type { JailCgroup } from '../src/backends/native/cgroup/cgroups.js';
 import { hostLeftovers, snapshotHost, type HostSnapshot } from './helpers/host-state.js';
 
 const MiB = 1024 * 1024;

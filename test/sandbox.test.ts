@@ -1,9 +1,9 @@
 /** The library API as a caller sees it: inputs in, results out, errors typed. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PyboxError, Sandbox } from '../src/index.js';
-import { idleWarmJails } from '../src/pool/pool.js';
+import { idleWarmJails } from '../src/backends/native/pool/pool.js';
 import { jailCgroupNames } from './helpers/host-state.js';
-import { COLD_CGROUPS_KEPT } from '../src/jail/environment.js';
+import { COLD_CGROUPS_KEPT } from '../src/backends/native/jail/environment.js';
 
 let sandbox: Sandbox;
 let cold: Sandbox;

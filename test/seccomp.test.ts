@@ -23,8 +23,8 @@ import {
   type SeccompRule,
   type SockFilter,
   type SyscallName,
-} from '../src/jail/seccomp/index.js';
-import { BPF, BpfError, NEXT, aluAndK, ja, jeqK, jgeK, jsetK, ldAbsW, retK } from '../src/jail/seccomp/bpf.js';
+} from '../src/backends/native/seccomp/index.js';
+import { BPF, BpfError, NEXT, aluAndK, ja, jeqK, jgeK, jsetK, ldAbsW, retK } from '../src/backends/native/seccomp/bpf.js';
 
 const EPERM_RET = SECCOMP_RET_ERRNO | 1;
 const ENOSYS_RET = SECCOMP_RET_ERRNO | 38;

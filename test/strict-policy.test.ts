@@ -1,6 +1,6 @@
 /**
  * The strict policy, held by the kernel: under policy 'strict' the bootstrap stacks a
- * second seccomp filter (src/jail/seccomp/strict.ts) before the program runs. The attacks
+ * second seccomp filter (src/backends/native/seccomp/strict.ts) before the program runs. The attacks
  * named after what got past the audit hook alone (attacks/.../strict-*.py) run here on
  * every path, under 'strict' and under 'off': under 'strict' no program starts (the file
  * it would touch is absent) and no socket the policy denies is made; under 'off' the same

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { buildBwrapArgv, bwrapInvocation, ETC_NSSWITCH, etcHosts, JAIL_FDS, JAIL_HOSTNAME, jailEtcFiles, type JailLayout } from '../src/jail/bwrap-argv.js';
-import { decideVerdict, type VerdictInput } from '../src/jail/verdict.js';
-import { FrameDecoder, normaliseWorkspacePath } from '../src/guest/protocol.js';
-import { compileCollect } from '../src/guest/glob.js';
-import { guestRlimits, SIGNALS_QUEUED } from '../src/jail/rlimits.js';
-import { DEFAULT_LIMITS, resolveLimits } from '../src/sandbox/limits.js';
-import { prepareRun } from '../src/sandbox/options.js';
-import { PyboxError } from '../src/sandbox/errors.js';
+import { buildBwrapArgv, bwrapInvocation, ETC_NSSWITCH, etcHosts, JAIL_FDS, JAIL_HOSTNAME, jailEtcFiles, type JailLayout } from '../src/backends/native/jail/bwrap-argv.js';
+import { decideVerdict, type VerdictInput } from '../src/backends/native/jail/verdict.js';
+import { FrameDecoder } from '../src/guest/protocol.js';
+import { normaliseWorkspacePath } from '../src/core/workspace-path.js';
+import { compileCollect } from '../src/core/glob.js';
+import { guestRlimits, SIGNALS_QUEUED } from '../src/backends/native/jail/rlimits.js';
+import { DEFAULT_LIMITS, resolveLimits } from '../src/core/limits.js';
+import { prepareRun } from '../src/core/options.js';
+import { PyboxError } from '../src/core/errors.js';
 
 const layout: JailLayout = {
   python: '/usr/bin/python3',

@@ -11,10 +11,10 @@ import { describe, expect, it } from 'vitest';
 import { runAttacks } from '../src/attack/index.js';
 import { loadCorpus } from '../src/attack/corpus.js';
 import { zygoteServers } from '../src/attack/zygote-watch.js';
-import { decodeBpf, hostSeccompArch, runFilter, syscallNumber, AUDIT_ARCH, SECCOMP_RET_ALLOW } from '../src/jail/seccomp/index.js';
-import { CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER } from '../src/jail/seccomp/policy.js';
-import { childPids } from '../src/jail/reap.js';
-import { zygoteSeccompFilter } from '../src/zygote/zygote-seccomp.js';
+import { decodeBpf, hostSeccompArch, runFilter, syscallNumber, AUDIT_ARCH, SECCOMP_RET_ALLOW } from '../src/backends/native/seccomp/index.js';
+import { CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER } from '../src/backends/native/seccomp/policy.js';
+import { childPids } from '../src/host/processes.js';
+import { zygoteSeccompFilter } from '../src/backends/native/zygote/zygote-seccomp.js';
 import { sandboxesClosedAfterEach } from './pool-helpers.js';
 
 const { make, until } = sandboxesClosedAfterEach();

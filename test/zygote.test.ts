@@ -4,11 +4,11 @@
  * run leaves nothing; and the protocol pieces it rests on (marshal, wait statuses).
  */
 import { describe, expect, it } from 'vitest';
-import { idleWarmJails } from '../src/pool/pool.js';
-import { marshal, tuple } from '../src/zygote/marshal.js';
-import { decodeWaitStatus, Zygote, type ZygoteChild } from '../src/zygote/zygote.js';
-import { jailEnvironment, sharedCgroups } from '../src/jail/environment.js';
-import { childPids } from '../src/jail/reap.js';
+import { idleWarmJails } from '../src/backends/native/pool/pool.js';
+import { marshal, tuple } from '../src/guest/marshal.js';
+import { decodeWaitStatus, Zygote, type ZygoteChild } from '../src/backends/native/zygote/zygote.js';
+import { jailEnvironment, sharedCgroups } from '../src/backends/native/jail/environment.js';
+import { childPids } from '../src/host/processes.js';
 import { jailCgroupNames } from './helpers/host-state.js';
 import { readdirSync, readFileSync, readlinkSync, rmdirSync } from 'node:fs';
 import { getPriority } from 'node:os';

@@ -1,7 +1,7 @@
 # id: strict-socket-hook-swapped
 # category: network
 # description: policy strict claims "no sockets but unix ones": swap the audit hook's code for a no-op, then open inet, inet6 and netlink sockets and bind a unix one
-# source: PEP 578 hooks are mutable functions (audit-hook-code-swap); socket(2), bind(2); pybox's strict seccomp filter (src/jail/seccomp/strict.ts)
+# source: PEP 578 hooks are mutable functions (audit-hook-code-swap); socket(2), bind(2); pybox's strict seccomp filter (src/backends/native/seccomp/strict.ts)
 # detect: token (a socket the policy denies that the kernel gave anyway is a verified breach, printed with the token)
 # uses: prove, disarm_hook
 import socket

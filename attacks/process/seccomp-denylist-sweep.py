@@ -1,7 +1,7 @@
 # id: proc-seccomp-sweep
 # category: process
 # description: call every syscall on pybox’s deny list with harmless arguments and report any that the kernel actually ran
-# source: pybox src/jail/seccomp/policy.ts; seccomp(2)
+# source: pybox src/backends/native/seccomp/policy.ts; seccomp(2)
 # detect: token (the OS was reached: the token lands in OUT; a verified kernel effect is printed as a breach)
 # uses: prove, syscall
 import os

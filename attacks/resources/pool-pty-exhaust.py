@@ -11,7 +11,7 @@ import os
 import time
 
 prove()
-PTYS_PER_RUN = 16  # pybox's devpts max= (src/jail/bwrap-argv.ts)
+PTYS_PER_RUN = 16  # pybox's devpts max= (src/backends/native/jail/bwrap-argv.ts)
 
 
 def grab():

@@ -6,7 +6,7 @@
  */
 import type { Writable } from 'node:stream';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { SandboxMode } from '../pool/pool.js';
+import type { SandboxMode } from '../sandbox/index.js';
 import { CATEGORIES, loadCorpus } from './corpus.js';
 import { updateDoc } from './docs.js';
 import { DEFAULT_CONCURRENCY, DEFAULT_DEADLINE_MS, MAX_CONCURRENCY, runAttacks, selectAttacks } from './runner.js';

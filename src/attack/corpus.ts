@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RunStatus } from '../sandbox/result.js';
+import type { RunStatus } from '../sandbox/index.js';
 
 export const CATEGORIES = [
   'introspection',

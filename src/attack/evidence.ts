@@ -4,10 +4,9 @@
  * changed canary, a limit the weak target did not enforce, a next run that changed --
  * never by the attack saying it failed.
  */
-import { compileCollect } from '../guest/glob.js';
-import { normaliseWorkspacePath } from '../guest/protocol.js';
-import type { RunResult, RunStatus } from '../sandbox/result.js';
-import type { Limits } from '../sandbox/limits.js';
+import { compileCollect } from '../core/glob.js';
+import { normaliseWorkspacePath } from '../core/workspace-path.js';
+import type { Limits, RunResult, RunStatus } from '../sandbox/index.js';
 import { LIMIT_STATUSES, type Attack } from './corpus.js';
 import type { Hits } from './host.js';
 import type { Target } from './targets.js';

@@ -3,7 +3,7 @@
  * host while an attack runs: the attack's own report could lie, the host's counters cannot.
  */
 import { readFileSync } from 'node:fs';
-import { PTYS_PER_RUN } from '../jail/bwrap-argv.js';
+import { PTYS_PER_RUN } from '../backends/native/index.js';
 
 interface HostPool {
   name: string;

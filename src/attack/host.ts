@@ -12,7 +12,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { createServer, type Server, type Socket } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { idleWarmJails } from '../pool/pool.js';
+import { idleWarmJails } from '../backends/native/index.js';
 
 export const SECRET_ENV = 'PYBOX_LAB_SECRET';
 

@@ -1,5 +1,5 @@
 /** The attack x target matrix: the `--json` contract and its totals. */
-import type { Limits } from '../sandbox/limits.js';
+import type { Limits } from '../sandbox/index.js';
 import { CATEGORIES, type Attack } from './corpus.js';
 import type { Judgement, Verdict } from './evidence.js';
 import type { Target } from './targets.js';

@@ -3,7 +3,7 @@
  * (policy 'off', the lab harness as the program, a fake host planted in the jail):
  * running them is always safe, and they show what each weaker defence misses.
  */
-import type { Limits } from '../sandbox/limits.js';
+import type { Limits } from '../sandbox/index.js';
 
 export type TargetKind = 'ladder' | 'language' | 'decoy' | 'pybox';
 

@@ -6,9 +6,8 @@
  * no zygote and nothing to check.
  */
 import { readFileSync } from 'node:fs';
-import { procStat } from '../jail/reap.js';
-import { idleWarmJails } from '../pool/pool.js';
-import type { RunResult } from '../sandbox/result.js';
+import { idleWarmJails, procStat } from '../backends/native/index.js';
+import type { RunResult } from '../sandbox/index.js';
 
 export interface ZygoteProcess {
   pid: number;

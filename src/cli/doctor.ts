@@ -1,12 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, readFileSync, realpathSync } from 'node:fs';
 import { Command } from 'commander';
-import { DEFAULT_PYTHON, findBwrap } from '../host/probe.js';
-import { Sandbox } from '../index.js';
-import { sharedCgroups } from '../jail/environment.js';
-import { describeRunPaths } from '../pool/describe.js';
-import { compileSeccompFilter, hostSeccompArch } from '../jail/seccomp/index.js';
-import { UID_LOCK_DIR } from '../jail/uid-pool.js';
+import { compileSeccompFilter, DEFAULT_PYTHON, findBwrap, hostSeccompArch, sharedCgroups, UID_LOCK_DIR } from '../backends/native/index.js';
+import { describeRunPaths } from '../sandbox/describe-paths.js';
+import { Sandbox } from '../sandbox/index.js';
 import { writeAll } from './io.js';
 import type { CliContext } from './run-command.js';
 import { EXIT, oneLine } from './usage-error.js';

@@ -1,8 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { normaliseWorkspacePath } from '../guest/protocol.js';
-import { limitsSchema, type Limits } from '../sandbox/limits.js';
-import { MAX_CODE_BYTES } from '../sandbox/options.js';
+import { normaliseWorkspacePath } from '../core/workspace-path.js';
+import { limitsSchema, MAX_CODE_BYTES, type Limits } from '../sandbox/index.js';
 import { readStreamBounded } from './io.js';
 import { UsageError } from './usage-error.js';
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, lstatSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { normaliseWorkspacePath } from '../guest/protocol.js';
+import { normaliseWorkspacePath } from '../core/workspace-path.js';
 import { UsageError } from './usage-error.js';
 
 export interface OutDirReport {

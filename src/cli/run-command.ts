@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { DEFAULT_LIMITS, Sandbox, type GuestPolicy, type Limits, type RunResult } from '../index.js';
+import { DEFAULT_LIMITS, Sandbox, type GuestPolicy, type Limits, type RunResult } from '../sandbox/index.js';
 import { checkOutDir, writeOutDir } from './out-dir.js';
 import { integerOption, parseFileSpec, programStdin, readCode, readHostFile } from './inputs.js';
 import { writeAll, type CliIO } from './io.js';

@@ -1,4 +1,4 @@
-import { isPyboxError } from '../sandbox/errors.js';
+import { isPyboxError } from '../sandbox/index.js';
 
 /**
  * Exit codes of the `pybox` CLI. Without `--json`, a finished program's own exit

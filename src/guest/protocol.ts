@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import type { PythonError } from '../sandbox/result.js';
-import type { CollectMatcher } from './glob.js';
+import type { PythonError } from '../core/result.js';
+import { normaliseWorkspacePath } from '../core/workspace-path.js';
+import type { CollectMatcher } from '../core/glob.js';
 
 /** What the host sends on the guest's fd 3, once, before the program runs. */
 export interface GuestRequest {
@@ -230,21 +231,4 @@ export class FrameDecoder {
     this.file = null;
     if (file.data) this.report.files[file.path] = new Uint8Array(file.data.buffer, file.data.byteOffset, file.data.length);
   }
-}
-
-/**
- * A safe workspace-relative path, or null. Accepts `a/b.txt` and `/workspace/a/b.txt`;
- * refuses absolute paths elsewhere, `..`, empty or dot components, NUL and control bytes.
- */
-export function normaliseWorkspacePath(input: string): string | null {
-  let path = input;
-  if (path.startsWith('/workspace/')) path = path.slice('/workspace/'.length);
-  if (path.length === 0 || path.length > 4096 || path.startsWith('/')) return null;
-  const parts = path.split('/');
-  for (const part of parts) {
-    if (part === '' || part === '.' || part === '..' || part.length > 255) return null;
-    // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u001f\u007f]/.test(part)) return null;
-  }
-  return parts.join('/');
 }

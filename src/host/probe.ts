@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
-import { PROC_MASK_ALWAYS, PROC_MASK_DIRS, PROC_MASK_FILES } from '../jail/bwrap-argv.js';
-import { PyboxError } from '../sandbox/errors.js';
+import { PROC_MASK_ALWAYS, PROC_MASK_DIRS, PROC_MASK_FILES } from './proc-masks.js';
+import { PyboxError } from '../core/errors.js';
 
 /** Facts about this host that shape every jail; probed once per interpreter path. */
 export interface HostFacts {

@@ -1,6 +1,19 @@
-export { Sandbox, MAIN_FILENAME } from './sandbox.js';
-export { PyboxError, isPyboxError, type PyboxErrorCode } from './errors.js';
-export { DEFAULT_LIMITS, resolveLimits, limitsSchema, type Limits } from './limits.js';
-export { MAX_CODE_BYTES, type RunOptions, type SandboxOptions, type GuestPolicy } from './options.js';
-export type { OutputListener } from '../jail/output-tap.js';
-export { RUN_STATUSES, type RunResult, type RunStatus, type PythonError } from './result.js';
+export { Sandbox } from './sandbox.js';
+export { MAIN_FILENAME } from '../guest/request.js';
+export { PyboxError, isPyboxError, type PyboxErrorCode } from '../core/errors.js';
+export { DEFAULT_LIMITS, resolveLimits, limitsSchema, type Limits } from '../core/limits.js';
+export { MAX_CODE_BYTES, type RunOptions, type SandboxOptions, type GuestPolicy, type SandboxMode, type PoolOptions } from '../core/options.js';
+export type { OutputListener } from '../core/output.js';
+export { RUN_STATUSES, type RunResult, type RunStatus, type PythonError } from '../core/result.js';
+export type {
+  Backend,
+  BackendDescription,
+  BackendInventory,
+  BackendSession,
+  CellResult,
+  PathCounts,
+  PreparedCell,
+  SessionOptions,
+} from '../core/backend.js';
+export type { HostCallHandler, RunHooks } from '../core/hooks.js';
+export type { PreparedRun, RunStdin } from '../core/prepared-run.js';

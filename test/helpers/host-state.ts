@@ -1,10 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sharedCgroups } from '../../src/jail/environment.js';
-import { processAlive } from '../../src/jail/reap.js';
-import { UID_LOCK_DIR } from '../../src/jail/uid-pool.js';
-import { idleWarmJails } from '../../src/pool/pool.js';
+import { sharedCgroups } from '../../src/backends/native/jail/environment.js';
+import { processAlive } from '../../src/host/processes.js';
+import { UID_LOCK_DIR } from '../../src/backends/native/jail/uid-pool.js';
+import { idleWarmJails } from '../../src/backends/native/pool/pool.js';
 
 export interface JailProcess {
   pid: number;

@@ -7,7 +7,7 @@ import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Sandbox, RunResult } from '../../src/index.js';
-import { JAIL_ENV } from '../../src/jail/bwrap-argv.js';
+import { JAIL_ENV } from '../../src/backends/native/jail/bwrap-argv.js';
 
 export const PYTHON = '/usr/bin/python3';
 export const RUNNER = readFileSync(new URL('./runner.py', import.meta.url), 'utf8');

@@ -2,7 +2,7 @@
 // on one of the cgroup limits, with limits scaled for software emulation (everything there is ~40-50x
 // slower). Prints one JSON line per run, `{ name, status, ... }`, and the cgroup provider first.
 import { Sandbox } from '../../dist/src/index.js';
-import { sharedCgroups } from '../../dist/src/jail/environment.js';
+import { sharedCgroups } from '../../dist/src/backends/native/jail/environment.js';
 
 const mode = process.argv[2] ?? 'cold';
 const SLOW = 40;

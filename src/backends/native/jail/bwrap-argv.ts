@@ -40,7 +40,7 @@ export interface JailLayout {
   /** Arguments after `-c <bootstrap>` (sys.argv[1:] of the bootstrap): 'warm' for a pooled jail. */
   pythonArgs?: string[];
   /**
-   * The fork-server's jail (src/zygote/): pid 1 of its namespace, with the capabilities
+   * The fork-server's jail (src/backends/native/zygote/): pid 1 of its namespace, with the capabilities
    * it needs to build one namespace set per run inside its user namespace, and no
    * seccomp filter from bwrap (it loads its own; each run stacks the runs' filter on it
    * before its code). No run's code ever
@@ -58,25 +58,6 @@ export const ZYGOTE_CAPS = ['CAP_SYS_ADMIN', 'CAP_SETPCAP', 'CAP_NET_ADMIN'] as 
  * per child it talks to, and 16 runs' worth is 256 of the host's 3072 shared ptys.
  */
 export const PTYS_PER_RUN = 16;
-
-/**
- * Host-wide /proc entries hidden in every jail: the OCI runtime's default masked paths
- * (what Docker, Podman and containerd hide) plus kallsyms and cmdline. Other host-wide
- * statistics (meminfo, stat, loadavg, diskstats, ...) stay readable, as in those
- * runtimes: they hold no secret. bwrap's --proc already makes sys, sysrq-trigger, irq
- * and bus read-only. Each mask costs bwrap a mount-table reread (~0.15 ms) on the cold path.
- */
-export const PROC_MASK_FILES = [
-  'kcore', 'keys', 'kallsyms', 'timer_list', 'sched_debug', 'sysrq-trigger', 'cmdline',
-  'latency_stats', 'timer_stats',
-] as const;
-/**
- * Masked even where the sandbox user could not read them anyway. The other file masks are
- * applied only to entries others may read: a host-root file with mode 0400 stays unreadable
- * in the jail (host root is unmapped there).
- */
-export const PROC_MASK_ALWAYS: readonly string[] = ['kcore', 'keys', 'kallsyms', 'timer_list', 'sched_debug', 'sysrq-trigger', 'cmdline'];
-export const PROC_MASK_DIRS = ['acpi', 'asound', 'scsi'] as const;
 
 export const JAIL_ENV: Readonly<Record<string, string>> = {
   PATH: '/usr/local/bin:/usr/bin:/bin',

@@ -1,11 +1,11 @@
-import { BOOTSTRAP_SOURCE } from '../guest/index.js';
-import { PyboxError } from '../sandbox/errors.js';
-import { formatIssues } from '../sandbox/limits.js';
-import { cgroupRootSchema } from '../sandbox/options.js';
-import { DEFAULT_PYTHON, probeHost } from '../host/probe.js';
-import { CgroupRecycler } from './cgroup-recycler.js';
-import { detectCgroups, type CgroupProvider } from './cgroups.js';
-import { compileSeccompFilter, compileStrictSeccompFilter } from './seccomp/index.js';
+import { BOOTSTRAP_SOURCE } from '../../../guest/index.js';
+import { PyboxError } from '../../../core/errors.js';
+import { formatIssues } from '../../../core/limits.js';
+import { cgroupRootSchema } from '../../../core/options.js';
+import { DEFAULT_PYTHON, probeHost } from '../../../host/probe.js';
+import { CgroupRecycler } from '../cgroup/cgroup-recycler.js';
+import { detectCgroups, type CgroupProvider } from '../cgroup/cgroups.js';
+import { compileSeccompFilter, compileStrictSeccompFilter } from '../seccomp/index.js';
 import type { JailEnvironment } from './supervise.js';
 import { UidPool } from './uid-pool.js';
 

@@ -1,4 +1,4 @@
-import type { Limits } from '../sandbox/limits.js';
+import type { Limits } from '../../../core/limits.js';
 
 export type Rlimit = [name: string, soft: number, hard: number];
 

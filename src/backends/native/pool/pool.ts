@@ -1,28 +1,14 @@
-import { PyboxError } from '../sandbox/errors.js';
-import type { Limits } from '../sandbox/limits.js';
-import type { RunResult } from '../sandbox/result.js';
-import { jailCgroupLimits, sameLimits, type CgroupBaseline, type CgroupLimits } from '../jail/cgroups.js';
-import { keptCgroups } from '../jail/cgroup-recycler.js';
-import { withDescendants } from '../jail/reap.js';
+import { PyboxError } from '../../../core/errors.js';
+import type { Limits } from '../../../core/limits.js';
+import type { RunResult } from '../../../core/result.js';
+import { jailCgroupLimits, sameLimits, type CgroupBaseline, type CgroupLimits } from '../cgroup/cgroups.js';
+import { keptCgroups } from '../cgroup/cgroup-recycler.js';
+import { withDescendants } from '../../../host/processes.js';
 import { startBwrapJail, superviseJail, superviseRun, type JailEnvironment, type JailPath, type JailRun, type LiveJail } from '../jail/supervise.js';
 import { Zygote, type ZygoteChild } from '../zygote/zygote.js';
-import { keepAlive } from './keepalive.js';
-
-/** How a Sandbox gets a jail for each run. */
-export type SandboxMode = 'auto' | 'cold' | 'pool' | 'zygote';
-
-export interface PoolOptions {
-  /** Warm jails (pool) or zygotes (zygote) started with the sandbox and kept ready. */
-  size?: number;
-  /** Never trimmed below this many when idle. */
-  min?: number;
-  /** At most this many warm jails, or zygotes, at once. */
-  max?: number;
-  /** Warm jails / zygotes above `min` that stay unused this long are stopped. */
-  idleMs?: number;
-}
-
-export const DEFAULT_POOL: Required<PoolOptions> = Object.freeze({ size: 2, min: 1, max: 8, idleMs: 30_000 });
+import { keepAlive } from '../jail/keepalive.js';
+import type { PathCounts } from '../../../core/backend.js';
+import { DEFAULT_POOL, type PoolOptions, type SandboxMode } from '../../../core/options.js';
 
 /** How long a claim waits for a spare that is not warm yet before it goes elsewhere. */
 const WARM_WAIT_MS = 5000;
@@ -50,11 +36,6 @@ export function idleWarmJails(): { pids: number[]; cgroups: string[] } {
   return { pids: [...pids], cgroups: [...cgroups] };
 }
 
-export interface PathCounts {
-  cold: number;
-  pool: number;
-  zygote: number;
-}
 
 interface Claimed {
   jail: LiveJail;

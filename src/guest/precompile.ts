@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lengthPrefixed } from '../guest/protocol.js';
+import { lengthPrefixed } from './protocol.js';
 
 /**
  * The bootstrap is 20 KB of Python; compiling it costs ~7 ms on every cold jail. The

@@ -2,22 +2,24 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
-import type { CollectMatcher } from '../guest/glob.js';
-import { FrameDecoder, lengthPrefixed, type GuestRequest } from '../guest/protocol.js';
-import { PyboxError } from '../sandbox/errors.js';
-import type { Limits } from '../sandbox/limits.js';
-import type { RunResult } from '../sandbox/result.js';
-import type { HostFacts } from '../host/probe.js';
-import { marshal, tuple } from '../zygote/marshal.js';
-import { BOOTSTRAP_STUB, precompiledBootstrap } from '../zygote/precompile.js';
+import type { CollectMatcher } from '../../../core/glob.js';
+import { FrameDecoder } from '../../../guest/protocol.js';
+import { encodeGuestRequest, type GuestRequestBody } from '../../../guest/request.js';
+import { PyboxError } from '../../../core/errors.js';
+import type { Limits } from '../../../core/limits.js';
+import type { RunResult } from '../../../core/result.js';
+import type { HostFacts } from '../../../host/probe.js';
+import { BOOTSTRAP_STUB, precompiledBootstrap } from '../../../guest/precompile.js';
 import { BWRAP_SPAWN_OPTIONS, bwrapInvocation, jailEtcFiles, JAIL_FD_COUNT, JAIL_FDS } from './bwrap-argv.js';
-import type { CgroupRecycler, TakenCgroup } from './cgroup-recycler.js';
-import { jailCgroupLimits, nextJailName, sinceBaseline, type CgroupBaseline, type CgroupLimits, type CgroupProvider, type JailCgroup } from './cgroups.js';
+import type { CgroupRecycler, TakenCgroup } from '../cgroup/cgroup-recycler.js';
+import { jailCgroupLimits, nextJailName, sinceBaseline, type CgroupBaseline, type CgroupLimits, type CgroupProvider, type JailCgroup } from '../cgroup/cgroups.js';
 import { devNullFd, leakableFds } from './inherited-fds.js';
-import { childPids, processStartTime, waitForJailGone } from './reap.js';
-import { OutputTap, type OutputListener } from './output-tap.js';
+import { childPids, processStartTime, waitForJailGone } from '../../../host/processes.js';
+import { OutputTap } from './output-tap.js';
 import { guestRlimits, PER_UID_RLIMITS } from './rlimits.js';
-import { feedStdin, type RunStdin } from './stdin-feed.js';
+import type { RunStdin } from '../../../core/prepared-run.js';
+import type { OutputListener } from '../../../core/output.js';
+import { feedStdin } from './stdin-feed.js';
 import type { UidPool } from './uid-pool.js';
 import { decideVerdict, type KillReason } from './verdict.js';
 
@@ -27,7 +29,7 @@ export interface JailEnvironment {
   /** Present when we run as root: bwrap then runs as one of these uids. */
   uids: UidPool | null;
   seccomp: Buffer;
-  /** The strict policy's filter (src/jail/seccomp/strict.ts), sent in each strict run's request. */
+  /** The strict policy's filter (../seccomp/strict.ts), sent in each strict run's request. */
   strictSeccomp: Buffer;
   bootstrapSource: string;
   /** This Sandbox's bwrap-jail cgroups: made ahead for cold runs, removed after in the background (null without cgroups). */
@@ -36,7 +38,7 @@ export interface JailEnvironment {
 
 export interface JailRun {
   limits: Limits;
-  request: Omit<GuestRequest, 'rlimits'>;
+  request: GuestRequestBody;
   stdin: RunStdin | null;
   /** The program's output as it arrives (the bytes the result gets), or null. */
   onOutput: OutputListener | null;
@@ -104,34 +106,6 @@ const KILL_BEFORE_INFO_GRACE_MS = 2000;
  * The shell exports PWD on its own; bwrap, whose pid 1 the jail can read, starts with nothing.
  */
 const SELF_JOIN_SCRIPT = 'unset PWD; n=$1; shift; while [ "$n" -gt 0 ]; do echo 0 > "$1" || exit 125; shift; n=$((n - 1)); done; exec "$@"';
-
-/**
- * The request as the guest reads it: [u32 big-endian length][a marshalled dict] (see
- * read_request in src/guest/bootstrap.py, which reads to the length, not to EOF).
- * `perUidProcessLimit: false` leaves the per-uid rlimits (PER_UID_RLIMITS) out: in a
- * zygote's user namespace the zygote and its other (idle) children share the run's uid, so
- * a per-uid count would not be the run's own; the run's cgroup (pids.max, mandatory for
- * zygotes) holds its processes exactly.
- */
-export function encodeGuestRequest(run: JailRun, withCgroups: boolean, perUidProcessLimit = true): Buffer {
-  const r = run.request;
-  const rlimits = guestRlimits(run.limits, withCgroups).filter(([name]) => perUidProcessLimit || !PER_UID_RLIMITS.includes(name));
-  return lengthPrefixed(
-    marshal({
-      code: r.code,
-      filename: r.filename,
-      argv: r.argv,
-      rlimits: rlimits.map(([name, soft, hard]) => tuple(name, soft, hard)),
-      files: r.files.map(([path, b64]) => tuple(path, Buffer.from(b64, 'base64'))),
-      collect: r.collect,
-      maxFiles: r.maxFiles,
-      maxFileBytes: r.maxFileBytes,
-      policy: r.policy,
-      seccomp: r.seccomp,
-      extraPaths: r.extraPaths,
-    }),
-  );
-}
 
 /**
  * Runs one program in a fresh jail and returns its verdict. Everything the guest
@@ -414,7 +388,12 @@ export interface SuperviseOptions {
 export function superviseRun(jail: LiveJail, run: JailRun, options: SuperviseOptions): Promise<RunResult> {
   const { limits } = run;
   const { io, cgroup } = jail;
-  const request = encodeGuestRequest(run, options.withCgroups, !(jail.path === 'zygote' && cgroup !== null));
+  // In a zygote's user namespace the zygote and its other (idle) children share the run's
+  // uid, so a per-uid count (PER_UID_RLIMITS) would not be the run's own: its cgroup
+  // (pids.max, mandatory for zygotes) holds its processes exactly.
+  const perUid = !(jail.path === 'zygote' && cgroup !== null);
+  const rlimits = guestRlimits(run.limits, options.withCgroups).filter(([name]) => perUid || !PER_UID_RLIMITS.includes(name));
+  const request = encodeGuestRequest(run.request, rlimits);
   const baseline = options.baseline ?? null;
 
   return new Promise<RunResult>((resolve) => {

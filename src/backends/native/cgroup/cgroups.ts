@@ -2,7 +2,7 @@ import { chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, rea
 import { rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { enableControllers, givenV2Subtree, ownV2Subtree } from './cgroup-v2-subtree.js';
-import { processAlive } from './reap.js';
+import { processAlive } from '../../../host/processes.js';
 
 /**
  * Per-jail cgroups: memory (tmpfs, shm and pipe pages included), pids, and CPU

@@ -1,14 +1,29 @@
 import { z } from 'zod';
-import { CollectPatternError, compileCollect, type CollectMatcher } from '../guest/glob.js';
-import { normaliseWorkspacePath } from '../guest/protocol.js';
+import { CollectPatternError, compileCollect, type CollectMatcher } from './glob.js';
 import { PyboxError } from './errors.js';
 import { formatIssues, partialLimitsSchema, resolveLimits, type Limits } from './limits.js';
-import type { PoolOptions, SandboxMode } from '../pool/pool.js';
-import { textListener, type OutputListener } from '../jail/output-tap.js';
-import type { RunStdin } from '../jail/stdin-feed.js';
+import type { RunHooks } from './hooks.js';
+import type { PreparedRun } from './prepared-run.js';
+import { normaliseWorkspacePath } from './workspace-path.js';
 
 /** The language-level layer inside the guest: `strict` (audit hooks + import policy) or `off` (OS jail alone). */
 export type GuestPolicy = 'strict' | 'off';
+
+/** How a Sandbox gets a jail for each run. */
+export type SandboxMode = 'auto' | 'cold' | 'pool' | 'zygote';
+
+export interface PoolOptions {
+  /** Warm jails (pool) or zygotes (zygote) started with the sandbox and kept ready. */
+  size?: number;
+  /** Never trimmed below this many when idle. */
+  min?: number;
+  /** At most this many warm jails, or zygotes, at once. */
+  max?: number;
+  /** Warm jails / zygotes above `min` that stay unused this long are stopped. */
+  idleMs?: number;
+}
+
+export const DEFAULT_POOL: Required<PoolOptions> = Object.freeze({ size: 2, min: 1, max: 8, idleMs: 30_000 });
 
 export interface SandboxOptions {
   limits?: Partial<Limits>;
@@ -19,7 +34,7 @@ export interface SandboxOptions {
    * How each run gets its fresh jail: 'cold' starts one per run; 'pool' keeps bwrap jails
    * started ahead of time; 'zygote' forks each run's jail from a pre-initialised
    * fork-server; 'auto' uses the zygote where it can run, else the pool. Every path gives
-   * each run a jail no other run has used. See src/pool/pool.ts. Default: DEFAULT_MODE.
+   * each run a jail no other run has used. See src/backends/native/pool/pool.ts. Default: DEFAULT_MODE.
    */
   mode?: SandboxMode;
   /** Sizing of the warm jails (pool) or zygotes (zygote). */
@@ -127,19 +142,12 @@ export function parseSandboxOptions(input: unknown): SandboxOptions {
   return parsed.data;
 }
 
-export interface PreparedRun {
-  code: string;
-  limits: Limits;
-  policy: GuestPolicy;
-  stdin: RunStdin | null;
-  onOutput: OutputListener | null;
-  argv: string[];
-  files: [string, string][];
-  collect: CollectMatcher;
-}
 
-/** Validates everything about a run before any process starts. */
-export function prepareRun(code: unknown, input: unknown, base: { limits: Limits; policy: GuestPolicy }): PreparedRun {
+/**
+ * Validates everything about a run before any process starts: the run a backend gets,
+ * and the caller's hooks (its output listeners) apart from it.
+ */
+export function prepareRun(code: unknown, input: unknown, base: { limits: Limits; policy: GuestPolicy }): { run: PreparedRun; hooks: RunHooks } {
   if (typeof code !== 'string') throw new PyboxError('E_CODE_INVALID', 'code must be a string');
   if (!code.isWellFormed()) throw new PyboxError('E_CODE_INVALID', 'code contains unpaired UTF-16 surrogates');
   const codeBytes = Buffer.byteLength(code, 'utf8');
@@ -187,7 +195,10 @@ export function prepareRun(code: unknown, input: unknown, base: { limits: Limits
 
   const stdin = options.stdin === undefined ? null : isAsyncIterable(options.stdin) ? options.stdin : toBuffer(options.stdin);
 
-  return { code, limits, policy: options.policy ?? base.policy, stdin, onOutput: textListener(options.onStdout, options.onStderr), argv: options.argv ?? [], files, collect };
+  const hooks: RunHooks = {};
+  if (options.onStdout) hooks.onStdout = options.onStdout;
+  if (options.onStderr) hooks.onStderr = options.onStderr;
+  return { run: { code, limits, policy: options.policy ?? base.policy, stdin, argv: options.argv ?? [], files, collect }, hooks };
 }
 
 function toBuffer(data: string | Uint8Array): Buffer {

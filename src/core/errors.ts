@@ -7,6 +7,7 @@ export type PyboxErrorCode =
   | 'E_JAIL_UNAVAILABLE' // bubblewrap, namespaces or seccomp cannot be used here
   | 'E_PYTHON_NOT_FOUND' // the configured interpreter does not exist
   | 'E_SANDBOX_CLOSED' // run() after close()
+  | 'E_UNSUPPORTED' // this backend cannot do what was asked (yet)
   | 'E_INTERNAL'; // a bug in pybox; the message says what broke
 
 export class PyboxError extends Error {

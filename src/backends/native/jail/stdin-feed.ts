@@ -1,7 +1,6 @@
 import type { Writable } from 'node:stream';
+import type { RunStdin } from '../../../core/prepared-run.js';
 
-/** A run's stdin once validated: all of it at once, or a stream read as the program takes it. */
-export type RunStdin = Buffer | AsyncIterable<Uint8Array | string>;
 
 /**
  * Writes a run's stdin into the guest's stdin pipe and closes the pipe at its end. A

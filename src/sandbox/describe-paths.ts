@@ -1,6 +1,6 @@
-import { jailEnvironment } from '../jail/environment.js';
-import { Sandbox } from '../sandbox/sandbox.js';
-import type { SandboxMode } from './pool.js';
+import { jailEnvironment } from '../backends/native/jail/environment.js';
+import { Sandbox } from './sandbox.js';
+import { DEFAULT_MODE, type SandboxMode } from '../core/options.js';
 
 export interface RunPathReport {
   path: 'cold' | 'pool' | 'zygote';
@@ -29,7 +29,6 @@ const ZYGOTE_PROBE = [
  * and pid 2 in its own namespace). For `pybox doctor`. Takes ~0.5 s.
  */
 export async function describeRunPaths(options: { python?: string } = {}): Promise<RunPathsReport> {
-  const { DEFAULT_MODE } = await import('../sandbox/options.js');
   const paths: RunPathReport[] = [];
   let env;
   try {

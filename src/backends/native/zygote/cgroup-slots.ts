@@ -1,7 +1,7 @@
 import { constants as fsc, openSync } from 'node:fs';
 import { JAIL_FD_COUNT } from '../jail/bwrap-argv.js';
 import { O_CLOEXEC } from '../jail/inherited-fds.js';
-import { nextJailName, type CgroupLimits, type CgroupProvider, type JailCgroup } from '../jail/cgroups.js';
+import { nextJailName, type CgroupLimits, type CgroupProvider, type JailCgroup } from '../cgroup/cgroups.js';
 
 /**
  * Cgroups whose `tasks` files a zygote holds open from its start (cgroup v1), so that each

@@ -6,8 +6,8 @@
  * namespace), and those only as far as they need. Every child inherits it; G stacks the
  * runs' filter on top, so the zygote's can only ever deny more, never allow more.
  */
-import { compileSeccompProgram, buildSeccompPolicy, hostSeccompArch, serializeBpf, type SeccompRule } from '../jail/seccomp/index.js';
-import { DENY_EPERM, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER } from '../jail/seccomp/policy.js';
+import { compileSeccompProgram, buildSeccompPolicy, hostSeccompArch, serializeBpf, type SeccompRule } from '../seccomp/index.js';
+import { DENY_EPERM, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER } from '../seccomp/policy.js';
 
 /** What the zygote and R call that the runs' filter denies: replaced by the narrower rules below. */
 const NEEDED = new Set(['mount', 'unshare', 'setns']);

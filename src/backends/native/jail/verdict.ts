@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
-import type { CgroupStats } from './cgroups.js';
-import type { RunStatus } from '../sandbox/result.js';
+import type { CgroupStats } from '../cgroup/cgroups.js';
+import type { RunStatus } from '../../../core/result.js';
 
 export type KillReason = 'timeout' | 'output_limit' | 'cpu_limit';
 

@@ -1,0 +1,79 @@
+import type { Backend, BackendDescription, BackendInventory, BackendSession, PathCounts } from '../../core/backend.js';
+import { PyboxError } from '../../core/errors.js';
+import type { RunHooks } from '../../core/hooks.js';
+import type { Limits } from '../../core/limits.js';
+import type { PoolOptions, SandboxMode } from '../../core/options.js';
+import { textListener } from '../../core/output.js';
+import type { PreparedRun } from '../../core/prepared-run.js';
+import type { RunResult } from '../../core/result.js';
+import { buildGuestRequest } from '../../guest/request.js';
+import { jailEnvironment } from './jail/environment.js';
+import { superviseJail, type JailEnvironment, type JailRun } from './jail/supervise.js';
+import { RunPaths } from './pool/pool.js';
+
+export interface NativeBackendOptions {
+  /** The sandbox's limits: what warm jails and zygote children are made for. */
+  limits: Readonly<Limits>;
+  mode: SandboxMode;
+  python?: string;
+  pool?: PoolOptions;
+  cgroupRoot?: string;
+}
+
+/**
+ * Real CPython in an OS jail (bubblewrap namespaces, seccomp, cgroups or rlimits). Each
+ * run's jail comes from one of three sources: a zygote's forked child, a warm bwrap jail
+ * from the pool (both in pool/pool.ts, RunPaths), or a bwrap jail started for it (cold),
+ * the fallback whenever nothing warm fits. Throws PyboxError at construction when no jail
+ * can be built on this host.
+ */
+export class NativeBackend implements Backend {
+  private readonly env: JailEnvironment;
+  private readonly paths: RunPaths | null;
+  private coldRuns = 0;
+
+  constructor(options: NativeBackendOptions) {
+    this.env = jailEnvironment(options.python, options.cgroupRoot);
+    this.paths = options.mode === 'cold' ? null : new RunPaths(this.env, options.limits, options.mode, options.pool);
+  }
+
+  async start(): Promise<void> {
+    await this.paths?.start();
+  }
+
+  run(run: PreparedRun, hooks: RunHooks = {}): Promise<RunResult> {
+    const jailRun: JailRun = {
+      limits: run.limits,
+      stdin: run.stdin,
+      onOutput: textListener(hooks.onStdout, hooks.onStderr),
+      collect: run.collect,
+      request: buildGuestRequest(run, { strictSeccomp: this.env.strictSeccomp, sitePaths: this.env.facts.sitePaths }),
+    };
+    if (this.paths) return this.paths.run(jailRun);
+    this.coldRuns++;
+    return superviseJail(this.env, jailRun);
+  }
+
+  openSession(): Promise<BackendSession> {
+    return Promise.reject(new PyboxError('E_UNSUPPORTED', 'sessions are not available on the native backend yet'));
+  }
+
+  describe(): BackendDescription {
+    const counts: PathCounts = { ...(this.paths?.counts ?? { cold: this.coldRuns, pool: 0, zygote: 0 }) };
+    const cgroupMode = this.env.cgroups.mode;
+    if (!this.paths) return { backend: 'native', requested: 'cold', active: 'cold', reason: null, warmJails: 0, zygotes: 0, counts, cgroupMode };
+    const d = this.paths.describe();
+    return { backend: 'native', requested: d.mode, active: d.active, reason: d.zygoteError, warmJails: d.warm, zygotes: d.zygotes, counts, cgroupMode };
+  }
+
+  inventory(): BackendInventory {
+    const { pids, cgroups } = this.paths?.inventory() ?? { pids: [], cgroups: [] };
+    // Jails live on tmpfs mounts in their own namespaces: nothing of them is on the host's disk.
+    return { pids, cgroups, tempDirs: [] };
+  }
+
+  async close(): Promise<void> {
+    await this.paths?.close();
+    await this.env.bwrapCgroups?.close();
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * The caller's side of a run while it runs: what a backend calls back. Kept apart from
+ * the prepared run, which is data only, so a session can pass new hooks with each cell.
+ */
+export interface RunHooks {
+  /**
+   * The program's stdout / stderr as it arrives, in the order it was written, as text
+   * (UTF-8; a character split across reads comes whole): what `result.stdout` / `stderr`
+   * get, up to the output limit. A hook that throws is not called again.
+   */
+  onStdout?: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
+  /**
+   * A host function the guest calls by name. Its answer (or rejection) goes back to the
+   * guest. No backend calls it yet: the guest side of host calls is still to come.
+   */
+  onHostCall?: HostCallHandler;
+}
+
+/** Answers a guest's call of host function `name` with `args` (decoded, untrusted). */
+export type HostCallHandler = (name: string, args: unknown[]) => Promise<unknown>;
