@@ -107,7 +107,7 @@ const SELF_JOIN_SCRIPT = 'unset PWD; n=$1; shift; while [ "$n" -gt 0 ]; do echo 
 
 /**
  * The request as the guest reads it: [u32 big-endian length][a marshalled dict] (see
- * read_request in src/guest/bootstrap.py, which reads to the length, not to EOF).
+ * read_request in src/guest/python/framing.py, which reads to the length, not to EOF).
  * `perUidProcessLimit: false` leaves the per-uid rlimits (PER_UID_RLIMITS) out: in a
  * zygote's user namespace the zygote and its other (idle) children share the run's uid, so
  * a per-uid count would not be the run's own; the run's cgroup (pids.max, mandatory for
@@ -122,7 +122,7 @@ export function encodeGuestRequest(run: JailRun, withCgroups: boolean, perUidPro
       filename: r.filename,
       argv: r.argv,
       rlimits: rlimits.map(([name, soft, hard]) => tuple(name, soft, hard)),
-      files: r.files.map(([path, b64]) => tuple(path, Buffer.from(b64, 'base64'))),
+      files: r.files.map(([path, data]) => tuple(path, data)),
       collect: r.collect,
       maxFiles: r.maxFiles,
       maxFileBytes: r.maxFileBytes,

@@ -134,7 +134,7 @@ export interface PreparedRun {
   stdin: RunStdin | null;
   onOutput: OutputListener | null;
   argv: string[];
-  files: [string, string][];
+  files: [string, Uint8Array][];
   collect: CollectMatcher;
 }
 
@@ -154,7 +154,7 @@ export function prepareRun(code: unknown, input: unknown, base: { limits: Limits
   const options = parsed.data;
   const limits = resolveLimits(options.limits, base.limits);
 
-  const files: [string, string][] = [];
+  const files: [string, Uint8Array][] = [];
   const seen = new Set<string>();
   let totalBytes = 0;
   const entries = Object.entries(options.files ?? {});
@@ -170,7 +170,7 @@ export function prepareRun(code: unknown, input: unknown, base: { limits: Limits
     seen.add(path);
     const data = toBuffer(content);
     totalBytes += data.length;
-    files.push([path, data.toString('base64')]);
+    files.push([path, data]);
   }
   if (totalBytes > limits.workspaceMiB * MiB) {
     throw new PyboxError('E_FILE_INVALID', `input files total ${totalBytes} bytes; the workspace holds ${limits.workspaceMiB} MiB`);
