@@ -15,7 +15,7 @@ import { normaliseWorkspacePath } from '../src/core/workspace-path.js';
 
 const PYTHON = '/usr/bin/python3';
 
-/** What collect_files in src/guest/bootstrap.py keeps of glob's answer. */
+/** What collect_files in src/guest/python/workspace.py keeps of glob's answer. */
 const REFERENCE = String.raw`
 import glob, json, os, stat, sys
 req = json.load(sys.stdin)

@@ -474,7 +474,7 @@ def target():
         execute = sandbox.execute
     else:
         if cfg['mode'] == 'language':
-            # pybox's real language layer (the policy section of src/guest/bootstrap.py),
+            # pybox's real language layer (src/guest/python/paths.py and policy.py),
             # installed into this module's globals as the bootstrap does into its own.
             g = globals()
             g['_b_os'] = __import__('posix')  # what the bootstrap binds it to

@@ -1,7 +1,7 @@
 # id: audit-frame-writable-roots
 # category: language
 # description: the audit hook reads WRITABLE_ROOTS from its module globals at call time: reach them through frames and widen them
-# source: PEP 578 (audit hooks are not a sandbox); pybox src/guest/bootstrap.py
+# source: PEP 578 (audit hooks are not a sandbox); pybox src/guest/python/policy.py
 # detect: token (the token lands in OUT)
 # uses: find_global
 g = find_global('WRITABLE_ROOTS')

@@ -6,7 +6,7 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BOOTSTRAP_SOURCE } from '../guest/index.js';
+import { LANGUAGE_POLICY_SOURCE } from '../guest/index.js';
 import { Sandbox, type Limits, type RunResult, type SandboxMode } from '../sandbox/index.js';
 import { attackProgram, type RunContext } from './context.js';
 import { loadCorpus, loadHarness, loadLadder, packageRoot, type Attack, type Category } from './corpus.js';
@@ -42,14 +42,9 @@ export const DEFAULT_DEADLINE_MS = 15 * 60_000;
 /** An ordinary program, and what it prints when nothing has been tampered with. */
 export const FOLLOWUP = 'print(6 * 7, True + 1)';
 
-/** The policy section of the real guest bootstrap: pybox's language layer, verbatim. */
-export function languagePolicySource(bootstrap = BOOTSTRAP_SOURCE): string {
-  const start = bootstrap.indexOf('\nDENIED_MODULES = ');
-  const end = bootstrap.indexOf("\n# --- running the user's code ---");
-  if (start < 0 || end < start || !bootstrap.includes('def install_policy(')) {
-    throw new Error('cannot find the language policy in src/guest/bootstrap.py (DENIED_MODULES .. install_policy)');
-  }
-  return bootstrap.slice(start + 1, end) + '\n';
+/** The policy of the real guest bootstrap (src/guest/python/paths.py, policy.py): pybox's language layer, verbatim. */
+export function languagePolicySource(): string {
+  return LANGUAGE_POLICY_SOURCE;
 }
 
 class Watchdog extends Error {}

@@ -41,7 +41,7 @@ export const TARGETS: readonly Target[] = [
     name: 'pybox-language',
     kind: 'language',
     level: -1,
-    defence: 'pybox\'s guest layer alone: the real audit hooks and import policy from src/guest/bootstrap.py',
+    defence: 'pybox\'s guest layer alone: the real audit hooks and import policy from src/guest/python/policy.py',
     claim: 'no writes outside /workspace and /tmp, no new programs, no sockets but unix ones, no ctypes',
   },
   {

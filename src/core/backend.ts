@@ -57,8 +57,8 @@ export interface SessionOptions {
   /** memoryMiB, processes and workspaceMiB hold for the whole session; the rest per cell by default. */
   limits: Limits;
   policy: GuestPolicy;
-  /** [workspace-relative path, base64 content], written into /workspace when it opens. */
-  files: [string, string][];
+  /** [workspace-relative path, content], written into /workspace when it opens. */
+  files: [string, Uint8Array][];
   idleTimeoutMs: number;
   maxLifetimeMs: number;
 }

@@ -162,7 +162,7 @@ export function prepareRun(code: unknown, input: unknown, base: { limits: Limits
   const options = parsed.data;
   const limits = resolveLimits(options.limits, base.limits);
 
-  const files: [string, string][] = [];
+  const files: [string, Uint8Array][] = [];
   const seen = new Set<string>();
   let totalBytes = 0;
   const entries = Object.entries(options.files ?? {});
@@ -178,7 +178,7 @@ export function prepareRun(code: unknown, input: unknown, base: { limits: Limits
     seen.add(path);
     const data = toBuffer(content);
     totalBytes += data.length;
-    files.push([path, data.toString('base64')]);
+    files.push([path, data]);
   }
   if (totalBytes > limits.workspaceMiB * MiB) {
     throw new PyboxError('E_FILE_INVALID', `input files total ${totalBytes} bytes; the workspace holds ${limits.workspaceMiB} MiB`);

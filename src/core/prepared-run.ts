@@ -16,8 +16,8 @@ export interface PreparedRun {
   policy: GuestPolicy;
   stdin: RunStdin | null;
   argv: string[];
-  /** [workspace-relative path, base64 content], written into /workspace before the run. */
-  files: [string, string][];
+  /** [workspace-relative path, content], written into /workspace before the run. */
+  files: [string, Uint8Array][];
   /** The collect patterns, compiled: what the host accepts back. */
   collect: CollectMatcher;
 }

@@ -10,8 +10,8 @@ export interface GuestRequest {
   argv: string[];
   /** [resource name, soft, hard]; the guest lowers both before the program runs. */
   rlimits: [string, number, number][];
-  /** [workspace-relative path, base64 content] */
-  files: [string, string][];
+  /** [workspace-relative path, content]: sent as marshal bytes */
+  files: [string, Uint8Array][];
   collect: string[];
   maxFiles: number;
   maxFileBytes: number;

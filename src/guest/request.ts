@@ -34,7 +34,7 @@ export function buildGuestRequest(run: PreparedRun, context: RequestContext): Gu
 
 /**
  * The request as the guest reads it: [u32 big-endian length][a marshalled dict] (see
- * read_request in src/guest/bootstrap.py, which reads to the length, not to EOF).
+ * read_request in src/guest/python/framing.py, which reads to the length, not to EOF).
  */
 export function encodeGuestRequest(r: GuestRequestBody, rlimits: readonly GuestRequest['rlimits'][number][]): Buffer {
   return lengthPrefixed(
@@ -43,7 +43,7 @@ export function encodeGuestRequest(r: GuestRequestBody, rlimits: readonly GuestR
       filename: r.filename,
       argv: r.argv,
       rlimits: rlimits.map(([name, soft, hard]) => tuple(name, soft, hard)),
-      files: r.files.map(([path, b64]) => tuple(path, Buffer.from(b64, 'base64'))),
+      files: r.files.map(([path, data]) => tuple(path, data)),
       collect: r.collect,
       maxFiles: r.maxFiles,
       maxFileBytes: r.maxFileBytes,

@@ -1,5 +1,5 @@
 // The second filter a run under policy 'strict' stacks on top of the jail's own, right
-// before the program runs (load_seccomp_filter in src/guest/bootstrap.py): the rules of
+// before the program runs (load_strict_filter in src/guest/python/seccomp.py): the rules of
 // the strict policy that the kernel can hold. The audit hook refuses the same things
 // with a clear error; this is what still refuses them once the hook is bypassed (an
 // unaudited call such as _posixsubprocess.fork_exec, a swapped hook, a memory bug).

@@ -64,7 +64,7 @@ interface PendingSpawn {
 
 /**
  * One fork-server: a bwrap jail running the bootstrap in zygote mode (see the long
- * comment in src/guest/bootstrap.py). It is started once, as its own pool uid, and
+ * comment in src/guest/python/fork_server.py). It is started once, as its own pool uid, and
  * forks one fresh jail per run. It never sees a request: the host writes requests
  * straight into the child's pipes.
  */

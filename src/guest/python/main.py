@@ -1,0 +1,65 @@
+# One run: the request, the set-up, the program, its report. Uses: every module above.
+
+def main(announce=False):
+    _b_os.closerange(CTRL_OUT + 1, 1 << 20)  # nothing but our pipes crosses into the program
+    if announce:
+        send_frame(WARM_FRAME)
+    req = read_request()
+    if req["policy"] == "strict":
+        load_strict_filter(req["seccomp"])
+    _SECCOMP_LOADER[0] = None  # nothing of it stays reachable from the program
+    send_frame(READY_FRAME)  # the jail came up: from here on, a failure is the program's
+    apply_rlimits(req["rlimits"])
+    for rel, data in req["files"]:
+        write_input_file(rel, data)
+    _b_os.chdir(WORKSPACE)
+    filename = req["filename"]
+    sys.argv = [filename] + list(req["argv"])
+    sys.path[:0] = [WORKSPACE]
+    sys.path.extend(p for p in req["extraPaths"] if _is_dir(p))
+    sys.addaudithook(_name_main_code)
+    if req["policy"] == "strict":
+        install_policy()
+
+    status = 0
+    try:
+        run_user_code(req["code"], filename)
+    except SystemExit as exc:
+        status = exit_code_of(exc)
+        if status != 0:
+            send_frame({"t": "error", "type": "SystemExit", "message": str(exc.code)[:2000], "traceback": ""})
+    except BaseException as exc:  # noqa: BLE001 - every escape of the user's code is reported
+        status = 1
+        if isinstance(exc, MemoryError):
+            release_user_memory(exc)
+        try:
+            text = user_traceback(exc)
+        except BaseException:  # e.g. still no memory to import traceback: the short form
+            text = "%s: %s\n" % (type(exc).__name__, exc)
+        try:
+            sys.stderr.write(text)
+        except Exception:
+            pass
+        # Within the host's 64 KiB frame at 6 bytes a character: the traceback's end, which names the error.
+        send_frame({"t": "error", "type": type(exc).__name__, "message": str(exc)[:2000],
+                    "traceback": text if len(text) <= 8000 else "...\n" + text[-8000:]})
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    if req["collect"]:
+        collect_files(req["collect"], req["maxFiles"], req["maxFileBytes"])
+    exit_now(status)
+
+
+if sys.argv[1:2] == ["zygote"]:
+    if zygote_main() == "run":
+        warm_up()
+        main(announce=True)
+else:
+    if sys.argv[1:2] == ["warm"]:
+        preload()
+        _SECCOMP_LOADER[0] = seccomp_loader()
+        warm_up()
+    main()
