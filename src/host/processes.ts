@@ -78,3 +78,42 @@ export async function waitForJailGone(pid: number | null, startTime: string | nu
 
 /** How long waitForJailGone looks at every turn of the event loop before it sleeps. */
 const SPIN_MS = 2;
+/** SIGKILLs every process of a jail uid; true when none is left. */
+export async function killUidProcesses(uid: number): Promise<boolean> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    let found = 0;
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const status = readFileSync(`/proc/${name}/status`, 'utf8');
+        if (Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) !== uid || /^State:\s+Z/m.test(status)) continue;
+        found++;
+        process.kill(Number(name), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    if (found === 0) return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return false;
+}
+
+/** Without cgroups: CPU of the sandbox's pid 1 and its children, sampled from /proc. */
+export function processTreeCpuMs(pid: number | null): number | null {
+  if (pid === null) return null;
+  try {
+    const ticksPerMs = 100 / 1000; // USER_HZ is 100 on Linux
+    const stat = (p: number | string) => {
+      const text = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      // utime, stime, cutime, cstime are fields 14-17 (index 11-14 after the comm)
+      return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0);
+    };
+    let ticks = stat(pid);
+    for (const c of childPids(pid)) ticks += stat(c);
+    return ticks / ticksPerMs;
+  } catch {
+    return null;
+  }
+}

@@ -8,7 +8,8 @@ import type { PreparedRun } from '../../core/prepared-run.js';
 import type { RunResult } from '../../core/result.js';
 import { buildGuestRequest } from '../../guest/request.js';
 import { jailEnvironment } from './jail/environment.js';
-import { superviseJail, type JailEnvironment, type JailRun } from './jail/supervise.js';
+import type { JailEnvironment, JailRun } from './jail/live-jail.js';
+import { superviseJail } from './jail/supervise.js';
 import { RunPaths } from './pool/pool.js';
 
 export interface NativeBackendOptions {

@@ -6,7 +6,7 @@ import { DEFAULT_PYTHON, probeHost } from '../../../host/probe.js';
 import { CgroupRecycler } from '../cgroup/cgroup-recycler.js';
 import { detectCgroups, type CgroupProvider } from '../cgroup/cgroups.js';
 import { compileSeccompFilter, compileStrictSeccompFilter } from '../seccomp/index.js';
-import type { JailEnvironment } from './supervise.js';
+import type { JailEnvironment } from './live-jail.js';
 import { UidPool } from './uid-pool.js';
 
 /**
