@@ -8,6 +8,8 @@ export default defineConfig({
     // Containment tests check that no jail process or cgroup is left on the host after
     // each run; other files' live jails would blur that, so files run one at a time.
     fileParallelism: false,
+    // The CLI tests run the built dist/: rebuild it first if any source is newer.
+    globalSetup: ['./test/helpers/fresh-build.ts'],
     reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });

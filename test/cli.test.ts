@@ -1,42 +1,15 @@
 /**
  * The `pybox` command line, spawned for real: `node bin/pybox ...` against the built
- * dist/ (run `npm run build` first). Every test checks exit code, stdout and stderr.
+ * dist/ (rebuilt before the tests when older than src/). Every test checks exit code,
+ * stdout and stderr.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { programStdin } from '../src/cli/inputs.js';
-
-const ROOT = new URL('..', import.meta.url).pathname;
-
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `node bin/pybox ...args` in the project root; `input` goes to its stdin. */
-function pybox(args: string[], input?: string | Buffer): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const child = execFile('node', ['bin/pybox', ...args], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin?.end(input ?? '');
-  });
-}
-
-/** Exit code and output of a spawned pybox once it has exited. */
-function outcome(child: ChildProcess): Promise<Outcome> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
+import { outcome, pybox, ROOT, spawnPybox } from './helpers/cli.js';
 
 /** The stderr of a pybox-level message: exactly one line starting with "pybox: ". */
 function expectOneLine(stderr: string, pattern: RegExp): void {
@@ -55,7 +28,6 @@ const file = (name: string, content: string | Buffer): string => {
 };
 
 beforeAll(() => {
-  if (!existsSync(join(ROOT, 'dist/src/cli/main.js'))) throw new Error('dist/ is missing: run `npm run build` before the CLI tests');
   dir = mkdtempSync(join(tmpdir(), 'pybox-cli-test-'));
 });
 afterAll(() => {
@@ -168,9 +140,9 @@ describe('pybox run, inputs and outputs', () => {
   });
 
   it('- reads the code from stdin, and --stdin then feeds the program', async () => {
-    const plain = await pybox(['run', '-'], 'print(6 * 7)\n');
+    const plain = await pybox(['run', '-'], { input: 'print(6 * 7)\n' });
     expect(plain).toEqual({ code: 0, stdout: '42\n', stderr: '' });
-    const fed = await pybox(['run', '-', '--stdin', file('words.txt', 'stressed\n')], 'print(input()[::-1])\n');
+    const fed = await pybox(['run', '-', '--stdin', file('words.txt', 'stressed\n')], { input: 'print(input()[::-1])\n' });
     expect(fed).toEqual({ code: 0, stdout: 'desserts\n', stderr: '' });
   });
 
@@ -213,7 +185,7 @@ describe("pybox run, the program's stdin", () => {
   it('gives a program run from a file pybox\'s own stdin, redirected from a file (`pybox run prog.py < input.txt`)', async () => {
     const input = openSync(file('numbers.txt', '3\n4\n'), 'r');
     try {
-      const child = spawn('node', ['bin/pybox', 'run', file('add.py', ADD)], { cwd: ROOT, stdio: [input, 'pipe', 'pipe'] });
+      const child = spawnPybox(['run', file('add.py', ADD)], input);
       expect(await outcome(child)).toEqual({ code: 0, stdout: '7\n', stderr: '' });
     } finally {
       closeSync(input);
@@ -221,12 +193,12 @@ describe("pybox run, the program's stdin", () => {
   });
 
   it('and piped (`... | pybox run prog.py`)', async () => {
-    expect(await pybox(['run', file('add2.py', ADD)], '30\n12\n')).toEqual({ code: 0, stdout: '42\n', stderr: '' });
+    expect(await pybox(['run', file('add2.py', ADD)], { input: '30\n12\n' })).toEqual({ code: 0, stdout: '42\n', stderr: '' });
   });
 
   it('streams both ways: an interactive program answers line 1 before line 2 is written', async () => {
     const prog = file('chat.py', 'name = input("name? ")\nprint("hello", name, flush=True)\nage = input("age? ")\nprint("in ten years", int(age) + 10)\n');
-    const child = spawn('node', ['bin/pybox', 'run', prog], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawnPybox(['run', prog]);
     const done = outcome(child);
     let stdout = '';
     const replied = new Promise<string>((resolve, reject) => {
@@ -243,9 +215,9 @@ describe("pybox run, the program's stdin", () => {
   });
 
   it('--stdin still wins over what is piped in', async () => {
-    const r = await pybox(['run', '--stdin', file('from-file.txt', '1\n2\n'), file('add3.py', ADD)], '100\n200\n');
+    const r = await pybox(['run', '--stdin', file('from-file.txt', '1\n2\n'), file('add3.py', ADD)], { input: '100\n200\n' });
     expect(r).toEqual({ code: 0, stdout: '3\n', stderr: '' });
-    const dash = await pybox(['run', '--stdin', '-', file('add4.py', ADD)], '5\n6\n');
+    const dash = await pybox(['run', '--stdin', '-', file('add4.py', ADD)], { input: '5\n6\n' });
     expect(dash).toEqual({ code: 0, stdout: '11\n', stderr: '' });
   });
 
@@ -282,7 +254,7 @@ describe('pybox run, usage errors: one line, exit 2, nothing runs', () => {
   });
 
   it('refuses code over 1 MiB on stdin', async () => {
-    const r = await pybox(['run', '-'], RAN + '#'.repeat(1024 * 1024));
+    const r = await pybox(['run', '-'], { input: RAN + '#'.repeat(1024 * 1024) });
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expectOneLine(r.stderr, /code on stdin is more than 1048576 bytes/);

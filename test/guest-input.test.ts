@@ -6,7 +6,6 @@
  * process must never see an uncaught exception or unhandled rejection, every call must
  * answer a RunResult or a PyboxError, and nothing of a run may be left.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +13,8 @@ import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadCorpus } from '../src/attack/corpus.js';
 import { PyboxError, Sandbox, type RunResult } from '../src/index.js';
-import { expectNoRunLeftovers } from './pool-helpers.js';
+import { pybox } from './helpers/cli.js';
+import { PATHS, sandboxesForBlock } from './helpers/sandboxes.js';
 
 const uncaught: unknown[] = [];
 const onUncaught = (error: unknown) => void uncaught.push(error);
@@ -86,17 +86,11 @@ const fileFlood = (size: number, count: number) =>
     '    pass',
   ].join('\n');
 
-describe.each(['cold', 'pool', 'zygote'] as const)('path %s', (mode) => {
-  let sandbox: Sandbox;
-  beforeAll(async () => {
-    sandbox = await Sandbox.create({ mode, limits: { timeoutMs: 5000, cpuMs: 3000, memoryMiB: 128 } });
-  });
-  afterAll(async () => {
-    await sandbox.close();
-  });
-  afterEach(async () => {
+describe.each(PATHS)('path %s', (mode) => {
+  // idle warm jails (spares being refilled) are not leftovers after each test; anything of a run is
+  const { sandbox } = sandboxesForBlock({ sandbox: { mode, limits: { timeoutMs: 5000, cpuMs: 3000, memoryMiB: 128 } } }, { eachTest: true });
+  afterEach(() => {
     expect(uncaught).toEqual([]);
-    expect(await expectNoRunLeftovers()).toEqual([]); // idle warm jails (spares being refilled) are not leftovers
   });
 
   it('arbitrary bytes on the control fd: the run is ok, files only as asked, no exception', async () => {
@@ -150,13 +144,7 @@ describe.each(['cold', 'pool', 'zygote'] as const)('path %s', (mode) => {
 });
 
 describe('generated options and CLI flags', () => {
-  let sandbox: Sandbox;
-  beforeAll(async () => {
-    sandbox = await Sandbox.create({ mode: 'cold', limits: { timeoutMs: 3000 } });
-  });
-  afterAll(async () => {
-    await sandbox.close();
-  });
+  const { sandbox } = sandboxesForBlock({ sandbox: { mode: 'cold', limits: { timeoutMs: 3000 } } });
   afterEach(() => {
     expect(uncaught).toEqual([]);
   });
@@ -217,11 +205,7 @@ describe('generated options and CLI flags', () => {
     try {
       await fc.assert(
         fc.asyncProperty(fc.array(flag, { maxLength: 4 }), async (flags) => {
-          const args = ['bin/pybox', 'run', '--json', ...flags.flat(), program];
-          const out = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-            const child = execFile('node', args, { timeout: 30_000, encoding: 'utf8' }, (error, _stdout, stderr) => resolve({ code: child.exitCode ?? (error ? -1 : 0), stderr }));
-            child.stdin?.end();
-          });
+          const out = await pybox(['run', '--json', ...flags.flat(), program], { timeoutMs: 30_000 });
           expect([0, 1, 2, 124, 125, 137]).toContain(out.code);
           expect(out.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
         }),

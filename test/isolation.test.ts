@@ -6,24 +6,17 @@
  * With pool { size: 1, max: 1 } consecutive runs come from the same zygote.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Sandbox } from '../src/index.js';
-import { allOurJails, expectNoRunLeftovers } from './pool-helpers.js';
+import { describe, expect, it } from 'vitest';
+import { PATHS, sandboxesForBlock } from './helpers/sandboxes.js';
+import { heldStdin, runUntilPrinted } from './helpers/wait.js';
 
 const py = (lines: string[]) => lines.join('\n');
 
-describe.each(['zygote', 'pool', 'cold'] as const)('between runs on path %s', (mode) => {
-  let sandbox: Sandbox;
-  beforeAll(async () => {
-    sandbox = await Sandbox.create({ mode, policy: 'off', pool: { size: 1, min: 1, max: 1 }, limits: { timeoutMs: 10_000 } });
-  });
-  afterAll(async () => {
-    await sandbox.close();
-    expect(allOurJails()).toEqual([]);
-  });
-  afterEach(async () => {
-    expect(await expectNoRunLeftovers()).toEqual([]);
-  });
+describe.each(PATHS)('between runs on path %s', (mode) => {
+  const { sandbox } = sandboxesForBlock(
+    { sandbox: { mode, policy: 'off', pool: { size: 1, min: 1, max: 1 }, limits: { timeoutMs: 10_000 } } },
+    { eachTest: true },
+  );
 
   it('files, processes, module state, builtins and signal handlers of run N are gone in run N+1', async () => {
     const tag = randomBytes(8).toString('hex');
@@ -110,17 +103,10 @@ describe.each(['zygote', 'pool', 'cold'] as const)('between runs on path %s', (m
 });
 
 describe('zygote children', () => {
-  let sandbox: Sandbox;
-  beforeAll(async () => {
-    sandbox = await Sandbox.create({ mode: 'zygote', policy: 'off', pool: { size: 2, max: 4 }, limits: { timeoutMs: 10_000 } });
-  });
-  afterAll(async () => {
-    await sandbox.close();
-    expect(allOurJails()).toEqual([]);
-  });
-  afterEach(async () => {
-    expect(await expectNoRunLeftovers()).toEqual([]);
-  });
+  const { sandbox } = sandboxesForBlock(
+    { sandbox: { mode: 'zygote', policy: 'off', pool: { size: 2, max: 4 }, limits: { timeoutMs: 10_000 } } },
+    { eachTest: true },
+  );
 
   it('run with no capabilities, no_new_privs, seccomp, as the sandbox uid, as pid 2', async () => {
     const r = await sandbox.run(
@@ -169,9 +155,12 @@ describe('zygote children', () => {
 
   it('concurrent runs do not see each other: pids, files, abstract sockets, SysV IPC, ptys', async () => {
     const tag = randomBytes(6).toString('hex');
-    const holder = sandbox.run(
+    // The holder keeps what it made until the probe is done (its stdin ends then).
+    const { stdin, release } = heldStdin();
+    const { result: holder, printed } = runUntilPrinted(
+      sandbox,
       py([
-        'import os, socket, time, pty',
+        'import os, sys, socket, pty',
         `open("/tmp/held-${tag}", "w").write("x"); open("/dev/shm/held-${tag}", "w").write("x")`,
         's = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)',
         `s.bind("\\0pybox-${tag}"); s.listen(1)`,
@@ -180,10 +169,12 @@ describe('zygote children', () => {
         'libc = ctypes.CDLL(None, use_errno=True)',
         `assert libc.shmget(${0x5eed}, 4096, 0o1600) >= 0`,
         'print("ready", flush=True)',
-        'time.sleep(1.5)',
+        'sys.stdin.read()',
       ]),
+      'ready\n',
+      { stdin },
     );
-    await new Promise((r) => setTimeout(r, 500));
+    await printed;
     const probe = await sandbox.run(
       py([
         'import os, socket',
@@ -198,8 +189,10 @@ describe('zygote children', () => {
         `print(libc.shmget(${0x5eed}, 0, 0), ctypes.get_errno())`,
       ]),
     );
+    release();
     const held = await holder;
     expect(held.status).toBe('ok');
+    expect(held.stdout).toBe('ready\n');
     expect(probe.status).toBe('ok');
     const lines = probe.stdout.trim().split('\n');
     expect(lines[0]).toBe('[]');

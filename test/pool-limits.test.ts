@@ -4,36 +4,27 @@
  * CPU counted from the claim, priority, workspace sizes, concurrency. The attacks and
  * limit verdicts themselves run on every path in test/containment.test.ts.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../src/index.js';
 import { sharedCgroups } from '../src/backends/native/jail/environment.js';
-import { allOurJails, expectNoRunLeftovers } from './pool-helpers.js';
+import { allOurJails, expectNoRunLeftovers } from './helpers/leftovers.js';
+import { PATHS, sandboxesForBlock } from './helpers/sandboxes.js';
+import { until } from './helpers/wait.js';
 
 const py = (lines: string[]) => lines.join('\n');
 
-describe.each(['cold', 'pool', 'zygote'] as const)('path %s', (mode) => {
-  let sandbox: Sandbox;
-  let open: Sandbox;
-
-  beforeAll(async () => {
-    const limits = { timeoutMs: 5000, cpuMs: 3000, memoryMiB: 128, processes: 16 };
-    sandbox = await Sandbox.create({ mode, limits, pool: { size: 1 } });
-    open = await Sandbox.create({ mode, limits, policy: 'off', pool: { size: 1 } });
-  });
-  afterAll(async () => {
-    await sandbox.close();
-    await open.close();
-    expect(allOurJails()).toEqual([]);
-  });
-  afterEach(async () => {
-    expect(await expectNoRunLeftovers()).toEqual([]);
-  });
+describe.each(PATHS)('path %s', (mode) => {
+  const limits = { timeoutMs: 5000, cpuMs: 3000, memoryMiB: 128, processes: 16 };
+  const { sandbox, open } = sandboxesForBlock(
+    { sandbox: { mode, limits, pool: { size: 1 } }, open: { mode, limits, policy: 'off', pool: { size: 1 } } },
+    { eachTest: true },
+  );
 
   it('runs on the path it was asked for', async () => {
     expect(sandbox.mode.active).toBe(mode);
     const before = sandbox.pathCounts[mode];
-    // a warm jail may still be coming up: give the pool a moment, then check the path
-    await new Promise((r) => setTimeout(r, mode === 'cold' ? 0 : 300));
+    // a warm jail may still be coming up: wait for one, then check the path
+    await until(() => mode === 'cold' || sandbox.mode.warmJails >= 1, { what: 'a warm jail up' });
     const r = await sandbox.run('print("hi")');
     expect(r.status).toBe('ok');
     expect(sandbox.pathCounts[mode]).toBe(before + 1);

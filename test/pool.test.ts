@@ -8,29 +8,34 @@ import { describe, expect, it } from 'vitest';
 import { Sandbox } from '../src/index.js';
 import { idleWarmJails } from '../src/backends/native/pool/pool.js';
 import { describeRunPaths } from '../src/sandbox/describe-paths.js';
-import { allOurJails, expectNoRunLeftovers, sandboxesClosedAfterEach } from './pool-helpers.js';
+import { allOurJails, expectNoRunLeftovers } from './helpers/leftovers.js';
+import { sandboxesClosedAfterEach } from './helpers/sandboxes.js';
+import { samplesOver, until } from './helpers/wait.js';
+import { jailOfRun } from './helpers/which-jail.js';
 
-const { make, sleep, until } = sandboxesClosedAfterEach();
+const { make } = sandboxesClosedAfterEach();
 
 describe('the warm pool (mode pool)', () => {
   it('keeps `size` jails ready, uses each once and replaces it', async () => {
     const sb = await make({ mode: 'pool', pool: { size: 2 } });
-    await until(() => sb.mode.warmJails === 2);
+    await until(() => sb.mode.warmJails === 2, { what: 'two warm jails' });
     expect(sb.mode.warmJails).toBe(2);
     const before = new Set(idleWarmJails().pids);
-    const r = await sb.run('import os; print(os.getpid())');
-    expect(r.status).toBe('ok');
+    const used = await jailOfRun(sb);
+    expect(before.has(used)).toBe(true); // the run went through a jail that was warm before it
     expect(sb.pathCounts).toEqual({ cold: 0, pool: 1, zygote: 0 });
-    await until(() => sb.mode.warmJails === 2);
+    await until(() => sb.mode.warmJails === 2, { what: 'two warm jails' });
     const after = new Set(idleWarmJails().pids);
     // the jail that ran is gone; a new one took its place
+    expect(after.has(used)).toBe(false);
     expect([...before].filter((p) => !after.has(p)).length).toBeGreaterThan(0);
+    expect([...after].filter((p) => !before.has(p)).length).toBeGreaterThan(0);
     expect(await expectNoRunLeftovers()).toEqual([]);
   });
 
   it('an empty pool, or a run the warm jails do not fit, goes cold and still succeeds', async () => {
     const sb = await make({ mode: 'pool', pool: { size: 1, max: 1 } });
-    await until(() => sb.mode.warmJails === 1);
+    await until(() => sb.mode.warmJails === 1, { what: 'one warm jail' });
     const results = await Promise.all([sb.run('print(1)'), sb.run('print(2)'), sb.run('print(3)')]);
     expect(results.map((r) => r.stdout)).toEqual(['1\n', '2\n', '3\n']);
     expect(sb.pathCounts.pool + sb.pathCounts.cold).toBe(3);
@@ -46,11 +51,12 @@ describe('the warm pool (mode pool)', () => {
     await until(() => {
       most = Math.max(most, sb.mode.warmJails);
       return most >= 2 && sb.mode.warmJails === 1;
-    }, 6000);
+    }, { timeoutMs: 6000, what: 'a fill above min, then a trim to it' });
     expect(most).toBeGreaterThanOrEqual(2);
     expect(sb.mode.warmJails).toBe(1);
-    await sleep(1200); // and it stays at min while idle
-    expect(sb.mode.warmJails).toBe(1);
+    // and it stays at min while idle, all along: several idle periods, no refill, no trim below
+    const counts = await samplesOver(1200, () => sb.mode.warmJails);
+    expect(counts).toEqual(counts.map(() => 1));
   });
 });
 

@@ -7,12 +7,12 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Sandbox } from '../src/index.js';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sharedCgroups } from '../src/backends/native/jail/environment.js';
 import { CgroupRecycler, keptCgroups } from '../src/backends/native/cgroup/cgroup-recycler.js';
 import type { JailCgroup } from '../src/backends/native/cgroup/cgroups.js';
 import { hostLeftovers, snapshotHost, type HostSnapshot } from './helpers/host-state.js';
+import { PATHS, sandboxesForBlock } from './helpers/sandboxes.js';
 
 const MiB = 1024 * 1024;
 const attack = (name: string) => readFileSync(new URL(`../attacks/resources/${name}.py`, import.meta.url), 'utf8');
@@ -31,13 +31,9 @@ function socketMemory(): number {
 }
 
 // Without cgroups (rlimits only) no counter bounds kernel memory: see SECURITY.md.
-describe.runIf(sharedCgroups().mode !== 'none').each(['cold', 'pool', 'zygote'] as const)('path %s: a run leaves no memory behind', (mode) => {
-  let open: Sandbox;
+describe.runIf(sharedCgroups().mode !== 'none').each(PATHS)('path %s: a run leaves no memory behind', (mode) => {
+  const { open } = sandboxesForBlock({ open: { mode, policy: 'off', limits: { timeoutMs: 10_000, cpuMs: 5000, memoryMiB: 256 } } });
   let snapshot: HostSnapshot;
-  beforeAll(async () => {
-    open = await Sandbox.create({ mode, policy: 'off', limits: { timeoutMs: 10_000, cpuMs: 5000, memoryMiB: 256 } });
-  });
-  afterAll(() => open.close());
   beforeEach(() => {
     snapshot = snapshotHost();
   });

@@ -1,20 +1,13 @@
 /** The library API as a caller sees it: inputs in, results out, errors typed. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PyboxError, Sandbox } from '../src/index.js';
 import { idleWarmJails } from '../src/backends/native/pool/pool.js';
 import { jailCgroupNames } from './helpers/host-state.js';
+import { sandboxesForBlock } from './helpers/sandboxes.js';
+import { until } from './helpers/wait.js';
 import { COLD_CGROUPS_KEPT } from '../src/backends/native/jail/environment.js';
 
-let sandbox: Sandbox;
-let cold: Sandbox;
-beforeAll(async () => {
-  sandbox = await Sandbox.create({ limits: { timeoutMs: 5000 } });
-  cold = await Sandbox.create({ limits: { timeoutMs: 5000 }, mode: 'cold' });
-});
-afterAll(async () => {
-  await sandbox.close();
-  await cold.close();
-});
+const { sandbox, cold } = sandboxesForBlock({ sandbox: { limits: { timeoutMs: 5000 } }, cold: { limits: { timeoutMs: 5000 }, mode: 'cold' } });
 
 describe('running code', () => {
   it('runs as __main__ from main.py in /workspace with the given argv and stdin', async () => {
@@ -254,13 +247,13 @@ describe('errors before anything runs', () => {
     // Listed: the ones made ahead, and finished ones until their removal in the background
     // is done; then only the ones made ahead are left, no more than a Sandbox keeps.
     const ours = () => idleWarmJails().cgroups.filter((c) => !before.has(c) && (jailCgroupNames()?.names ?? []).includes(c));
-    for (let i = 0; i < 100 && (ours().length === 0 || ours().length > COLD_CGROUPS_KEPT); i++) await new Promise((r) => setTimeout(r, 20));
+    await until(() => ours().length > 0 && ours().length <= COLD_CGROUPS_KEPT, { what: 'the cgroups made ahead, and only those' });
     const kept = ours();
     expect(kept.length).toBeGreaterThan(0);
     expect(kept.length).toBeLessThanOrEqual(COLD_CGROUPS_KEPT);
     // The next run takes one of them: it is retired after the run and goes.
     expect((await sb.run('print(1)')).status).toBe('ok');
-    for (let i = 0; i < 100 && kept.every((c) => ours().includes(c)); i++) await new Promise((r) => setTimeout(r, 20));
+    await until(() => !kept.every((c) => ours().includes(c)), { what: 'a kept cgroup taken and gone' });
     expect(kept.some((c) => !ours().includes(c))).toBe(true);
     const seen = [...kept, ...ours()];
     await sb.close();

@@ -5,8 +5,9 @@
  * and a source the program leaves unread is let go when the run ends.
  */
 import { PassThrough, Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PyboxError, Sandbox } from '../src/index.js';
+import { PATHS, sandboxesForBlock } from './helpers/sandboxes.js';
 
 /** Prints a prompt, answers each line it reads, one answer per line. */
 const INTERACTIVE = [
@@ -16,14 +17,8 @@ const INTERACTIVE = [
   '    print("got", line.upper(), flush=True)',
 ].join('\n');
 
-describe.each(['cold', 'pool', 'zygote'] as const)('path %s', (mode) => {
-  let sandbox: Sandbox;
-  beforeAll(async () => {
-    sandbox = await Sandbox.create({ mode, limits: { timeoutMs: 10_000 } });
-  });
-  afterAll(async () => {
-    await sandbox.close();
-  });
+describe.each(PATHS)('path %s', (mode) => {
+  const { sandbox } = sandboxesForBlock({ sandbox: { mode, limits: { timeoutMs: 10_000 } } });
 
   it('reads a Readable to its end as the program reads stdin', async () => {
     const r = await sandbox.run('import sys\na = input()\nb = input()\nprint(int(a) + int(b), repr(sys.stdin.read()))', {

@@ -8,7 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox, type Limits, type RunResult, type RunStatus } from '../src/index.js';
 import { hostLeftovers, snapshotHost, type HostSnapshot } from './helpers/host-state.js';
-import { allOurJails, expectNoRunLeftovers } from './pool-helpers.js';
+import { allOurJails, expectNoRunLeftovers } from './helpers/leftovers.js';
+import { PATHS } from './helpers/sandboxes.js';
 
 const py = (lines: string[]) => lines.join('\n');
 const IN_FLIGHT = 8;
@@ -82,7 +83,7 @@ function wrongVerdict(c: LimitCase, r: RunResult): object | null {
   return { case: c.name, expected: c.status, status, signal, exitCode, cpuMs, durationMs, memoryPeakBytes, error: r.error?.type, stderr: r.stderr.slice(-200) };
 }
 
-describe.each(['cold', 'pool', 'zygote'] as const)('path %s', (mode) => {
+describe.each(PATHS)('path %s', (mode) => {
   let sandbox: Sandbox;
   let before: HostSnapshot;
 

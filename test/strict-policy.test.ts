@@ -6,12 +6,12 @@
  * it would touch is absent) and no socket the policy denies is made; under 'off' the same
  * code does both, so the attacks work and the difference is the filter.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadCorpus } from '../src/attack/corpus.js';
 import { attackProgram } from '../src/attack/context.js';
 import { randomId, virtualHost } from '../src/attack/host.js';
-import { Sandbox } from '../src/index.js';
 import { hostLeftovers, snapshotHost, type HostSnapshot } from './helpers/host-state.js';
+import { PATHS, sandboxesForBlock } from './helpers/sandboxes.js';
 
 const corpus = loadCorpus();
 
@@ -27,19 +27,10 @@ function attack(id: string): { code: string; token: string; marker: string } {
 
 const STARTS_A_PROGRAM = ['strict-posixsubprocess-fork-exec', 'strict-os-execv'];
 
-describe.each(['cold', 'pool', 'zygote'] as const)('path %s', (mode) => {
+describe.each(PATHS)('path %s', (mode) => {
   const limits = { timeoutMs: 5000, cpuMs: 3000, memoryMiB: 128, processes: 16 };
-  let strict: Sandbox;
-  let off: Sandbox;
+  const { strict, off } = sandboxesForBlock({ strict: { mode, limits }, off: { mode, policy: 'off', limits } });
   let snapshot: HostSnapshot;
-  beforeAll(async () => {
-    strict = await Sandbox.create({ mode, limits });
-    off = await Sandbox.create({ mode, policy: 'off', limits });
-  });
-  afterAll(async () => {
-    await strict.close();
-    await off.close();
-  });
   beforeEach(() => {
     snapshot = snapshotHost();
   });

@@ -15,9 +15,10 @@ import { decodeBpf, hostSeccompArch, runFilter, syscallNumber, AUDIT_ARCH, SECCO
 import { CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER } from '../src/backends/native/seccomp/policy.js';
 import { childPids } from '../src/host/processes.js';
 import { zygoteSeccompFilter } from '../src/backends/native/zygote/zygote-seccomp.js';
-import { sandboxesClosedAfterEach } from './pool-helpers.js';
+import { sandboxesClosedAfterEach } from './helpers/sandboxes.js';
+import { until } from './helpers/wait.js';
 
-const { make, until } = sandboxesClosedAfterEach();
+const { make } = sandboxesClosedAfterEach();
 const isRoot = process.getuid?.() === 0;
 const CAP_NET_ADMIN = 12;
 const CAP_SYS_ADMIN = 21;
@@ -108,7 +109,7 @@ describe('two runs at once', () => {
   it('cannot signal or read each other: the victim finishes untouched, its secret never reaches the attacker, the zygotes live on', async () => {
     const sb = await make({ mode: 'zygote', policy: 'off', pool: { size: 2, max: 2 }, limits: { timeoutMs: 8000 } });
     expect((await sb.run('pass')).status).toBe('ok');
-    await until(() => sb.mode.zygotes >= 2); // one run per zygote: both run at once
+    await until(() => sb.mode.zygotes >= 2, { what: 'two zygotes' }); // one run per zygote: both run at once
     expect(sb.mode.zygotes).toBe(2);
     const before = zygoteServers();
     expect(before.length).toBeGreaterThan(0);

@@ -14,34 +14,49 @@ import { readdirSync, readFileSync, readlinkSync, rmdirSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { expectNoRunLeftovers, sandboxesClosedAfterEach } from './pool-helpers.js';
+import { expectNoRunLeftovers } from './helpers/leftovers.js';
+import { sandboxesClosedAfterEach } from './helpers/sandboxes.js';
+import { runUntilPrinted, until } from './helpers/wait.js';
+import { jailOfRun, zygoteProcesses } from './helpers/which-jail.js';
+import type { Sandbox } from '../src/index.js';
 
-const { make, sleep, until } = sandboxesClosedAfterEach();
+const { make } = sandboxesClosedAfterEach();
+
+/** Until a zygote of `sb` is up, with a spare forked (so a run can take the zygote path). */
+const zygoteUp = (sb: Sandbox) => until(() => sb.mode.zygotes >= 1 && zygoteProcesses().length > 0, { what: 'a zygote up' });
 
 describe('the zygote (mode zygote) and auto', () => {
   it('auto picks the zygote here, and the zygote serves runs', async () => {
     const sb = await make({ mode: 'auto' });
     expect(sb.mode.active).toBe('zygote');
-    await sleep(200);
+    await zygoteUp(sb);
     const r = await sb.run('print("z")');
     expect(r.status).toBe('ok');
     expect(sb.pathCounts.zygote).toBe(1);
+    // and from the host: a run goes through one of the zygote's processes
+    expect(zygoteProcesses()).toContain(await jailOfRun(sb));
   });
 
   it('one run at a time per zygote: concurrent callers get more zygotes, up to max', async () => {
     const sb = await make({ mode: 'zygote', pool: { size: 1, max: 3 } });
     await Promise.all(Array.from({ length: 4 }, () => sb.run('import time; time.sleep(0.1)')));
-    await until(() => sb.mode.zygotes >= 2);
+    await until(() => sb.mode.zygotes >= 2, { what: 'two zygotes' });
     expect(sb.mode.zygotes).toBeGreaterThanOrEqual(2);
     expect(sb.mode.zygotes).toBeLessThanOrEqual(3);
+    // and on the host: as many zygote processes, each its own
+    await until(() => zygoteProcesses().length >= 2, { what: 'two zygote processes' });
+    expect(zygoteProcesses().length).toBeLessThanOrEqual(3);
     const rs = await Promise.all(Array.from({ length: 6 }, (_, i) => sb.run(`print(${i})`)));
     rs.forEach((r, i) => expect(r.stdout).toBe(`${i}\n`));
   });
 
-  it('a zygote that dies is replaced; runs keep working', async () => {
+  it('a zygote that dies is replaced: the next runs go through a new zygote', async () => {
     const sb = await make({ mode: 'zygote', pool: { size: 1, max: 2 } });
-    await sleep(200);
+    await zygoteUp(sb);
     const zygotePids = idleWarmJails().pids;
+    const killed = zygoteProcesses();
+    // The check below sees which zygote a run went through: here, one of those about to die.
+    expect(killed).toContain(await jailOfRun(sb));
     // kill every zygote process from the outside
     for (const pid of zygotePids) {
       try {
@@ -50,26 +65,33 @@ describe('the zygote (mode zygote) and auto', () => {
         /* gone */
       }
     }
-    await sleep(200);
+    // Once the sandbox has seen them die (a run claimed before that dies with them, as below).
+    await until(() => !idleWarmJails().pids.some((pid) => zygotePids.includes(pid)), { what: 'the killed zygotes out of the inventory' });
     for (let i = 0; i < 5; i++) {
       const r = await sb.run('print("still")');
       expect(r.status).toBe('ok');
     }
-    await until(() => sb.mode.zygotes >= 1);
+    await zygoteUp(sb);
     expect(sb.mode.zygotes).toBeGreaterThanOrEqual(1);
+    // Runs now go through a zygote started after the kill, on the zygote path.
+    const zygoteRunsBefore = sb.pathCounts.zygote;
+    for (let i = 0; i < 3; i++) {
+      const under = await jailOfRun(sb);
+      expect(killed).not.toContain(under);
+      expect(zygoteProcesses()).toContain(under);
+    }
+    expect(sb.pathCounts.zygote).toBe(zygoteRunsBefore + 3);
   });
 
   it('a zygote that dies under a run: that run is an internal_error, the next ones are fine', async () => {
     const sb = await make({ mode: 'zygote', pool: { size: 1, max: 2 } });
-    await sleep(200);
+    await zygoteUp(sb);
     // The zygotes' outermost processes only (a killed bwrap takes its zygote down): the
     // inventory also lists the idle child this run is about to claim.
-    const idle = idleWarmJails().pids;
-    const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
-    const zygotes = idle.filter((pid) => !idle.includes(parentOf(pid)));
+    const zygotes = zygoteProcesses();
     expect(zygotes.length).toBeGreaterThan(0);
-    const running = sb.run('import time; print("started", flush=True); time.sleep(20)');
-    await sleep(300);
+    const { result: running, printed } = runUntilPrinted(sb, 'import time; print("started", flush=True); time.sleep(20)', 'started');
+    await printed;
     for (const pid of zygotes) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -82,6 +104,9 @@ describe('the zygote (mode zygote) and auto', () => {
     expect(r.stderr).toMatch(/zygote exited/);
     for (let i = 0; i < 3; i++) expect((await sb.run('print(1)')).status).toBe('ok');
     expect(await expectNoRunLeftovers()).toEqual([]);
+    // the runs after it go through a new zygote
+    await zygoteUp(sb);
+    expect(zygotes).not.toContain(await jailOfRun(sb));
   });
 
   it('a run killed in the middle (timeout) leaves nothing, and the next run is fine', async () => {
@@ -105,7 +130,7 @@ describe('the zygote (mode zygote) and auto', () => {
           return [];
         }
       });
-    await until(() => spares().length >= 6 && spares().every((p) => p.nice === 0));
+    await until(() => spares().length >= 6 && spares().every((p) => p.nice === 0), { what: 'three spares readied' });
     const seen = spares();
     expect(seen.length).toBeGreaterThanOrEqual(6); // 3 spares, each R and G
     expect(seen.map((p) => p.nice)).toEqual(seen.map(() => 0));

@@ -91,21 +91,50 @@ export function otherPybox(uid: number): boolean {
 }
 
 /**
- * Live processes in the jail uid range (or with `marker` in their cmdline) and per-jail
- * cgroups that belong to no idle warm jail of ours and to no other live pybox.
+ * Live processes in the jail uid range (or with `marker` in their cmdline) that belong to
+ * no idle warm jail of ours and to no other live pybox: the processes of runs.
  */
-export function runLeftovers(marker?: string): string[] {
+export function runProcesses(marker?: string): JailProcess[] {
   // The candidates first, the inventory after: a warm jail forked in between is then
   // either not a candidate or already in the inventory.
   const candidates = readdirSync('/proc');
   const idle = new Set(idleWarmJails().pids);
-  const found = liveJailProcesses(marker, candidates)
-    .filter((p) => !idle.has(p.pid) && !otherPybox(p.uid))
-    .map((p) => {
-      const ppid = /^PPid:\s+(\d+)/m.exec(p.status)?.[1];
-      const nspid = /^NSpid:\s+(.*)$/m.exec(p.status)?.[1]?.trim();
-      return `process ${p.pid} uid ${p.uid} (parent ${ppid}, ns pids ${nspid}): ${p.cmdline.slice(-60)}`;
-    });
+  return liveJailProcesses(marker, candidates).filter((p) => !idle.has(p.pid) && !otherPybox(p.uid));
+}
+
+/** The parent of a host process (0 once it is gone). */
+export function parentPid(pid: number): number {
+  try {
+    // The command name in parentheses may hold spaces: the fields after it are fixed.
+    return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').pop()?.split(' ')[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The child of this process that `pid` descends from (the outermost process of the jail,
+ * zygote or pool jail that holds it), or null if it does not descend from us.
+ */
+export function ourChildAbove(pid: number): number | null {
+  for (let p = pid; p > 1; ) {
+    const parent = parentPid(p);
+    if (parent === process.pid) return p;
+    p = parent;
+  }
+  return null;
+}
+
+/**
+ * Live processes in the jail uid range (or with `marker` in their cmdline) and per-jail
+ * cgroups that belong to no idle warm jail of ours and to no other live pybox.
+ */
+export function runLeftovers(marker?: string): string[] {
+  const found = runProcesses(marker).map((p) => {
+    const ppid = /^PPid:\s+(\d+)/m.exec(p.status)?.[1];
+    const nspid = /^NSpid:\s+(.*)$/m.exec(p.status)?.[1]?.trim();
+    return `process ${p.pid} uid ${p.uid} (parent ${ppid}, ns pids ${nspid}): ${p.cmdline.slice(-60)}`;
+  });
   const cgroups = jailCgroupNames();
   if (cgroups) {
     const idleCg = new Set(idleWarmJails().cgroups);
