@@ -1,9 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, readFileSync, realpathSync } from 'node:fs';
+import { accessSync, constants, realpathSync } from 'node:fs';
 import { Command } from 'commander';
 import { compileSeccompFilter, DEFAULT_PYTHON, findBwrap, hostSeccompArch, sharedCgroups, UID_LOCK_DIR } from '../backends/native/index.js';
+import { readConfinement, type Confinement } from '../host/confinement.js';
+import { detectDeployment, type Deployment } from '../host/deployment.js';
 import { describeRunPaths } from '../sandbox/describe-paths.js';
 import { Sandbox } from '../sandbox/index.js';
+import { cgroupFinding, joinFixes, usernsFindings, zygoteFinding } from './doctor-fixes.js';
 import { writeAll } from './io.js';
 import type { CliContext } from './run-command.js';
 import { EXIT, oneLine } from './usage-error.js';
@@ -11,7 +14,7 @@ import { EXIT, oneLine } from './usage-error.js';
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
 export interface DoctorCheck {
-  name: 'bwrap' | 'python' | 'userns' | 'seccomp' | 'cgroups' | 'root' | 'paths';
+  name: 'bwrap' | 'python' | 'host' | 'userns' | 'seccomp' | 'cgroups' | 'root' | 'paths';
   status: CheckStatus;
   detail: string;
   /** The command (or step) that fixes a failed or degraded check. */
@@ -42,18 +45,19 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   const python = checkPython(pythonPath);
   checks.push(python);
 
+  const where: Where = { deployment: detectDeployment(), confinement: readConfinement() };
   // cgroups first: the jail below uses the same process-wide provider.
-  const cgroups = checkCgroups();
-  const seccomp = checkSeccomp();
+  const cgroups = checkCgroups(where);
+  const seccomp = checkSeccomp(where);
   const userns =
     bwrap.status === 'fail' || python.status === 'fail'
-      ? skippedUserns()
-      : await checkJail(pythonPath, seccomp.status !== 'fail');
+      ? skippedUserns(where)
+      : await checkJail(pythonPath, seccomp.status !== 'fail', where);
   if (userns.status === 'ok' && seccomp.status === 'ok') seccomp.detail += '; the test jail ran under it';
   else if (seccomp.status === 'ok') seccomp.detail += '; not exercised (no jail started)';
 
-  checks.push(userns, seccomp, cgroups, checkRoot(userns.status === 'ok'));
-  if (userns.status === 'ok') checks.push(await checkRunPaths(pythonPath));
+  checks.push(checkHost(where), userns, seccomp, cgroups, checkRoot(userns.status === 'ok'));
+  if (userns.status === 'ok') checks.push(await checkRunPaths(pythonPath, where));
   return { ok: checks.every((c) => c.status !== 'fail'), checks };
 }
 
@@ -101,46 +105,45 @@ function checkPython(pythonPath: string): DoctorCheck {
   return { name: 'python', status: 'ok', detail: `${shown} (Python ${version})` };
 }
 
-function readSysctl(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return null;
-  }
+/** Where pybox runs and what confines it there, read once per doctor run. */
+interface Where {
+  deployment: Deployment;
+  confinement: Confinement;
 }
 
-/** Host settings that stop bwrap from creating a user namespace, each with the command that lifts it. */
-function usernsBlockers(): { detail: string; fix: string }[] {
-  const blockers: { detail: string; fix: string }[] = [];
-  if (readSysctl('/proc/sys/user/max_user_namespaces') === '0') {
-    blockers.push({ detail: 'user.max_user_namespaces is 0', fix: 'sysctl -w user.max_user_namespaces=15000' });
-  }
-  if (readSysctl('/proc/sys/kernel/unprivileged_userns_clone') === '0') {
-    blockers.push({ detail: 'kernel.unprivileged_userns_clone is 0', fix: 'sysctl -w kernel.unprivileged_userns_clone=1' });
-  }
-  if (readSysctl('/proc/sys/kernel/apparmor_restrict_unprivileged_userns') === '1') {
-    blockers.push({
-      detail: 'kernel.apparmor_restrict_unprivileged_userns is 1',
-      fix: 'sysctl -w kernel.apparmor_restrict_unprivileged_userns=0',
-    });
-  }
-  return blockers;
+const KIND_NAME: Record<Deployment['kind'], string> = {
+  kubernetes: 'in a Kubernetes Pod',
+  podman: 'in a Podman container',
+  docker: 'in a Docker container',
+  container: 'in a container',
+  'github-actions': 'on a GitHub Actions runner',
+  host: 'on the host (no container seen)',
+};
+
+/** Where pybox runs and what confines it: the facts the userns and cgroups fixes are phrased for. */
+function checkHost({ deployment: d, confinement: c }: Where): DoctorCheck {
+  const kind = `${KIND_NAME[d.kind]}${d.rootless ? ' (rootless)' : ''}${d.evidence.length ? ` (${d.evidence.join(', ')})` : ''}`;
+  const seccomp = c.seccompMode === 2 ? `a seccomp filter (${c.seccompFilters ?? '?'})` : c.seccompMode === 0 ? 'no seccomp filter' : `seccomp mode ${c.seccompMode ?? 'unknown'}`;
+  const apparmor = c.apparmorProfile === null ? 'no AppArmor' : `AppArmor ${c.apparmorProfile}`;
+  const proc = c.procOvermounts.length > 0 ? `/proc masked (${c.procOvermounts.length} mounts)` : '/proc unmasked';
+  const cg = c.cgroup.version === null ? 'no cgroup hierarchy' : `cgroup v${c.cgroup.version} at ${c.cgroup.ownPath} (${c.cgroup.readOnly ? 'read-only' : 'read-write'} mount)`;
+  return { name: 'host', status: 'ok', detail: `${kind}; ${seccomp}; ${apparmor}; ${proc}; ${cg}` };
 }
 
-function skippedUserns(): DoctorCheck {
-  const blockers = usernsBlockers();
+function skippedUserns(where: Where): DoctorCheck {
+  const blockers = usernsFindings(where.deployment, where.confinement);
   if (blockers.length > 0) {
     return {
       name: 'userns',
       status: 'fail',
       detail: `not tested (bwrap or python missing); ${blockers.map((b) => b.detail).join('; ')}`,
-      fix: blockers.map((b) => b.fix).join(' && '),
+      fix: joinFixes(blockers.map((b) => b.fix)),
     };
   }
   return { name: 'userns', status: 'warn', detail: 'not tested: needs bwrap and python first' };
 }
 
-async function checkJail(python: string, seccompOk: boolean): Promise<DoctorCheck> {
+async function checkJail(python: string, seccompOk: boolean, where: Where): Promise<DoctorCheck> {
   if (!seccompOk) return { name: 'userns', status: 'fail', detail: 'not tested: the seccomp filter does not compile here' };
   let sandbox: Sandbox | null = null;
   try {
@@ -154,22 +157,22 @@ async function checkJail(python: string, seccompOk: boolean): Promise<DoctorChec
       };
     }
     const why = oneLine(result.stderr.replace(/^pybox:\s*/, '')) || `status ${result.status}`;
-    return jailFailure(`a test jail did not run print(1): ${result.status}: ${why}`);
+    return jailFailure(`a test jail did not run print(1): ${result.status}: ${why}`, where);
   } catch (error) {
-    return jailFailure(`a test jail could not be started: ${oneLine((error as Error).message)}`);
+    return jailFailure(`a test jail could not be started: ${oneLine((error as Error).message)}`, where);
   } finally {
     await sandbox?.close();
   }
 }
 
-function jailFailure(detail: string): DoctorCheck {
-  const blockers = usernsBlockers();
+function jailFailure(detail: string, where: Where): DoctorCheck {
+  const blockers = usernsFindings(where.deployment, where.confinement);
   if (blockers.length > 0) {
     return {
       name: 'userns',
       status: 'fail',
       detail: `${detail}; ${blockers.map((b) => b.detail).join('; ')}`,
-      fix: blockers.map((b) => b.fix).join(' && '),
+      fix: joinFixes(blockers.map((b) => b.fix)),
     };
   }
   return {
@@ -182,12 +185,12 @@ function jailFailure(detail: string): DoctorCheck {
   };
 }
 
-function checkSeccomp(): DoctorCheck {
+function checkSeccomp(where: Where): DoctorCheck {
   try {
     const arch = hostSeccompArch();
     const mode = sharedCgroups().mode;
     const filter = compileSeccompFilter({ denySysvShm: mode === 'none' });
-    const kernel = /^Seccomp:/m.test(readSysctl('/proc/self/status') ?? '') ? '' : '; the kernel shows no seccomp support';
+    const kernel = where.confinement.seccompMode !== null ? '' : '; the kernel shows no seccomp support';
     return {
       name: 'seccomp',
       status: kernel ? 'fail' : 'ok',
@@ -204,7 +207,7 @@ function checkSeccomp(): DoctorCheck {
   }
 }
 
-function checkCgroups(): DoctorCheck {
+function checkCgroups(where: Where): DoctorCheck {
   let provider: ReturnType<typeof sharedCgroups>;
   try {
     provider = sharedCgroups();
@@ -221,8 +224,11 @@ function checkCgroups(): DoctorCheck {
     };
   }
   const isRoot = process.getuid?.() === 0;
+  const finding = cgroupFinding(where.deployment, where.confinement, isRoot);
   let fix: string;
-  if (!isRoot) {
+  if (finding) {
+    fix = joinFixes([finding.fix]);
+  } else if (!isRoot) {
     fix = 'run pybox as root, or in a delegated cgroup v2 scope: systemd-run --user --scope -p Delegate=yes ./bin/pybox ...';
   } else if (/ lacks the [\w, ]+ controller/.test(provider.detail)) {
     const base = /(\S+) lacks the/.exec(provider.detail)?.[1]?.replace(/^\(/, '') ?? '/sys/fs/cgroup';
@@ -236,22 +242,28 @@ function checkCgroups(): DoctorCheck {
     name: 'cgroups',
     status: 'warn',
     detail:
-      `no cgroups: ${provider.detail}; rlimits enforce memory (RLIMIT_AS, per process), processes (RLIMIT_NPROC) and CPU ` +
+      `no cgroups: ${provider.detail}${finding ? `; ${finding.detail}` : ''}; rlimits enforce memory (RLIMIT_AS, per process), processes (RLIMIT_NPROC) and CPU ` +
       '(RLIMIT_CPU per process, plus /proc sampling); SysV shared memory is denied; the supervisor enforces wall clock and output',
     fix,
   };
 }
 
 /** Which run paths work here (each proven by a run) and which one Sandbox.create() picks. */
-async function checkRunPaths(python: string): Promise<DoctorCheck> {
+async function checkRunPaths(python: string, where: Where): Promise<DoctorCheck> {
   const report = await describeRunPaths({ python });
   const each = report.paths.map((p) => `${p.path}: ${p.available ? 'yes' : 'no'} (${p.detail})`).join('; ');
-  const fast = report.auto !== 'cold';
+  const detail = `Sandbox.create() uses mode '${report.defaultMode}', which runs on the ${report.auto} path here; ${each}`;
+  if (report.auto === 'zygote') return { name: 'paths', status: 'ok', detail };
+  const ptrace = zygoteFinding(where.deployment, where.confinement, process.getuid?.() === 0);
+  const fixes = [
+    ...(sharedCgroups().mode === 'none' ? ['the zygote needs writable cgroups: see the cgroups line'] : []),
+    ...(ptrace ? [ptrace.fix] : []),
+  ];
   return {
     name: 'paths',
-    status: report.auto === 'zygote' ? 'ok' : 'warn',
-    detail: `Sandbox.create() uses mode '${report.defaultMode}', which runs on the ${report.auto} path here; ${each}`,
-    ...(report.auto === 'zygote' ? {} : { fix: fast ? 'the zygote needs writable cgroups: see the cgroups line' : 'see the userns and cgroups lines' }),
+    status: 'warn',
+    detail: ptrace ? `${detail}; ${ptrace.detail}` : detail,
+    fix: report.auto === 'cold' ? 'see the userns and cgroups lines' : fixes.length > 0 ? joinFixes(fixes) : 'the zygote needs writable cgroups: see the cgroups line',
   };
 }
 

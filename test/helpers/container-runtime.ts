@@ -1,0 +1,144 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, chmodSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface Output {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A command's exit code and output, whatever the code. */
+export async function capture(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Output> {
+  try {
+    const { stdout, stderr } = await run(cmd, args, { maxBuffer: 16 << 20, env: env ?? process.env });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number | string; stdout?: string; stderr?: string; message: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? e.message };
+  }
+}
+
+export function onPath(name: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((dir) => existsSync(join(dir, name)));
+}
+
+/**
+ * An image with nothing of its own but a root skeleton: the host's /usr (node, python3, bwrap,
+ * util-linux) is bind-mounted read-only at run time, so no registry and no package download is
+ * needed to build it. A real image installs the same packages (docs/deploy.md).
+ */
+export function writeSkeleton(dir: string): void {
+  // /sbin is a directory of the image's own: Docker's --init mounts /sbin/docker-init there.
+  for (const d of ['etc', 'proc', 'sys', 'dev', 'run', 'root', 'usr', 'sbin']) mkdirSync(join(dir, d), { recursive: true });
+  for (const d of ['tmp', 'var/tmp']) {
+    mkdirSync(join(dir, d), { recursive: true });
+    chmodSync(join(dir, d), 0o1777);
+  }
+  for (const name of ['bin', 'lib', 'lib64']) symlinkSync(`usr/${name}`, join(dir, name));
+  writeFileSync(join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n');
+  writeFileSync(join(dir, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
+  if (existsSync('/etc/ld.so.cache')) copyFileSync('/etc/ld.so.cache', join(dir, 'etc/ld.so.cache'));
+}
+
+/**
+ * A Docker daemon of the test's own (its socket, data and state directories), so that the
+ * test neither needs nor disturbs one the machine may run. No bridge, no iptables rules:
+ * the containers run with --network=none, and pybox needs no network.
+ */
+export class PrivateDocker {
+  readonly socket: string;
+  private readonly state: string;
+  private readonly data = '/var/lib/pybox-test-docker';
+  private daemon: ChildProcess | null = null;
+  private log = '';
+
+  constructor() {
+    this.state = mkdtempSync(join('/run', 'pybox-test-docker-'));
+    this.socket = join(this.state, 'docker.sock');
+  }
+
+  async start(): Promise<void> {
+    const initPath = ['/usr/bin/tini-static', '/usr/bin/tini'].find((p) => existsSync(p));
+    this.daemon = spawn(
+      'dockerd',
+      [
+        `--host=unix://${this.socket}`,
+        `--data-root=${this.data}`,
+        `--exec-root=${join(this.state, 'exec')}`,
+        `--pidfile=${join(this.state, 'dockerd.pid')}`,
+        '--iptables=false',
+        '--ip6tables=false',
+        '--bridge=none',
+        ...(initPath ? [`--init-path=${initPath}`] : []),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const exited = new Promise<never>((_, reject) => {
+      this.daemon?.once('exit', (code) => reject(new Error(`dockerd exited (${code}): ${this.log.slice(-2000)}`)));
+    });
+    exited.catch(() => {}); // observed below, or after a normal stop
+    this.daemon.stderr?.on('data', (b: Buffer) => (this.log += b.toString()));
+    // The daemon says so on its log when its API listens.
+    await Promise.race([
+      new Promise<void>((resolve) => {
+        const onData = (): void => {
+          if (this.log.includes('API listen on')) resolve();
+        };
+        this.daemon?.stderr?.on('data', onData);
+      }),
+      exited,
+    ]);
+  }
+
+  docker(args: string[]): Promise<Output> {
+    return capture('docker', ['-H', `unix://${this.socket}`, ...args]);
+  }
+
+  /** Imports the skeleton (see writeSkeleton) as `name`. */
+  async importSkeleton(name: string): Promise<void> {
+    const dir = mkdtempSync(join(tmpdir(), 'pybox-image-'));
+    try {
+      writeSkeleton(dir);
+      const tar = join(tmpdir(), `pybox-image-${process.pid}.tar`);
+      const made = await capture('tar', ['-C', dir, '-cf', tar, '.']);
+      if (made.code !== 0) throw new Error(`tar: ${made.stderr}`);
+      const imported = await this.docker(['import', tar, name]);
+      rmSync(tar, { force: true });
+      if (imported.code !== 0) throw new Error(`docker import: ${imported.stderr}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Stops the daemon (its containers are gone: every run used --rm) and removes all it wrote. */
+  async stop(): Promise<void> {
+    const daemon = this.daemon;
+    if (daemon && daemon.exitCode === null) {
+      const gone = new Promise((resolve) => daemon.once('exit', resolve));
+      daemon.kill('SIGTERM');
+      await gone;
+    }
+    rmSync(this.data, { recursive: true, force: true });
+    rmSync(this.state, { recursive: true, force: true });
+  }
+
+  get output(): string {
+    return this.log;
+  }
+}
+
+/** The `docker run` flags docs/deploy.md gives in the block marked `<!-- tested: NAME -->`. */
+export function documentedFlags(doc: string, name: string): string[] {
+  const block = new RegExp(`<!-- tested: ${name} -->\\s*\`\`\`sh\\n([\\s\\S]*?)\`\`\``).exec(readFileSync(doc, 'utf8'))?.[1];
+  if (!block) throw new Error(`${doc} has no block marked ${name}`);
+  const words = block.replace(/\\\n/g, ' ').split(/\s+/).filter(Boolean);
+  const start = words.indexOf('run');
+  const end = words.indexOf('IMAGE');
+  if (start < 0 || end < start) throw new Error(`the ${name} block is not "... run <flags> IMAGE ..."`);
+  return words.slice(start + 1, end);
+}
