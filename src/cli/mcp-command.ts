@@ -10,7 +10,8 @@ import { RunService } from '../server/run-service.js';
 import { addGuestOptions, addLimitOptions, pickLimits, type LimitFlags } from './limit-flags.js';
 import { pyboxVersion } from './main.js';
 import type { CliContext } from './run-command.js';
-import { countOption, MAX_CONCURRENT_DEFAULT, MAX_QUEUE_DEFAULT, untilSignal } from './service-flags.js';
+import { SERVE_DEFAULTS } from '../server/serve.js';
+import { countOption, untilSignal } from './service-flags.js';
 import { EXIT, UsageError } from './usage-error.js';
 
 interface McpFlags extends LimitFlags {
@@ -30,7 +31,7 @@ export function mcpCommand(ctx: CliContext): Command {
   const command = new Command('mcp')
     .description('serve MCP over stdio (run_python_code and file tools), every call in a fresh jail')
     .addOption(new Option('--return-mode <mode>', 'run_python_code answers in tags (xml) or JSON').choices(['xml', 'json']).default('xml'))
-    .option('--max-concurrent <n>', 'calls in their jails at once (more wait)', countOption('--max-concurrent', 1, 1024), MAX_CONCURRENT_DEFAULT)
+    .option('--max-concurrent <n>', 'calls in their jails at once (more wait)', countOption('--max-concurrent', 1, 1024), SERVE_DEFAULTS.maxConcurrent)
     .addHelpText('after', MCP_HELP);
   return addGuestOptions(addLimitOptions(command)).action(async (flags: McpFlags) => {
     if (flags.python !== undefined && !flags.python.startsWith('/')) throw new UsageError(`--python must be an absolute path, got ${JSON.stringify(flags.python)}`);
@@ -38,7 +39,7 @@ export function mcpCommand(ctx: CliContext): Command {
     if (flags.policy !== undefined) options.policy = flags.policy;
     if (flags.python !== undefined) options.python = flags.python;
     const sandbox = await Sandbox.create(options);
-    const queue = new RunQueue(flags.maxConcurrent, MAX_QUEUE_DEFAULT);
+    const queue = new RunQueue(flags.maxConcurrent, SERVE_DEFAULTS.maxQueue);
     const quotas = new Quotas({ concurrentRuns: Number.MAX_SAFE_INTEGER, runsPerMinute: Number.MAX_SAFE_INTEGER, sessions: 1 });
     const metrics = new ServerMetrics({ queueDepth: () => queue.depth, running: () => queue.active, warmJails: () => sandbox.mode.warmJails, liveSessions: () => 1 });
     const service = new RunService(sandbox, queue, quotas, metrics);

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
-import { startServer, ServeRefused } from '../server/serve.js';
+import { SERVE_DEFAULTS as D, startServer, ServeRefused } from '../server/serve.js';
 import { addGuestOptions, addLimitOptions, pickLimits, type LimitFlags } from './limit-flags.js';
-import { countOption, MAX_CONCURRENT_DEFAULT, MAX_QUEUE_DEFAULT, untilSignal } from './service-flags.js';
+import { countOption, untilSignal } from './service-flags.js';
 import { pyboxVersion } from './main.js';
 import type { CliContext } from './run-command.js';
 import { EXIT, UsageError } from './usage-error.js';
@@ -35,19 +35,19 @@ Examples:
 export function serveCommand(ctx: CliContext): Command {
   const command = new Command('serve')
     .description('serve the HTTP API (POST /v1/run, /healthz, /readyz, /metrics, /openapi.json) and MCP at /mcp')
-    .option('--host <address>', 'address to listen on', '127.0.0.1')
-    .option('--port <n>', 'port to listen on (0: any free port)', countOption('--port', 0, 65535), 8000)
+    .option('--host <address>', 'address to listen on', D.host)
+    .option('--port <n>', 'port to listen on (0: any free port)', countOption('--port', 0, 65535), D.port)
     .option('--api-keys <file>', 'API keys, one per line: requests need Authorization: Bearer <key>')
-    .option('--max-concurrent <n>', 'runs in their jails at once', countOption('--max-concurrent', 1, 1024), MAX_CONCURRENT_DEFAULT)
-    .option('--max-queue <n>', 'runs waiting for a slot before requests get 503', countOption('--max-queue', 0, 100_000), MAX_QUEUE_DEFAULT)
-    .option('--max-sessions <n>', 'live MCP sessions in all', countOption('--max-sessions', 1, 100_000), 64)
-    .option('--max-body <MiB>', 'largest request body', countOption('--max-body', 1, 1024), 16)
+    .option('--max-concurrent <n>', 'runs in their jails at once', countOption('--max-concurrent', 1, 1024), D.maxConcurrent)
+    .option('--max-queue <n>', 'runs waiting for a slot before requests get 503', countOption('--max-queue', 0, 100_000), D.maxQueue)
+    .option('--max-sessions <n>', 'live MCP sessions in all', countOption('--max-sessions', 1, 100_000), D.maxSessions)
+    .option('--max-body <MiB>', 'largest request body', countOption('--max-body', 1, 1024), D.maxBodyMiB)
     .option('--key-concurrent <n>', "a key's runs at once (default: --max-concurrent)", countOption('--key-concurrent', 1, 100_000))
-    .option('--key-rpm <n>', "a key's runs per minute", countOption('--key-rpm', 1, 10_000_000), 600)
-    .option('--key-sessions <n>', "a key's live MCP sessions", countOption('--key-sessions', 1, 100_000), 8)
-    .option('--session-idle <s>', 'end an MCP session after this many idle seconds', countOption('--session-idle', 1, 86_400), 600)
+    .option('--key-rpm <n>', "a key's runs per minute", countOption('--key-rpm', 1, 10_000_000), D.quotas.runsPerMinute)
+    .option('--key-sessions <n>', "a key's live MCP sessions", countOption('--key-sessions', 1, 100_000), D.quotas.sessions)
+    .option('--session-idle <s>', 'end an MCP session after this many idle seconds', countOption('--session-idle', 1, 86_400), D.sessionIdleMs / 1000)
     .option('--allow-policy-off', "let requests ask for policy 'off' (the OS jail alone)")
-    .addOption(new Option('--return-mode <mode>', 'run_python_code answers in tags (xml) or JSON').choices(['xml', 'json']).default('xml'))
+    .addOption(new Option('--return-mode <mode>', 'run_python_code answers in tags (xml) or JSON').choices(['xml', 'json']).default(D.returnMode))
     .addHelpText('after', SERVE_HELP);
   return addGuestOptions(addLimitOptions(command)).action(async (flags: ServeFlags) => {
     if (flags.python !== undefined && !flags.python.startsWith('/')) throw new UsageError(`--python must be an absolute path, got ${JSON.stringify(flags.python)}`);

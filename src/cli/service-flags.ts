@@ -1,8 +1,5 @@
 import { UsageError } from './usage-error.js';
 
-export const MAX_CONCURRENT_DEFAULT = 16;
-export const MAX_QUEUE_DEFAULT = 256;
-
 /** A commander parser for a whole number in [min, max]; anything else is one usage line. */
 export function countOption(flag: string, min: number, max: number): (value: string) => number {
   return (value: string) => {
