@@ -4,8 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { attackCommand } from '../attack/cli.js';
 import { doctorCommand } from './doctor.js';
+import { mcpCommand } from './mcp-command.js';
 import { processIO, writeAll, type CliIO } from './io.js';
 import { runCommand, type CliContext } from './run-command.js';
+import { serveCommand } from './serve-command.js';
 import { describeError, EXIT, oneLine } from './usage-error.js';
 
 /** The version in pybox's package.json, found by walking up from this file (src/ or dist/src/). */
@@ -31,6 +33,8 @@ output_limit or killed. "pybox doctor" exits 0 when pybox can run here, 1 otherw
 Examples:
   pybox run hello.py
   pybox run --json --timeout 2000 job.py
+  pybox serve --port 8000
+  pybox mcp
   pybox doctor`;
 
 /** Builds the commander program; commands report through `ctx` instead of exiting. */
@@ -48,7 +52,7 @@ export function buildProgram(ctx: CliContext): Command {
     })
     .addHelpText('after', PROGRAM_HELP);
 
-  for (const command of [runCommand(ctx), doctorCommand(ctx), attackCommand()]) {
+  for (const command of [runCommand(ctx), doctorCommand(ctx), serveCommand(ctx), mcpCommand(ctx), attackCommand()]) {
     command.copyInheritedSettings(program);
     program.addCommand(command);
   }

@@ -1,7 +1,8 @@
-import { Command, Option } from 'commander';
-import { DEFAULT_LIMITS, Sandbox, type GuestPolicy, type Limits, type RunResult } from '../sandbox/index.js';
+import { Command } from 'commander';
+import { DEFAULT_LIMITS, Sandbox, type Limits, type RunResult } from '../sandbox/index.js';
 import { checkOutDir, writeOutDir } from './out-dir.js';
-import { integerOption, parseFileSpec, programStdin, readCode, readHostFile } from './inputs.js';
+import { addGuestOptions, addLimitOptions, pickLimits, type LimitFlags } from './limit-flags.js';
+import { parseFileSpec, programStdin, readCode, readHostFile } from './inputs.js';
 import { writeAll, type CliIO } from './io.js';
 import { EXIT, oneLine, UsageError } from './usage-error.js';
 
@@ -13,21 +14,12 @@ export interface CliContext {
 
 const MiB = 1024 * 1024;
 
-export interface RunFlags {
+export interface RunFlags extends LimitFlags {
   json?: boolean;
-  timeout?: number;
-  cpu?: number;
-  memory?: number;
-  processes?: number;
-  maxOutput?: number;
-  openFiles?: number;
-  workspace?: number;
   file?: string[];
   collect?: string[];
   outDir?: string;
   stdin?: string;
-  python?: string;
-  policy?: GuestPolicy;
 }
 
 const repeat = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
@@ -50,44 +42,19 @@ Examples:
   pybox run --json --timeout 2000 --memory 128 job.py -- --verbose`;
 
 export function runCommand(ctx: CliContext): Command {
-  const d = DEFAULT_LIMITS;
-  return new Command('run')
+  const command = new Command('run')
     .description('run a Python program in a fresh jail')
     .argument('<file>', 'the Python file to run, or - to read the code from stdin (at most 1 MiB of UTF-8)')
     .argument('[args...]', "the program's arguments (sys.argv[1:]); put them after --")
     .option('--json', 'print the RunResult as one JSON object (files as base64) and exit 0')
-    .option('--timeout <ms>', `wall-clock limit (default ${d.timeoutMs})`, integerOption('--timeout', 'timeoutMs', 'milliseconds'))
-    .option('--cpu <ms>', `CPU-time limit of the whole jail (default ${d.cpuMs})`, integerOption('--cpu', 'cpuMs', 'milliseconds'))
-    .option('--memory <MiB>', `memory limit (default ${d.memoryMiB})`, integerOption('--memory', 'memoryMiB', 'MiB'))
-    .option('--processes <n>', `processes and threads at once (default ${d.processes})`, integerOption('--processes', 'processes', 'processes'))
-    .option('--max-output <bytes>', `stdout + stderr bytes before the run is killed (default ${d.outputBytes})`, integerOption('--max-output', 'outputBytes', 'bytes'))
-    .option('--open-files <n>', `open files per process (default ${d.openFiles})`, integerOption('--open-files', 'openFiles', 'files'))
-    .option('--workspace <MiB>', `size of /workspace and /tmp (default ${d.workspaceMiB})`, integerOption('--workspace', 'workspaceMiB', 'MiB'))
     .option('--file <sandbox-path>=<host-path>', 'copy a host file into /workspace (repeatable)', repeat)
     .option('--collect <sandbox-path>', 'return a /workspace file or glob after the run (repeatable)', repeat)
     .option('--out-dir <dir>', 'write collected files here (never through a symlink, never outside it)')
     .option('--stdin <host-path>', "the program's stdin: a host file, or - for pybox's own stdin (without it, a program run from a file gets pybox's own stdin as it arrives, unless that is a terminal)")
-    .option('--python <path>', 'absolute path of the interpreter (default /usr/bin/python3)')
-    .addOption(new Option('--policy <mode>', 'guest language layer: audit hooks + import policy (strict, the default) or none (off)').choices(['strict', 'off']))
-    .addHelpText('after', RUN_EXIT_HELP)
-    .action(async (file: string, args: string[], flags: RunFlags) => {
-      ctx.exitCode = await executeRun(ctx.io, file, args, flags);
-    });
-}
-
-function pickLimits(flags: RunFlags): Partial<Limits> {
-  const limits: Partial<Limits> = {};
-  const set = (key: keyof Limits, value: number | undefined) => {
-    if (value !== undefined) limits[key] = value;
-  };
-  set('timeoutMs', flags.timeout);
-  set('cpuMs', flags.cpu);
-  set('memoryMiB', flags.memory);
-  set('processes', flags.processes);
-  set('outputBytes', flags.maxOutput);
-  set('openFiles', flags.openFiles);
-  set('workspaceMiB', flags.workspace);
-  return limits;
+    .addHelpText('after', RUN_EXIT_HELP);
+  return addGuestOptions(addLimitOptions(command)).action(async (file: string, args: string[], flags: RunFlags) => {
+    ctx.exitCode = await executeRun(ctx.io, file, args, flags);
+  });
 }
 
 /**

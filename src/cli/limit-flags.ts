@@ -1,0 +1,51 @@
+import { Option, type Command } from 'commander';
+import { DEFAULT_LIMITS, type GuestPolicy, type Limits } from '../sandbox/index.js';
+import { integerOption } from './inputs.js';
+
+/** The limit flags `run`, `serve` and `mcp` share, as commander parses them. */
+export interface LimitFlags {
+  timeout?: number;
+  cpu?: number;
+  memory?: number;
+  processes?: number;
+  maxOutput?: number;
+  openFiles?: number;
+  workspace?: number;
+  python?: string;
+  policy?: GuestPolicy;
+}
+
+/** Adds --timeout ... --workspace, --python and --policy to a command. */
+export function addLimitOptions(command: Command): Command {
+  const d = DEFAULT_LIMITS;
+  return command
+    .option('--timeout <ms>', `wall-clock limit (default ${d.timeoutMs})`, integerOption('--timeout', 'timeoutMs', 'milliseconds'))
+    .option('--cpu <ms>', `CPU-time limit of the whole jail (default ${d.cpuMs})`, integerOption('--cpu', 'cpuMs', 'milliseconds'))
+    .option('--memory <MiB>', `memory limit (default ${d.memoryMiB})`, integerOption('--memory', 'memoryMiB', 'MiB'))
+    .option('--processes <n>', `processes and threads at once (default ${d.processes})`, integerOption('--processes', 'processes', 'processes'))
+    .option('--max-output <bytes>', `stdout + stderr bytes before the run is killed (default ${d.outputBytes})`, integerOption('--max-output', 'outputBytes', 'bytes'))
+    .option('--open-files <n>', `open files per process (default ${d.openFiles})`, integerOption('--open-files', 'openFiles', 'files'))
+    .option('--workspace <MiB>', `size of /workspace and /tmp (default ${d.workspaceMiB})`, integerOption('--workspace', 'workspaceMiB', 'MiB'));
+}
+
+/** Adds --python and --policy. */
+export function addGuestOptions(command: Command): Command {
+  return command
+    .option('--python <path>', 'absolute path of the interpreter (default /usr/bin/python3)')
+    .addOption(new Option('--policy <mode>', 'guest language layer: audit hooks + import policy (strict, the default) or none (off)').choices(['strict', 'off']));
+}
+
+export function pickLimits(flags: LimitFlags): Partial<Limits> {
+  const limits: Partial<Limits> = {};
+  const set = (key: keyof Limits, value: number | undefined) => {
+    if (value !== undefined) limits[key] = value;
+  };
+  set('timeoutMs', flags.timeout);
+  set('cpuMs', flags.cpu);
+  set('memoryMiB', flags.memory);
+  set('processes', flags.processes);
+  set('outputBytes', flags.maxOutput);
+  set('openFiles', flags.openFiles);
+  set('workspaceMiB', flags.workspace);
+  return limits;
+}

@@ -1,0 +1,81 @@
+/**
+ * The run_python_code tool: wraps the code (python-wrapper.ts), runs it with the
+ * connection's workspace files in and out, and answers in mcp-run-python's form.
+ */
+import { z } from 'zod';
+import type { RunOptions, RunResult } from '../sandbox/index.js';
+import { asJson, asTagged, outputLines, type CallOutcome } from './answer.js';
+import { wrapProgram } from './python-wrapper.js';
+import type { Workspace } from './workspace.js';
+
+/** How the MCP layer reaches a sandbox (quota, queue and limits are the caller's). */
+export type McpRunner = (code: string, options: RunOptions) => Promise<RunResult>;
+
+export type ReturnMode = 'xml' | 'json';
+
+/** What the driver writes; guest-written, so checked like any other guest text. */
+const outcomeSchema = z.union([
+  z.object({ ok: z.literal(true), value: z.string().nullable() }),
+  z.object({ ok: z.literal(false), error: z.string() }),
+]);
+
+const LIMIT_TEXT: Record<string, string> = {
+  timeout: 'the program ran past its time limit',
+  cpu_limit: 'the program used up its CPU time',
+  memory_limit: 'the program ran out of memory',
+  output_limit: 'the program printed more than its output limit',
+  killed: 'the program was killed by a signal',
+  internal_error: 'pybox could not run the program',
+};
+
+export interface RunCall {
+  code: string;
+  globals: Record<string, unknown>;
+  returnMode: ReturnMode;
+  onOutput: (stream: 'stdout' | 'stderr', text: string) => void;
+}
+
+export async function runPythonCode(run: McpRunner, workspace: Workspace, call: RunCall): Promise<string> {
+  const wrapped = wrapProgram(call.code, call.globals, call.returnMode === 'json');
+  const before = workspace.snapshot();
+  let printed = '';
+  const result = await run(wrapped.code, {
+    files: Object.fromEntries(before),
+    collect: ['**', wrapped.outcomePath],
+    onStdout: (chunk) => {
+      printed += chunk;
+      call.onOutput('stdout', chunk);
+    },
+    onStderr: (chunk) => {
+      printed += chunk;
+      call.onOutput('stderr', chunk);
+    },
+  });
+  const outcome = describe(result, wrapped.outcomePath, outputLines(printed));
+  const { [wrapped.outcomePath]: _outcomeFile, ...files } = result.files;
+  // Only a program that got to its end has handed back its whole workspace.
+  if (wrapped.outcomePath in result.files) workspace.settle(before, files);
+  return call.returnMode === 'json' ? asJson(outcome) : asTagged(outcome);
+}
+
+function describe(result: RunResult, outcomePath: string, output: string[]): CallOutcome {
+  const file = result.files[outcomePath];
+  if (result.status === 'ok' && file) {
+    let parsed: z.infer<typeof outcomeSchema> | null = null;
+    try {
+      const p = outcomeSchema.safeParse(JSON.parse(Buffer.from(file).toString('utf8')));
+      if (p.success) parsed = p.data;
+    } catch {
+      /* not JSON: the program wrote over it */
+    }
+    if (parsed?.ok) return { status: 'success', output, returnValue: parsed.value, error: null };
+    if (parsed) return { status: 'run-error', output, returnValue: null, error: parsed.error };
+  }
+  const detail = LIMIT_TEXT[result.status];
+  const error = detail
+    ? `pybox: ${result.status}: ${detail}`
+    : result.error
+      ? result.error.traceback || `${result.error.type}: ${result.error.message}`
+      : `pybox: the program ended (${result.status}, exit code ${result.exitCode}) before its result was written`;
+  return { status: 'run-error', output, returnValue: null, error };
+}
