@@ -1,10 +1,12 @@
 import { defineConfig } from 'vitest/config';
+import { scaled } from './test/helpers/time-scale.js';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Scaled where jails run slower (PYBOX_TEST_TIME_SCALE, e.g. inside an emulated VM).
+    testTimeout: scaled(60_000),
+    hookTimeout: scaled(60_000),
     // Containment tests check that no jail process or cgroup is left on the host after
     // each run; other files' live jails would blur that, so files run one at a time.
     fileParallelism: false,

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectNoRunLeftovers } from './pool-helpers.js';
+import { expectNoRunLeftovers } from './helpers/leftovers.js';
 import { post, startTestServer, type TestServer } from './helpers/server.js';
 
 const KEY_A = 'key-a-0123456789abcdef';
