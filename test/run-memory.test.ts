@@ -141,7 +141,7 @@ describe.runIf(sharedCgroups().mode !== 'none').each(PATHS)('path %s: a run leav
 /** Runs `script` (sh) as a process in `cgroup`, moved in before it starts its work; resolves when it exits. */
 async function runIn(cgroup: JailCgroup, script: string): Promise<void> {
   const child = spawn('/bin/sh', ['-c', `read go; ${script}`], { stdio: ['pipe', 'ignore', 'inherit'] });
-  cgroup.attach(child.pid as number);
+  await cgroup.attachAsync([child.pid as number]);
   child.stdin.end('go\n');
   await once(child, 'exit');
 }
