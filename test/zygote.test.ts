@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { idleWarmJails } from '../src/backends/native/pool/pool.js';
 import { marshal, tuple } from '../src/guest/marshal.js';
-import { decodeWaitStatus, Zygote, type ZygoteChild } from '../src/backends/native/zygote/zygote.js';
+import { Zygote, type ZygoteChild } from '../src/backends/native/zygote/zygote.js';
+import { decodeWaitStatus } from '../src/backends/native/zygote/line-protocol.js';
 import { jailEnvironment, sharedCgroups } from '../src/backends/native/jail/environment.js';
 import { childPids } from '../src/host/processes.js';
 import { jailCgroupNames } from './helpers/host-state.js';

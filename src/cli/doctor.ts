@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, realpathSync } from 'node:fs';
 import { Command } from 'commander';
-import { compileSeccompFilter, DEFAULT_PYTHON, findBwrap, hostSeccompArch, sharedCgroups, UID_LOCK_DIR } from '../backends/native/index.js';
+import { compileSeccompFilter, DEFAULT_PYTHON, findBwrap, hostSeccompArch, pythonSupported, sharedCgroups, UID_LOCK_DIR } from '../backends/native/index.js';
 import { readConfinement, type Confinement } from '../host/confinement.js';
 import { detectDeployment, type Deployment } from '../host/deployment.js';
 import { describeRunPaths } from '../sandbox/describe-paths.js';
@@ -97,8 +97,7 @@ function checkPython(pythonPath: string): DoctorCheck {
   } catch (error) {
     return { name: 'python', status: 'fail', detail: `${real} does not run: ${oneLine((error as Error).message)}`, fix };
   }
-  const [major, minor] = version.split('.').map(Number);
-  if (major !== 3 || (minor ?? 0) < 8) {
+  if (!pythonSupported(version)) {
     return { name: 'python', status: 'fail', detail: `${real} is Python ${version}; pybox needs 3.8 or later (audit hooks)`, fix };
   }
   const shown = real === pythonPath ? real : `${pythonPath} -> ${real}`;

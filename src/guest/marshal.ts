@@ -21,7 +21,6 @@ export function tuple(...items: MarshalValue[]): { tuple: MarshalValue[] } {
 
 class Writer {
   private chunks: Buffer[] = [];
-  private head = Buffer.allocUnsafe(5);
 
   byte(code: string): void {
     this.chunks.push(Buffer.from(code, 'latin1'));
@@ -35,7 +34,6 @@ class Writer {
     this.chunks.push(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
   }
   done(): Buffer {
-    void this.head;
     return Buffer.concat(this.chunks);
   }
 }

@@ -25,6 +25,12 @@ export interface HostFacts {
 const BWRAP_CANDIDATES = ['/usr/bin/bwrap', '/usr/local/bin/bwrap', '/bin/bwrap'];
 export const DEFAULT_PYTHON = '/usr/bin/python3';
 
+/** Whether pybox can use a Python of this version (`3.11.2`): 3.8 or later, for audit hooks. */
+export function pythonSupported(version: string): boolean {
+  const [major, minor] = version.split('.').map(Number);
+  return major === 3 && (minor ?? 0) >= 8;
+}
+
 export function findBwrap(): string | null {
   for (const path of BWRAP_CANDIDATES) {
     try {
@@ -75,8 +81,7 @@ export function probeHost(pythonPath: string = DEFAULT_PYTHON): HostFacts {
   } catch (error) {
     throw new PyboxError('E_PYTHON_NOT_FOUND', `cannot run ${python}: ${(error as Error).message}`);
   }
-  const [major, minor] = info.version.split('.').map(Number);
-  if (major !== 3 || (minor ?? 0) < 8) {
+  if (!pythonSupported(info.version)) {
     throw new PyboxError('E_PYTHON_NOT_FOUND', `pybox needs Python >= 3.8 (audit hooks), ${python} is ${info.version}`);
   }
 

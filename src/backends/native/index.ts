@@ -7,5 +7,5 @@ export { PTYS_PER_RUN } from './jail/bwrap-argv.js';
 export { sharedCgroups } from './jail/environment.js';
 export { UID_LOCK_DIR } from './jail/uid-pool.js';
 export { compileSeccompFilter, hostSeccompArch } from './seccomp/index.js';
-export { DEFAULT_PYTHON, findBwrap } from '../../host/probe.js';
+export { DEFAULT_PYTHON, findBwrap, pythonSupported } from '../../host/probe.js';
 export { procStat } from '../../host/processes.js';

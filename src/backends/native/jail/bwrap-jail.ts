@@ -1,13 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
+import type { ChildProcess } from 'node:child_process';
 import { PyboxError } from '../../../core/errors.js';
 import type { Limits } from '../../../core/limits.js';
 import { BOOTSTRAP_STUB, precompiledBootstrap } from '../../../guest/precompile.js';
 import { childPids, killUidProcesses, processStartTime, processTreeCpuMs, waitForJailGone } from '../../../host/processes.js';
 import type { TakenCgroup } from '../cgroup/cgroup-recycler.js';
 import { jailCgroupLimits, nextJailName, type CgroupLimits, type JailCgroup } from '../cgroup/cgroups.js';
-import { BWRAP_SPAWN_OPTIONS, bwrapInvocation, jailEtcFiles, JAIL_FD_COUNT, JAIL_FDS } from './bwrap-argv.js';
-import { devNullFd, leakableFds } from './inherited-fds.js';
+import { bwrapInvocation, JAIL_FD_COUNT, JAIL_FDS } from './bwrap-argv.js';
+import { jailFd, jailStdio, sendStartFiles, spawnJail, unrefJail } from './bwrap-spawn.js';
 import type { JailEnvironment, JailExit, LiveJail } from './live-jail.js';
 
 // A bwrap jail's lifetime, for the cold path and the pool: its cgroup and uid, the spawn,
@@ -98,11 +97,7 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
 
   let child: ChildProcess | null = null;
   let spawnError: Error | null = null;
-  const stdio: ('pipe' | 'ignore' | number)[] = Array.from({ length: JAIL_FD_COUNT }, () => 'pipe' as const);
-  for (const leaked of leakableFds()) {
-    while (stdio.length <= leaked) stdio.push('ignore');
-    if (leaked >= JAIL_FD_COUNT) stdio[leaked] = devNullFd();
-  }
+  const stdio = jailStdio();
   let joinFiles: string[] | null = null;
   try {
     joinFiles = joins ? (cgroup?.selfJoinFiles(uid ?? null) ?? null) : null;
@@ -113,12 +108,11 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
   }
   const [command, args] = joinFiles && facts.shell ? [facts.shell, ['-c', SELF_JOIN_SCRIPT, 'pybox-join', String(joinFiles.length), ...joinFiles, facts.bwrap, ...bwrap.argv]] : [facts.bwrap, bwrap.argv];
   try {
-    child = spawn(command, args, { stdio, ...BWRAP_SPAWN_OPTIONS, ...(uid !== undefined ? { uid, gid: uid } : {}) });
+    child = spawnJail(command, args, stdio, uid);
   } catch (error) {
     spawnError = error as Error;
   }
-  const fd = (n: number) => (child?.stdio[n] ?? null) as (Readable & Writable) | null;
-  for (let n = 0; n < JAIL_FD_COUNT; n++) fd(n)?.on('error', () => undefined);
+  const fd = (n: number) => jailFd(child, n);
 
   let sandboxPid: number | null = null;
   let sandboxStart: string | null = null;
@@ -198,9 +192,8 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
       .then(() => cg.attachAsync(childPids(pid)))
       .then(containedResolve, fail);
   });
-  fd(JAIL_FDS.args)?.end(bwrap.args);
+  if (child) sendStartFiles(child, bwrap.args, facts.ldCache);
   fd(JAIL_FDS.seccomp)?.end(env.seccomp);
-  for (const [n, data] of jailEtcFiles(facts.ldCache)) fd(n)?.end(data);
   if (prefix) fd(JAIL_FDS.ctrlIn)?.write(prefix);
 
   const endedPromise = new Promise<JailExit>((resolve) => {
@@ -223,10 +216,7 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
     });
   });
 
-  if (options.warm && child) {
-    child.unref();
-    for (let n = 0; n < JAIL_FD_COUNT; n++) (fd(n) as unknown as { unref?: () => void } | null)?.unref?.();
-  }
+  if (options.warm && child) unrefJail(child);
 
   let released = false;
   return {

@@ -1,20 +1,20 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, constants as fsc, openSync, readFileSync, readSync, writeSync } from 'node:fs';
-import { Socket } from 'node:net';
-import { constants as osConstants, setPriority } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import { BWRAP_SPAWN_OPTIONS, bwrapInvocation, jailEtcFiles, JAIL_FD_COUNT, JAIL_FDS, PTYS_PER_RUN } from '../jail/bwrap-argv.js';
-import { jailCgroupLimits, type CgroupLimits, type JailCgroup } from '../cgroup/cgroups.js';
-import { devNullFd, leakableFds, O_CLOEXEC } from '../jail/inherited-fds.js';
-import { childPids, killUidProcesses, processStartTime, waitForJailGone } from '../../../host/processes.js';
-import type { JailEnvironment, JailExit, LiveJail } from '../jail/live-jail.js';
+import { bwrapInvocation, JAIL_FD_COUNT, JAIL_FDS, PTYS_PER_RUN } from '../jail/bwrap-argv.js';
+import { jailFd, jailStdio, sendStartFiles, spawnJail, unrefJail } from '../jail/bwrap-spawn.js';
+import { jailCgroupLimits, type JailCgroup } from '../cgroup/cgroups.js';
+import { killUidProcesses, processStartTime, waitForJailGone } from '../../../host/processes.js';
+import type { JailEnvironment, JailExit } from '../jail/live-jail.js';
 import { CgroupRecycler } from '../cgroup/cgroup-recycler.js';
-import { lengthPrefixed, WARM_FRAME } from '../../../guest/protocol.js';
+import { lengthPrefixed } from '../../../guest/protocol.js';
 import { keepAlive } from '../jail/keepalive.js';
 import { CgroupSlots, type CgroupSlot } from './cgroup-slots.js';
 import { marshal } from '../../../guest/marshal.js';
 import { BOOTSTRAP_STUB, precompiledBootstrap } from '../../../guest/precompile.js';
 import { zygoteSeccompFilter } from './zygote-seccomp.js';
+import { EventLines, forkCommand, type ZygoteEvent } from './line-protocol.js';
+import { closeSafe, setUpChild, ZYGOTE_CHILD_OWN_PIDS, type ChildSetUp, type ZygoteChild, type ZygoteChildLimits } from './child.js';
 
 const MiB = 1024 * 1024;
 /** tmpfs mount points of the zygote's own jail; each run mounts its own over them. */
@@ -22,40 +22,10 @@ const ZYGOTE_TMPFS_BYTES = 1024 * 1024;
 const START_TIMEOUT_MS = 20_000;
 /** Empty cgroups a zygote keeps for its next children. */
 const MAX_FREE_CGROUPS = 8;
-/** R, the pid 1 of each run (G is the program). */
-const ZYGOTE_CHILD_OWN_PIDS = 1;
 /** Nice value of the zygote and of the children it makes, until one is claimed. */
 const BACKGROUND_NICE = 10;
-/** Longer than any event the zygote writes ("P id pid fd fd fd fd fd fd"). */
-const MAX_EVENT_LINE_CHARS = 4096;
 
-export interface ZygoteChildLimits {
-  workspaceMiB: number;
-  memoryMiB: number;
-  processes: number;
-}
-
-/** A forked, not yet claimed run: its jail (pid 1 + G waiting for its request). */
-export interface ZygoteChild extends LiveJail {
-  readonly path: 'zygote';
-  readonly zygote: Zygote;
-  /** Host pid of the run's pid 1. */
-  readonly hostPid: number;
-  /** Back to normal priority (the zygote makes children at a lower one): once warm, or at the claim. */
-  promote(): void;
-  /**
-   * Resolves once the child is set up and waits for its request (its warm frame), before
-   * any program ran in it; never, if it is claimed or ends first and its frame comes late.
-   */
-  readonly warm: Promise<void>;
-  /**
-   * Whether its pid 1 is in its cgroup. A child that moves itself in (a slot) is checked
-   * once warm, before a run is sent to it; a child the host moved in always is.
-   */
-  inCgroup(): boolean;
-  /** Its pid 1 moved itself into its cgroup (a slot), rather than the host moving it. */
-  readonly joinedItself: boolean;
-}
+export type { ZygoteChild, ZygoteChildLimits } from './child.js';
 
 interface PendingSpawn {
   resolve: (value: { pid: number; fds: number[] }) => void;
@@ -72,7 +42,7 @@ export class Zygote {
   private child: ChildProcess | null = null;
   private hostPid: number | null = null;
   private startTime: string | null = null;
-  private buffer = '';
+  private readonly events = new EventLines();
   private nextId = 0;
   private readonly spawns = new Map<string, PendingSpawn>();
   private readonly exits = new Map<string, (exit: JailExit) => void>();
@@ -161,11 +131,7 @@ export class Zygote {
       tmpBytes: ZYGOTE_TMPFS_BYTES,
       zygote: true,
     });
-    const stdio: ('pipe' | 'ignore' | number)[] = Array.from({ length: JAIL_FD_COUNT }, () => 'pipe' as const);
-    for (const leaked of leakableFds()) {
-      while (stdio.length <= leaked) stdio.push('ignore');
-      if (leaked >= JAIL_FD_COUNT) stdio[leaked] = devNullFd();
-    }
+    const stdio = jailStdio();
     stdio[0] = 'ignore';
     stdio[1] = 'ignore';
     stdio[JAIL_FDS.block] = 'ignore';
@@ -183,7 +149,7 @@ export class Zygote {
       };
       let child: ChildProcess;
       try {
-        child = spawn(facts.bwrap, bwrap.argv, { stdio, ...BWRAP_SPAWN_OPTIONS, ...(this.uid !== undefined ? { uid: this.uid, gid: this.uid } : {}) });
+        child = spawnJail(facts.bwrap, bwrap.argv, stdio, this.uid);
       } catch (error) {
         hostFds.forEach(closeSafe);
         this.releaseUid(true);
@@ -193,13 +159,8 @@ export class Zygote {
       }
       hostFds.forEach(closeSafe); // the zygote has its own copies
       this.child = child;
-      child.unref();
-      const fd = (n: number) => child.stdio[n] as (Readable & Writable) | null;
-      for (let n = 0; n < JAIL_FD_COUNT; n++) {
-        const s = fd(n);
-        s?.on('error', () => undefined);
-        (s as unknown as { unref?: () => void } | null)?.unref?.();
-      }
+      unrefJail(child);
+      const fd = (n: number) => jailFd(child, n);
       const timer = setTimeout(() => fail(new Error(`the zygote did not start within ${START_TIMEOUT_MS} ms: ${stderr.trim()}`)), START_TIMEOUT_MS);
       timer.unref();
       fd(2)?.on('data', (c: Buffer) => {
@@ -216,8 +177,7 @@ export class Zygote {
           if (this.stopped) this.killNow();
         }
       });
-      fd(JAIL_FDS.args)?.end(bwrap.args);
-      for (const [n, data] of jailEtcFiles(facts.ldCache)) fd(n)?.end(data);
+      sendStartFiles(child, bwrap.args, facts.ldCache);
       const config = marshal({
         seccomp: env.seccomp,
         zygoteSeccomp: zygoteSeccompFilter(),
@@ -239,13 +199,8 @@ export class Zygote {
         }
       });
       const onLines = (chunk: Buffer) => {
-        this.buffer += chunk.toString('utf8');
-        if (this.buffer.length > MAX_EVENT_LINE_CHARS) return fail(new Error('the zygote wrote an event line too long'));
-        let nl: number;
-        while ((nl = this.buffer.indexOf('\n')) >= 0) {
-          const line = this.buffer.slice(0, nl);
-          this.buffer = this.buffer.slice(nl + 1);
-          if (line.startsWith('hello ')) {
+        for (const event of this.events.push(chunk)) {
+          if (event.kind === 'hello') {
             clearTimeout(timer);
             if (this.hostPid === null) return fail(new Error('the zygote started but bwrap did not report its pid'));
             this.alive = true;
@@ -258,7 +213,7 @@ export class Zygote {
               /* not permitted: everything runs at one priority */
             }
             resolve();
-          } else this.onEvent(line);
+          } else this.onEvent(event);
         }
       };
       child.on('exit', () => {
@@ -298,28 +253,16 @@ export class Zygote {
     this.uid = undefined;
   }
 
-  private onEvent(line: string): void {
-    const [kind, id, ...rest] = line.split(' ');
-    if (id === undefined) return;
-    if (kind === 'P') {
-      const p = this.spawns.get(id);
-      this.spawns.delete(id);
-      const [pid, ...fds] = rest.map(Number);
-      p?.resolve({ pid: pid as number, fds });
-    } else if (kind === 'E') {
-      const p = this.spawns.get(id);
-      this.spawns.delete(id);
-      p?.reject(new Error(`the zygote could not fork: ${rest.join(' ')}`));
-    } else if (kind === 'X') {
-      const status = Number(rest[0]);
-      const done = this.exits.get(id);
-      this.exits.delete(id);
-      const p = this.spawns.get(id);
-      if (p) {
-        this.spawns.delete(id);
-        p.reject(new Error('the child exited before it was set up'));
-      }
-      done?.(decodeWaitStatus(status));
+  private onEvent(event: Exclude<ZygoteEvent, { kind: 'hello' }>): void {
+    const p = this.spawns.get(event.id);
+    this.spawns.delete(event.id);
+    if (event.kind === 'forked') p?.resolve({ pid: event.pid, fds: event.fds });
+    else if (event.kind === 'fork-failed') p?.reject(new Error(`the zygote could not fork: ${event.message}`));
+    else {
+      const done = this.exits.get(event.id);
+      this.exits.delete(event.id);
+      p?.reject(new Error('the child exited before it was set up'));
+      done?.(event.exit);
     }
   }
 
@@ -355,7 +298,7 @@ export class Zygote {
     const cgroupLimits = jailCgroupLimits(limits, ZYGOTE_CHILD_OWN_PIDS);
     const slot = await this.slots.take(cgroupLimits);
     const bytes = limits.workspaceMiB * MiB;
-    this.command(`S ${id} ${bytes} ${bytes} ${slot?.index ?? -1}`);
+    this.command(forkCommand(id, bytes, bytes, slot?.index ?? -1));
     let started: { pid: number; fds: number[] };
     try {
       started = await spawned;
@@ -366,113 +309,18 @@ export class Zygote {
     return this.setUpChild({ id, limits, cgroupLimits, ...started, zhost, ended, isEnded: () => hasEnded, slot });
   }
 
-  /** Opens the child's pipes, puts it into its cgroup, and lets it go on (the gate). */
-  private async setUpChild(c: {
-    id: string;
-    limits: ZygoteChildLimits;
-    cgroupLimits: CgroupLimits;
-    pid: number;
-    fds: number[];
-    zhost: number;
-    ended: Promise<JailExit>;
-    isEnded: () => boolean;
-    slot: CgroupSlot | null;
-  }): Promise<ZygoteChild> {
-    const { id, limits, cgroupLimits, pid, fds, zhost, ended, isEnded, slot } = c;
-    let cgroup: JailCgroup | null = null;
-    let cgroupName = '';
-    const opened: number[] = [];
-    let hostPid = 0;
-    try {
-      // Set-up runs while other children serve runs: it goes in short steps, between which
-      // their I/O (output, exits) is handled, instead of one block of ~0.5 ms.
-      await yieldToIo();
-      hostPid = findChildByNsPid(zhost, pid, this.childPids);
-      this.childPids.add(hostPid);
-      void ended.then(() => this.childPids.delete(hostPid));
-      const flags = [
-        fsc.O_WRONLY, // stdin
-        fsc.O_RDONLY, // stdout
-        fsc.O_RDONLY, // stderr
-        fsc.O_WRONLY, // ctrl-in
-        fsc.O_RDONLY, // ctrl-out
-        fsc.O_WRONLY, // gate
-      ];
-      fds.forEach((n, i) => opened.push(openSync(`/proc/${zhost}/fd/${n}`, (flags[i] as number) | fsc.O_NONBLOCK | O_CLOEXEC)));
-      this.command(`C ${id}`);
-      await yieldToIo();
-      if (slot) {
-        ({ name: cgroupName, cgroup } = slot); // R moves itself in: no gate
-      } else {
-        ({ name: cgroupName, cgroup } = await this.cgroups.take(cgroupLimits)); // a kept one, or new
-        await cgroup.attachAsync([hostPid]);
-        writeSync(opened[5] as number, 'g'); // R may now fork the run's process, inside the cgroup
-      }
-      closeSync(opened.pop() as number);
-    } catch (error) {
-      const why = readWhatIsThere(opened[2]);
-      if (why) (error as Error).message += ` (${why.trim().split('\n').slice(-2).join(' | ')})`;
-      if (hostPid) safeKill(hostPid);
-      for (const f of opened) closeSafe(f);
-      this.command(`C ${id}`);
-      await ended;
-      await this.giveBackCgroup(slot, cgroupName, cgroup);
-      throw error;
-    }
-    const pipe = (n: number, readable: boolean) => {
-      const s = new Socket({ fd: opened[n] as number, readable, writable: !readable });
-      s.on('error', () => undefined);
-      s.unref();
-      return s;
-    };
-    const io = { stdin: pipe(0, false), stdout: pipe(1, true), stderr: pipe(2, true), ctrlIn: pipe(3, false), ctrlOut: pipe(4, true) };
-    // The first thing G writes is its warm frame, before its request (nothing else can come
-    // before it). Claimed earlier, the run's frame decoder sees it too and ignores it.
-    const warm = new Promise<void>((resolve) => io.ctrlOut.once('data', (chunk: Buffer) => chunk.equals(WARM_FRAME) && resolve()));
-    const cg = cgroup;
-    let released = false;
-    const zygote = this;
-    return {
-      path: 'zygote',
-      ownPids: ZYGOTE_CHILD_OWN_PIDS,
-      zygote,
-      hostPid,
-      io,
-      cgroup: cg,
-      workspaceMiB: limits.workspaceMiB,
-      ended,
-      warm,
-      contained: Promise.resolve(),
-      get hasEnded() {
-        return isEnded();
+  /** Opens the child's pipes, puts it into its cgroup, and lets it go on (child.ts). */
+  private setUpChild(c: ChildSetUp): Promise<ZygoteChild> {
+    return setUpChild(
+      {
+        zygote: this,
+        knownChildren: this.childPids,
+        command: (line) => this.command(line),
+        takeCgroup: (limits) => this.cgroups.take(limits),
+        giveBackCgroup: (slot, name, cgroup) => this.giveBackCgroup(slot, name, cgroup),
       },
-      kill() {
-        if (!isEnded()) safeKill(hostPid); // SIGKILL to a namespace's pid 1 kills the namespace
-        cg.killAll();
-      },
-      sampleCpuMs: () => null,
-      promote() {
-        for (const pid of [hostPid, ...childPids(hostPid)]) {
-          try {
-            setPriority(pid, 0);
-          } catch {
-            /* gone, or not permitted */
-          }
-        }
-      },
-      get rootPid() {
-        return isEnded() ? null : hostPid;
-      },
-      cgroupName,
-      async release() {
-        if (released) return;
-        released = true;
-        for (const s of Object.values(io)) s.destroy();
-        await zygote.giveBackCgroup(slot, cgroupName, cg); // the child's namespace is gone: its cgroup is empty
-      },
-      inCgroup: () => cg.holds(hostPid),
-      joinedItself: slot !== null,
-    };
+      c,
+    );
   }
 
   /** Kills the zygote and, with its namespace, every child it made. */
@@ -501,65 +349,4 @@ export class Zygote {
     }
     for (let n = 0; n < JAIL_FD_COUNT; n++) (this.child?.stdio[n] as Readable | null)?.destroy();
   }
-}
-
-/** Lets pending I/O callbacks run before the caller goes on. */
-function yieldToIo(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** What the child's pid 1 wrote on its stderr before it failed (non-blocking). */
-function readWhatIsThere(fd: number | undefined): string {
-  if (fd === undefined) return '';
-  try {
-    const buf = Buffer.alloc(4096);
-    const n = readSync(fd, buf, 0, buf.length, null);
-    return buf.subarray(0, n).toString('utf8');
-  } catch {
-    return '';
-  }
-}
-
-function safeKill(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    /* already gone */
-  }
-}
-
-function closeSafe(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    /* closed */
-  }
-}
-
-/** A wait status as the zygote's waitpid saw it. */
-export function decodeWaitStatus(status: number): JailExit {
-  const sig = status & 0x7f;
-  if (sig === 0) return { code: (status >> 8) & 0xff, signal: null, error: null };
-  const name = Object.entries(osConstants.signals).find(([, n]) => n === sig)?.[0] as NodeJS.Signals | undefined;
-  return { code: null, signal: name ?? 'SIGKILL', error: null };
-}
-
-/**
- * The host pid of the zygote's child whose pid in the zygote's namespace is `nsPid`.
- * `known` holds the children already matched to another fork (spares, running runs):
- * their status files are not read again.
- */
-function findChildByNsPid(zygoteHostPid: number, nsPid: number, known: ReadonlySet<number>): number {
-  for (const c of childPids(zygoteHostPid)) {
-    if (known.has(c)) continue;
-    try {
-      const m = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${c}/status`, 'utf8'));
-      const levels = m?.[1]?.trim().split(/\s+/).map(Number) ?? [];
-      // host, zygote's namespace, the run's own namespace (where it is 1)
-      if (levels.length >= 2 && levels[levels.length - 2] === nsPid) return c;
-    } catch {
-      /* exited */
-    }
-  }
-  throw new Error(`cannot find the zygote's child ${nsPid} on the host`);
 }
