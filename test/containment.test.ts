@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { RunResult, Sandbox } from '../src/index.js';
 import { PTYS_PER_RUN } from '../src/backends/native/jail/bwrap-argv.js';
 import { PROC_MASK_DIRS, PROC_MASK_FILES } from '../src/host/proc-masks.js';
-import { hostLeftovers, snapshotHost, type HostSnapshot } from './helpers/host-state.js';
+import { hostUnchangedByEachTest } from './helpers/leftovers.js';
 import { PATHS, sandboxesForBlock } from './helpers/sandboxes.js';
 import { until } from './helpers/wait.js';
 import { loadCorpus } from '../src/attack/corpus.js';
@@ -35,7 +35,6 @@ let udpPort = 0;
 let udpHits = 0;
 let unixServer: Server;
 let unixHits = 0;
-let snapshot: HostSnapshot;
 
 /**
  * Our own marked connection (or datagram) to each host listener, made after a run, is
@@ -111,10 +110,10 @@ describe.each(PATHS)('path %s', (mode) => {
   const limits = { timeoutMs: 5000, cpuMs: 3000, memoryMiB: 128, processes: 16 };
   // open: the OS jail alone, what holds when the language layer is bypassed
   const { sandbox, open } = sandboxesForBlock({ sandbox: { mode, limits }, open: { mode, policy: 'off', limits } });
+  hostUnchangedByEachTest('pybox-daemon-marker');
   let coldBefore = 0;
   const coldRuns = () => sandbox.pathCounts.cold + open.pathCounts.cold;
   beforeEach(() => {
-    snapshot = snapshotHost();
     coldBefore = coldRuns();
   });
   afterEach((ctx) => {
@@ -122,7 +121,6 @@ describe.each(PATHS)('path %s', (mode) => {
     // whose workspaceMiB differs from its warm jails' (the zygote forks one that fits).
     const sizeMismatch = mode === 'pool' && /up to their size|in tmpfs and shared memory/.test(ctx.task.name);
     if (mode !== 'cold' && !sizeMismatch) expect(coldRuns() - coldBefore).toBe(0);
-    expect(hostLeftovers(snapshot, 'pybox-daemon-marker')).toEqual([]);
   });
 
   describe('filesystem', () => {

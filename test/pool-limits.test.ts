@@ -4,14 +4,43 @@
  * CPU counted from the claim, priority, workspace sizes, concurrency. The attacks and
  * limit verdicts themselves run on every path in test/containment.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Sandbox } from '../src/index.js';
 import { sharedCgroups } from '../src/backends/native/jail/environment.js';
+import type { CgroupProvider } from '../src/backends/native/cgroup/cgroups.js';
+import type { HostFacts } from '../src/host/probe.js';
 import { allOurJails, expectNoRunLeftovers } from './helpers/leftovers.js';
 import { PATHS, sandboxesForBlock } from './helpers/sandboxes.js';
 import { until } from './helpers/wait.js';
 
 const py = (lines: string[]) => lines.join('\n');
+
+/**
+ * Host conditions forced at the module boundary, while a test asks for them: a host with
+ * no /bin/sh (for Sandboxes created meanwhile), and cgroups whose tasks files a jail's own
+ * uid cannot write (for jails started meanwhile).
+ */
+const forced = vi.hoisted(() => ({ noShell: false, unwritableTasks: false }));
+vi.mock('../src/host/probe.js', async (original) => {
+  const probe = await original<typeof import('../src/host/probe.js')>();
+  return { ...probe, probeHost: (...args: Parameters<typeof probe.probeHost>): HostFacts => ({ ...probe.probeHost(...args), ...(forced.noShell ? { shell: null } : {}) }) };
+});
+vi.mock('../src/backends/native/cgroup/cgroups.js', async (original) => {
+  const cgroups = await original<typeof import('../src/backends/native/cgroup/cgroups.js')>();
+  const detectCgroups = (...args: Parameters<typeof cgroups.detectCgroups>): CgroupProvider => {
+    const provider = cgroups.detectCgroups(...args);
+    const create = provider.create.bind(provider);
+    provider.create = (...a) => {
+      const cgroup = create(...a);
+      const files = cgroup.selfJoinFiles.bind(cgroup);
+      // The tasks files stay root's: the shell, running as the jail's uid, cannot write them.
+      cgroup.selfJoinFiles = (uid) => files(forced.unwritableTasks ? null : uid);
+      return cgroup;
+    };
+    return provider;
+  };
+  return { ...cgroups, detectCgroups };
+});
 
 describe.each(PATHS)('path %s', (mode) => {
   const limits = { timeoutMs: 5000, cpuMs: 3000, memoryMiB: 128, processes: 16 };
@@ -125,11 +154,13 @@ describe.each(['cold', 'pool'] as const)('a %s jail moved into its cgroup after 
   // is moved in after it reports its pid. Forced here by hiding the shell.
   let sandbox: Sandbox;
   beforeAll(async () => {
-    sandbox = await Sandbox.create({ mode, policy: 'off', limits: { timeoutMs: 5000, memoryMiB: 96, processes: 8 }, pool: { size: 1 } });
-    const inner = sandbox as unknown as { env: { facts: object }; paths: { env: { facts: object } } | null };
-    inner.env.facts = { ...inner.env.facts, shell: null };
-    if (inner.paths) inner.paths.env.facts = inner.env.facts;
-    await new Promise((r) => setTimeout(r, 300));
+    forced.noShell = true;
+    try {
+      sandbox = await Sandbox.create({ mode, policy: 'off', limits: { timeoutMs: 5000, memoryMiB: 96, processes: 8 }, pool: { size: 1 } });
+    } finally {
+      forced.noShell = false;
+    }
+    await until(() => mode === 'cold' || sandbox.mode.warmJails >= 1, { what: 'a warm jail up' });
   });
   afterAll(async () => {
     await sandbox.close();
@@ -161,27 +192,14 @@ describe('a cold jail that cannot join its cgroup', () => {
   // they start, which the test above covers.
   it.runIf(sharedCgroups().selfJoin)('never starts: internal_error, and nothing is left', async () => {
     const sandbox = await Sandbox.create({ mode: 'cold' });
+    forced.unwritableTasks = true;
     try {
-      const inner = sandbox as unknown as {
-        env: { bwrapCgroups: unknown; cgroups: { selfJoin: boolean; create: (...a: unknown[]) => { selfJoinFiles: (uid: number | null) => string[] } } };
-      };
-      // The tasks files stay root's: the shell, running as the jail's uid, cannot write them.
-      const provider = inner.env.cgroups;
-      const create = provider.create.bind(provider);
-      inner.env.cgroups = Object.assign(Object.create(Object.getPrototypeOf(provider) as object), provider, {
-        create: (...a: unknown[]) => {
-          const cg = create(...a);
-          const files = cg.selfJoinFiles.bind(cg);
-          cg.selfJoinFiles = () => files(null);
-          return cg;
-        },
-      });
-      inner.env.bwrapCgroups = null; // each jail makes its cgroup through the provider above
       const r = await sandbox.run('print("ran")');
       expect(r.status).toBe('internal_error');
       expect(r.stdout).toBe('');
       expect(r.stderr).toMatch(/did not start.*(Permission denied|cannot create)/s);
     } finally {
+      forced.unwritableTasks = false;
       await sandbox.close();
     }
     expect(await expectNoRunLeftovers()).toEqual([]);

@@ -8,11 +8,12 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { sharedCgroups } from '../src/backends/native/jail/environment.js';
 import { CgroupRecycler, keptCgroups } from '../src/backends/native/cgroup/cgroup-recycler.js';
 import type { JailCgroup } from '../src/backends/native/cgroup/cgroups.js';
-import { hostLeftovers, jailCgroupNames, snapshotHost, type HostSnapshot } from './helpers/host-state.js';
+import { jailCgroupNames } from './helpers/host-state.js';
+import { hostUnchangedByEachTest } from './helpers/leftovers.js';
 import { PATHS, sandboxesForBlock } from './helpers/sandboxes.js';
 import { scaled } from './helpers/time-scale.js';
 
@@ -65,13 +66,7 @@ function holdersOf(ns: string): string[] {
 // Without cgroups (rlimits only) no counter bounds kernel memory: see SECURITY.md.
 describe.runIf(sharedCgroups().mode !== 'none').each(PATHS)('path %s: a run leaves no memory behind', (mode) => {
   const { open } = sandboxesForBlock({ open: { mode, policy: 'off', limits: { timeoutMs: scaled(10_000), cpuMs: scaled(5000), memoryMiB: 256 } } });
-  let snapshot: HostSnapshot;
-  beforeEach(() => {
-    snapshot = snapshotHost();
-  });
-  afterEach(() => {
-    expect(hostLeftovers(snapshot)).toEqual([]);
-  });
+  hostUnchangedByEachTest();
 
   async function followupsGetTheirLimit(): Promise<void> {
     for (let i = 0; i < FOLLOWUPS; i++) {

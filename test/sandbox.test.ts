@@ -4,7 +4,7 @@ import { PyboxError, Sandbox } from '../src/index.js';
 import { idleWarmJails } from '../src/backends/native/pool/pool.js';
 import { jailCgroupNames } from './helpers/host-state.js';
 import { sandboxesForBlock } from './helpers/sandboxes.js';
-import { until } from './helpers/wait.js';
+import { heldStdin, runUntilPrinted, until } from './helpers/wait.js';
 import { COLD_CGROUPS_KEPT } from '../src/backends/native/jail/environment.js';
 
 const { sandbox, cold } = sandboxesForBlock({ sandbox: { limits: { timeoutMs: 5000 } }, cold: { limits: { timeoutMs: 5000 }, mode: 'cold' } });
@@ -264,5 +264,12 @@ describe('errors before anything runs', () => {
   it('runs several jails at once', async () => {
     const results = await Promise.all(Array.from({ length: 6 }, (_, i) => sandbox.run(`print(${i} * 2)`)));
     expect(results.map((r) => r.stdout)).toEqual(['0\n', '2\n', '4\n', '6\n', '8\n', '10\n']);
+    // at once: all six are live together (each waits on its stdin until all have started)
+    const stdins = Array.from({ length: 6 }, () => heldStdin());
+    const runs = stdins.map(({ stdin }, i) => runUntilPrinted(sandbox, `import sys\nprint("up", ${i}, flush=True)\nsys.stdin.read()`, 'up', { stdin }));
+    await Promise.all(runs.map((r) => r.printed));
+    for (const { release } of stdins) release();
+    const live = await Promise.all(runs.map((r) => r.result));
+    expect(live.map((r) => [r.status, r.stdout])).toEqual([0, 1, 2, 3, 4, 5].map((i) => ['ok', `up ${i}\n`]));
   });
 });

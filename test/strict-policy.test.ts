@@ -6,11 +6,11 @@
  * it would touch is absent) and no socket the policy denies is made; under 'off' the same
  * code does both, so the attacks work and the difference is the filter.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { loadCorpus } from '../src/attack/corpus.js';
 import { attackProgram } from '../src/attack/context.js';
 import { randomId, virtualHost } from '../src/attack/host.js';
-import { hostLeftovers, snapshotHost, type HostSnapshot } from './helpers/host-state.js';
+import { hostUnchangedByEachTest } from './helpers/leftovers.js';
 import { PATHS, sandboxesForBlock } from './helpers/sandboxes.js';
 
 const corpus = loadCorpus();
@@ -30,13 +30,9 @@ const STARTS_A_PROGRAM = ['strict-posixsubprocess-fork-exec', 'strict-os-execv']
 describe.each(PATHS)('path %s', (mode) => {
   const limits = { timeoutMs: 5000, cpuMs: 3000, memoryMiB: 128, processes: 16 };
   const { strict, off } = sandboxesForBlock({ strict: { mode, limits }, off: { mode, policy: 'off', limits } });
-  let snapshot: HostSnapshot;
-  beforeEach(() => {
-    snapshot = snapshotHost();
-  });
+  hostUnchangedByEachTest();
   afterEach(() => {
     if (mode !== 'cold') expect(strict.pathCounts.cold + off.pathCounts.cold).toBe(0);
-    expect(hostLeftovers(snapshot)).toEqual([]);
   });
 
   it.each(STARTS_A_PROGRAM)('%s: under strict the program never runs; under off it does', async (id) => {

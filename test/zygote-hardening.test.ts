@@ -16,7 +16,7 @@ import { CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER } from '../src/b
 import { childPids } from '../src/host/processes.js';
 import { zygoteSeccompFilter } from '../src/backends/native/zygote/zygote-seccomp.js';
 import { sandboxesClosedAfterEach } from './helpers/sandboxes.js';
-import { until } from './helpers/wait.js';
+import { heldStdin, runUntilPrinted, until } from './helpers/wait.js';
 
 const { make } = sandboxesClosedAfterEach();
 const isRoot = process.getuid?.() === 0;
@@ -114,16 +114,18 @@ describe('two runs at once', () => {
     const before = zygoteServers();
     expect(before.length).toBeGreaterThan(0);
     const secret = `victim-secret-${randomBytes(12).toString('hex')}`;
+    // The victim plants its secret, then waits (on its stdin) until the attacker is done.
     const victim = [
-      'import os, time',
+      'import os, sys',
       `secret = ${JSON.stringify(secret)}`,
       'os.environ["VICTIM"] = secret',
       'for p in ("/tmp/v.txt", "/workspace/v.txt", "/dev/shm/v.txt"):',
       '    open(p, "w").write(secret)',
-      'time.sleep(2)',
+      'print("planted", flush=True)',
+      'sys.stdin.read()',
       'print("intact", len(secret))',
     ].join('\n');
-    // For as long as the victim sleeps: every pid it can guess signalled, every /proc entry read.
+    // While the victim waits: every pid it can guess signalled, every /proc entry read.
     const attacker = [
       'import os, re, signal, time',
       'pattern = re.compile(rb"victim-secret-[0-9a-f]+")',
@@ -151,10 +153,15 @@ describe('two runs at once', () => {
       '                pass',
       'print(sorted(found))',
     ].join('\n');
-    const [v, a] = await Promise.all([sb.run(victim), sb.run(attacker)]);
+    const { stdin, release } = heldStdin();
+    const { result: victimDone, printed } = runUntilPrinted(sb, victim, 'planted\n', { stdin });
+    await printed;
+    const a = await sb.run(attacker);
+    release();
+    const v = await victimDone;
     expect(sb.pathCounts.zygote).toBeGreaterThanOrEqual(3);
     expect(v.status).toBe('ok');
-    expect(v.stdout).toBe(`intact ${secret.length}\n`);
+    expect(v.stdout).toBe(`planted\nintact ${secret.length}\n`);
     expect(a.status).toBe('ok');
     expect(a.stdout).toBe('[]\n');
     expect(a.stdout + a.stderr).not.toContain(secret);

@@ -3,7 +3,8 @@
  * warm jails that no run has claimed (they exist before any run), nor jails of other
  * pybox processes on this machine (their uids are locked by their own supervisor).
  */
-import { jailCgroupNames, liveJailProcesses, otherPybox, runLeftovers } from './host-state.js';
+import { afterEach, beforeEach, expect } from 'vitest';
+import { hostLeftovers, jailCgroupNames, liveJailProcesses, otherPybox, runLeftovers, snapshotHost, type HostSnapshot } from './host-state.js';
 
 export { runLeftovers };
 
@@ -25,4 +26,18 @@ export function allOurJails(): string[] {
     .map((p) => `process ${p.pid} uid ${p.uid}`);
   for (const name of jailCgroupNames()?.names ?? []) found.push(`cgroup ${name}`);
   return found;
+}
+
+/**
+ * Each test of the enclosing block must leave the host as it found it: no process, cgroup,
+ * mount or temp entry of a run (nor a process with `marker` in its command line).
+ */
+export function hostUnchangedByEachTest(marker?: string): void {
+  let before: HostSnapshot;
+  beforeEach(() => {
+    before = snapshotHost();
+  });
+  afterEach(() => {
+    expect(hostLeftovers(before, marker)).toEqual([]);
+  });
 }
