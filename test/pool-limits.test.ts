@@ -10,11 +10,12 @@ import { sharedCgroups } from '../src/backends/native/jail/environment.js';
 import { allOurJails, expectNoRunLeftovers } from './helpers/leftovers.js';
 import { PATHS, sandboxesForBlock } from './helpers/sandboxes.js';
 import { until } from './helpers/wait.js';
+import { scaled } from './helpers/time-scale.js';
 
 const py = (lines: string[]) => lines.join('\n');
 
 describe.each(PATHS)('path %s', (mode) => {
-  const limits = { timeoutMs: 5000, cpuMs: 3000, memoryMiB: 128, processes: 16 };
+  const limits = { timeoutMs: scaled(5000), cpuMs: scaled(3000), memoryMiB: 128, processes: 16 };
   const { sandbox, open } = sandboxesForBlock(
     { sandbox: { mode, limits, pool: { size: 1 } }, open: { mode, limits, policy: 'off', pool: { size: 1 } } },
     { eachTest: true },
@@ -67,7 +68,7 @@ describe.each(PATHS)('path %s', (mode) => {
   it('cpu is counted from the claim: a tiny program uses little', async () => {
     const r = await sandbox.run('x = 1');
     expect(r.status).toBe('ok');
-    expect(r.cpuMs).toBeLessThan(400);
+    expect(r.cpuMs).toBeLessThan(scaled(400));
   });
 
   it('memory under the limit is fine, over it is memory_limit', async () => {
@@ -125,7 +126,7 @@ describe.each(['cold', 'pool'] as const)('a %s jail moved into its cgroup after 
   // is moved in after it reports its pid. Forced here by hiding the shell.
   let sandbox: Sandbox;
   beforeAll(async () => {
-    sandbox = await Sandbox.create({ mode, policy: 'off', limits: { timeoutMs: 5000, memoryMiB: 96, processes: 8 }, pool: { size: 1 } });
+    sandbox = await Sandbox.create({ mode, policy: 'off', limits: { timeoutMs: scaled(5000), memoryMiB: 96, processes: 8 }, pool: { size: 1 } });
     const inner = sandbox as unknown as { env: { facts: object }; paths: { env: { facts: object } } | null };
     inner.env.facts = { ...inner.env.facts, shell: null };
     if (inner.paths) inner.paths.env.facts = inner.env.facts;
