@@ -101,16 +101,17 @@ describe.each(PATHS)('path %s', (mode) => {
   });
 
   it('RLIMIT_CPU counts from the request, as the run\'s CPU does: what a warm jail used before is added', async () => {
-    // The sandbox runs with cgroups: RLIMIT_CPU is the backstop, twice the 1 s budget.
+    // The sandbox runs with cgroups: RLIMIT_CPU is the backstop, twice the budget (1 s, scaled).
+    const budgetS = scaled(1000) / 1000;
     const r = await open.run(
       py(['import resource', 'soft, hard = resource.getrlimit(resource.RLIMIT_CPU)', 'u = resource.getrusage(resource.RUSAGE_SELF)', 'print(soft, hard, u.ru_utime + u.ru_stime)']),
-      { limits: { cpuMs: 1000 } },
+      { limits: { cpuMs: budgetS * 1000 } },
     );
     expect(r.status).toBe('ok');
     const [soft, hard, used] = r.stdout.trim().split(' ').map(Number) as [number, number, number];
     expect(hard).toBe(soft + 1);
     expect(soft - used).toBeGreaterThanOrEqual(1); // never before the budget, whatever came before the request
-    expect(soft).toBeLessThanOrEqual(2 + Math.ceil(used)); // and no looser than the backstop
+    expect(soft).toBeLessThanOrEqual(Math.ceil(2 * budgetS) + Math.ceil(used)); // and no looser than the backstop
   });
 
   it('concurrent runs each get their own jail', async () => {
