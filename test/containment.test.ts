@@ -21,6 +21,7 @@ import { attackProgram } from '../src/attack/context.js';
 import { randomId, virtualHost } from '../src/attack/host.js';
 import { watchHostPools } from '../src/attack/host-pools.js';
 import { hostSeccompArch, syscallNumber } from '../src/backends/native/seccomp/index.js';
+import { scaled } from './helpers/time-scale.js';
 
 const CORPUS = loadCorpus();
 const IO_SETUP = syscallNumber('io_setup', hostSeccompArch());
@@ -107,7 +108,7 @@ async function stillWorks(sandbox: Sandbox): Promise<void> {
 // Every run path must contain the same attacks: a jail per run, a pre-started jail, a
 // fork of the zygote. Idle warm jails are not leftovers; anything of a run is.
 describe.each(PATHS)('path %s', (mode) => {
-  const limits = { timeoutMs: 5000, cpuMs: 3000, memoryMiB: 128, processes: 16 };
+  const limits = { timeoutMs: scaled(5000), cpuMs: scaled(3000), memoryMiB: 128, processes: 16 };
   // open: the OS jail alone, what holds when the language layer is bypassed
   const { sandbox, open } = sandboxesForBlock({ sandbox: { mode, limits }, open: { mode, policy: 'off', limits } });
   hostUnchangedByEachTest('pybox-daemon-marker');
@@ -372,7 +373,7 @@ describe.each(PATHS)('path %s', (mode) => {
     it('a fork bomb is bounded and ends on a limit', async () => {
       const r = await sandbox.run(
         py(['import os', 'while True:', '    try: os.fork()', '    except OSError: pass']),
-        { limits: { timeoutMs: 2000, cpuMs: 1500, processes: 16 } },
+        { limits: { timeoutMs: scaled(2000), cpuMs: scaled(1500), processes: 16 } },
       );
       expect(['timeout', 'cpu_limit']).toContain(r.status);
       await stillWorks(sandbox);
@@ -417,7 +418,7 @@ describe.each(PATHS)('path %s', (mode) => {
     it('a daemon holding stdout open does not delay the verdict', async () => {
       const r = await sandbox.run(
         py(['import os, time', 'if os.fork() == 0:', '    time.sleep(30)', '    os._exit(0)', 'print("bye")']),
-        { limits: { timeoutMs: 8000 } },
+        { limits: { timeoutMs: scaled(8000) } },
       );
       expect(r.status).toBe('ok');
       expect(r.stdout).toBe('bye\n');
@@ -492,10 +493,10 @@ describe.each(PATHS)('path %s', (mode) => {
     });
 
     it('a busy loop ends with cpu_limit, a sleeper with timeout', async () => {
-      const busy = await sandbox.run('while True: pass', { limits: { cpuMs: 500, timeoutMs: 5000 } });
+      const busy = await sandbox.run('while True: pass', { limits: { cpuMs: scaled(500), timeoutMs: scaled(5000) } });
       expect(busy.status).toBe('cpu_limit');
-      expect(busy.cpuMs).toBeGreaterThanOrEqual(500);
-      const sleeper = await sandbox.run('import time\nwhile True: time.sleep(1)', { limits: { timeoutMs: 700 } });
+      expect(busy.cpuMs).toBeGreaterThanOrEqual(scaled(500));
+      const sleeper = await sandbox.run('import time\nwhile True: time.sleep(1)', { limits: { timeoutMs: scaled(700) } });
       expect(sleeper.status).toBe('timeout');
       expect(sleeper.signal).toBe('SIGKILL');
     });
@@ -503,7 +504,7 @@ describe.each(PATHS)('path %s', (mode) => {
     it('a program that ignores signals still dies on time', async () => {
       const r = await sandbox.run(
         py(['import signal, time', 'for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGXCPU): signal.signal(s, signal.SIG_IGN)', 'while True: time.sleep(0.1)']),
-        { limits: { timeoutMs: 700 } },
+        { limits: { timeoutMs: scaled(700) } },
       );
       expect(r.status).toBe('timeout');
     });
@@ -581,7 +582,7 @@ describe.each(PATHS)('path %s', (mode) => {
       const before = ptys();
       // Holds every pty it can get (if any) until its wall clock ends the run.
       const holder = open.run(py(['import os, time', 'held = []', 'try:', '    while True: held.append(os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY))', 'except OSError: pass', 'if held: time.sleep(60)']), {
-        limits: { timeoutMs: 4000 },
+        limits: { timeoutMs: scaled(4000) },
       });
       if (mode === 'zygote') await until(() => ptys() >= before + PTYS_PER_RUN, { what: 'the holder holding its ptys' });
       const other = await open.run('import os\nm, s = os.openpty()\nprint("ok")');

@@ -12,6 +12,7 @@ import type { HostFacts } from '../src/host/probe.js';
 import { allOurJails, expectNoRunLeftovers } from './helpers/leftovers.js';
 import { PATHS, sandboxesForBlock } from './helpers/sandboxes.js';
 import { until } from './helpers/wait.js';
+import { scaled } from './helpers/time-scale.js';
 
 const py = (lines: string[]) => lines.join('\n');
 
@@ -25,8 +26,8 @@ vi.mock('../src/host/probe.js', async (original) => {
   const probe = await original<typeof import('../src/host/probe.js')>();
   return { ...probe, probeHost: (...args: Parameters<typeof probe.probeHost>): HostFacts => ({ ...probe.probeHost(...args), ...(forced.noShell ? { shell: null } : {}) }) };
 });
-vi.mock('../src/backends/native/cgroup/cgroups.js', async (original) => {
-  const cgroups = await original<typeof import('../src/backends/native/cgroup/cgroups.js')>();
+vi.mock('../src/backends/native/cgroup/detect.js', async (original) => {
+  const cgroups = await original<typeof import('../src/backends/native/cgroup/detect.js')>();
   const detectCgroups = (...args: Parameters<typeof cgroups.detectCgroups>): CgroupProvider => {
     const provider = cgroups.detectCgroups(...args);
     const create = provider.create.bind(provider);
@@ -43,7 +44,7 @@ vi.mock('../src/backends/native/cgroup/cgroups.js', async (original) => {
 });
 
 describe.each(PATHS)('path %s', (mode) => {
-  const limits = { timeoutMs: 5000, cpuMs: 3000, memoryMiB: 128, processes: 16 };
+  const limits = { timeoutMs: scaled(5000), cpuMs: scaled(3000), memoryMiB: 128, processes: 16 };
   const { sandbox, open } = sandboxesForBlock(
     { sandbox: { mode, limits, pool: { size: 1 } }, open: { mode, limits, policy: 'off', pool: { size: 1 } } },
     { eachTest: true },
@@ -96,7 +97,7 @@ describe.each(PATHS)('path %s', (mode) => {
   it('cpu is counted from the claim: a tiny program uses little', async () => {
     const r = await sandbox.run('x = 1');
     expect(r.status).toBe('ok');
-    expect(r.cpuMs).toBeLessThan(400);
+    expect(r.cpuMs).toBeLessThan(scaled(400));
   });
 
   it('memory under the limit is fine, over it is memory_limit', async () => {
@@ -129,16 +130,17 @@ describe.each(PATHS)('path %s', (mode) => {
   });
 
   it('RLIMIT_CPU counts from the request, as the run\'s CPU does: what a warm jail used before is added', async () => {
-    // The sandbox runs with cgroups: RLIMIT_CPU is the backstop, twice the 1 s budget.
+    // The sandbox runs with cgroups: RLIMIT_CPU is the backstop, twice the budget (1 s, scaled).
+    const budgetS = scaled(1000) / 1000;
     const r = await open.run(
       py(['import resource', 'soft, hard = resource.getrlimit(resource.RLIMIT_CPU)', 'u = resource.getrusage(resource.RUSAGE_SELF)', 'print(soft, hard, u.ru_utime + u.ru_stime)']),
-      { limits: { cpuMs: 1000 } },
+      { limits: { cpuMs: budgetS * 1000 } },
     );
     expect(r.status).toBe('ok');
     const [soft, hard, used] = r.stdout.trim().split(' ').map(Number) as [number, number, number];
     expect(hard).toBe(soft + 1);
     expect(soft - used).toBeGreaterThanOrEqual(1); // never before the budget, whatever came before the request
-    expect(soft).toBeLessThanOrEqual(2 + Math.ceil(used)); // and no looser than the backstop
+    expect(soft).toBeLessThanOrEqual(Math.ceil(2 * budgetS) + Math.ceil(used)); // and no looser than the backstop
   });
 
   it('concurrent runs each get their own jail', async () => {
@@ -156,7 +158,7 @@ describe.each(['cold', 'pool'] as const)('a %s jail moved into its cgroup after 
   beforeAll(async () => {
     forced.noShell = true;
     try {
-      sandbox = await Sandbox.create({ mode, policy: 'off', limits: { timeoutMs: 5000, memoryMiB: 96, processes: 8 }, pool: { size: 1 } });
+      sandbox = await Sandbox.create({ mode, policy: 'off', limits: { timeoutMs: scaled(5000), memoryMiB: 96, processes: 8 }, pool: { size: 1 } });
     } finally {
       forced.noShell = false;
     }

@@ -161,6 +161,7 @@ describe.runIf(sharedCgroups().mode !== 'none' && noSwap)('a kept cgroup serves 
     const recycler = new CgroupRecycler(sharedCgroups(), 'drain', 2);
     const { name, cgroup } = await recycler.take(limits);
     await runIn(cgroup, `head -c ${32 * MiB} /dev/zero > ${shm}`);
+    expect(statSync(shm).size).toBe(32 * MiB);
     expect(cgroup.isEmpty()).toBe(true);
     expect(await cgroup.drain()).toBe(false);
     await recycler.giveBack(name, cgroup);

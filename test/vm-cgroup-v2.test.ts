@@ -11,6 +11,9 @@ const VM_TESTS = process.env.PYBOX_VM_TESTS === '1';
 
 interface ProbeLine {
   name: string;
+  victim?: { pid: number; dirs: string[]; jailPids: number[] };
+  left?: string[];
+  alive?: number[];
   status?: string;
   mode?: string;
   detail?: string;
@@ -27,9 +30,9 @@ function inVm(script: string): Promise<{ code: number; stdout: string; stderr: s
 }
 
 describe('cgroup v2 under a service (in a VM)', () => {
-  it.runIf(VM_TESTS)('runs end on the memory, process and CPU limits, on the zygote, and doctor sees v2', async () => {
-    const vm = await inVm('node vm/probes/cgroup-runs.mjs auto && node bin/pybox doctor --json');
-    expect(vm.code, vm.stderr).toBe(0);
+  it.runIf(VM_TESTS)('runs end on the memory, process and CPU limits, on the zygote, a supervisor killed with SIGKILL is cleaned up by the next, and doctor sees v2', async () => {
+    const vm = await inVm('node vm/probes/cgroup-runs.mjs auto && node vm/probes/kill9-cleanup.mjs zygote; node bin/pybox doctor --json');
+    expect(vm.code, `${vm.stdout}\n${vm.stderr}`).toBe(0);
     const lines = vm.stdout.trim().split('\n');
     const doctor = JSON.parse(lines.pop() ?? '{}') as { ok: boolean; checks: { name: string; status: string; detail: string }[] };
     const runs = new Map(lines.map((l) => JSON.parse(l) as ProbeLine).map((l) => [l.name, l]));
@@ -44,6 +47,12 @@ describe('cgroup v2 under a service (in a VM)', () => {
     expect(runs.get('process-limit')).toMatchObject({ status: 'ok', stdout: 'started 7\n' });
     expect(['cpu_limit', 'timeout']).toContain(runs.get('fork-bomb')?.status);
     expect(runs.get('cpu-loop')?.status).toBe('cpu_limit');
+
+    // kill -9 mid-run: its leaf (supervisor-<pid>), its jails' parent and their cgroups were there, and are gone.
+    const killed = runs.get('kill9-cleanup');
+    expect(killed?.victim?.dirs).toEqual(expect.arrayContaining([expect.stringMatching(/\/pybox\/supervisor-\d+$/), expect.stringMatching(/\/pybox\/pybox-\d+\/zygote-/)]));
+    expect(killed?.victim?.jailPids.length).toBeGreaterThan(0);
+    expect(killed).toMatchObject({ left: [], alive: [], siblings: [] });
 
     expect(doctor.ok).toBe(true);
     const check = doctor.checks.find((c) => c.name === 'cgroups');

@@ -20,6 +20,7 @@ import { sandboxesClosedAfterEach } from './helpers/sandboxes.js';
 import { runUntilPrinted, until } from './helpers/wait.js';
 import { jailOfRun, zygoteProcesses } from './helpers/which-jail.js';
 import type { Sandbox } from '../src/index.js';
+import { scaled } from './helpers/time-scale.js';
 
 const { make } = sandboxesClosedAfterEach();
 
@@ -112,7 +113,7 @@ describe('the zygote (mode zygote) and auto', () => {
 
   it('a run killed in the middle (timeout) leaves nothing, and the next run is fine', async () => {
     const sb = await make({ mode: 'zygote', pool: { size: 1, max: 1 } });
-    const r = await sb.run('import os\nfor _ in range(4): os.fork()\nimport time; time.sleep(30)', { limits: { timeoutMs: 400 }, policy: 'off' });
+    const r = await sb.run('import os\nfor _ in range(4): os.fork()\nimport time; time.sleep(30)', { limits: { timeoutMs: scaled(400) }, policy: 'off' });
     expect(r.status).toBe('timeout');
     expect(await expectNoRunLeftovers()).toEqual([]);
     expect((await sb.run('print(1)')).stdout).toBe('1\n');

@@ -5,11 +5,12 @@
  */
 import { afterEach, beforeEach, expect } from 'vitest';
 import { hostLeftovers, jailCgroupNames, liveJailProcesses, otherPybox, runLeftovers, snapshotHost, type HostSnapshot } from './host-state.js';
+import { scaled } from './time-scale.js';
 
 export { runLeftovers };
 
 /** Leftovers can take a moment to settle (a warm jail being replaced); look again until then. */
-export async function expectNoRunLeftovers(timeoutMs = 2000): Promise<string[]> {
+export async function expectNoRunLeftovers(timeoutMs = scaled(2000)): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   let left = runLeftovers();
   while (left.length > 0 && Date.now() < deadline) {

@@ -3,9 +3,10 @@
  * fixed time that is too short on a loaded machine and wasted on an idle one.
  */
 import type { RunOptions, RunResult, Sandbox } from '../../src/index.js';
+import { scaled } from './time-scale.js';
 
 /** Resolves once `condition()` holds (checked every 10 ms); throws after `timeoutMs`. */
-export async function until(condition: () => boolean, { timeoutMs = 10_000, what = 'the condition' } = {}): Promise<void> {
+export async function until(condition: () => boolean, { timeoutMs = scaled(10_000), what = 'the condition' } = {}): Promise<void> {
   for (const end = Date.now() + timeoutMs; !condition(); ) {
     if (Date.now() > end) throw new Error(`${what} did not hold within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 10));

@@ -25,7 +25,7 @@ nine io /io ro,cache=none || fail "cannot mount the io share"
 . /io/config.sh   # PROJECT, set by the host
 
 nine root /newroot ro,cache=loose || fail "cannot mount the host's /"
-nine project "/newroot$PROJECT" rw,cache=mmap || fail "cannot mount the project tree at $PROJECT"
+nine project "/newroot$PROJECT" rw,cache=loose || fail "cannot mount the project tree at $PROJECT"
 mount -t tmpfs -o mode=1777 tmp /newroot/tmp
 mount -t tmpfs -o mode=755 run /newroot/run
 mkdir -p /newroot/run/pybox-vm/io

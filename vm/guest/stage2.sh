@@ -14,6 +14,7 @@ export PATH="$HOST_PATH" HOME=/tmp/home
 mkdir -p "$HOME" && chmod 1777 "$HOME"
 $BUSYBOX hostname pybox-vm
 $BUSYBOX ip link set lo up
+mkdir -p /dev/shm && mount -t tmpfs -o mode=1777 shm /dev/shm # as on any host (devtmpfs has none)
 mount_cgroups "$CGROUP"
 
 # The command's cgroup (none: the root cgroup) and the user it runs as.
