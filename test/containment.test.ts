@@ -465,9 +465,9 @@ describe.each(PATHS)('path %s', (mode) => {
       expect(r.status).toBe('ok');
       expect(r.stdout).toContain('traceme -1 Operation not permitted');
       expect(r.stdout).toContain('attach -1 Operation not permitted');
-      const strict = await sandbox.run('import ctypes');
-      expect(strict.error?.type).toBe('ModuleNotFoundError');
-      expect(strict.error?.message).toBe("pybox: import of 'ctypes' is not allowed");
+      const strict = await sandbox.run('import ctypes\nctypes.CDLL(None).ptrace');
+      expect(strict.error?.type).toBe('PermissionError');
+      expect(strict.error?.message).toBe('pybox: ctypes (ctypes.dlsym) is not allowed');
     });
   });
 

@@ -1,4 +1,8 @@
+import { mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { libraryAlternatives } from '../src/host/alternatives.js';
 import { buildBwrapArgv, bwrapInvocation, ETC_NSSWITCH, etcHosts, JAIL_FDS, JAIL_HOSTNAME, jailEtcFiles, type JailLayout } from '../src/backends/native/jail/bwrap-argv.js';
 import { decideVerdict, type VerdictInput } from '../src/backends/native/jail/verdict.js';
 import { FrameDecoder } from '../src/guest/protocol.js';
@@ -13,6 +17,7 @@ const layout: JailLayout = {
   python: '/usr/bin/python3',
   bootstrapSource: 'print(1)',
   usrSymlinks: [{ name: 'lib', target: 'usr/lib' }],
+  alternatives: [{ name: 'libblas.so.3-x86_64-linux-gnu', target: '/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3' }],
   extraReadOnly: [],
   procMasks: { files: ['kcore', 'keys'], dirs: ['acpi'] },
   hasLdCache: true,
@@ -46,6 +51,26 @@ describe('bwrap argv', () => {
     expect(jailEtcFiles(null).map(([fd]) => fd)).toEqual([8, 9, 12, 13]);
     const noCache = buildBwrapArgv({ ...layout, hasLdCache: false });
     expect(noCache.flatMap((a, i) => (a === '--file' ? [Number(noCache[i + 1])] : []))).toEqual([8, 9, 12, 13]);
+  });
+  it('recreates /etc/alternatives library links as symlinks in the read-only root, not a bind of the host /etc', () => {
+    expect(joined).toContain('--symlink /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 /etc/alternatives/libblas.so.3-x86_64-linux-gnu');
+    expect(argv.indexOf('--symlink', argv.indexOf('/etc/nsswitch.conf'))).toBeLessThan(argv.lastIndexOf('--remount-ro'));
+  });
+  it('takes only shared-library alternatives that point at a file under the read-only roots', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'alternatives-'));
+    try {
+      const real = realpathSync('/usr/bin/python3');
+      symlinkSync(real, join(dir, 'libfake.so.3-x86_64-linux-gnu'));
+      symlinkSync(real, join(dir, 'editor')); // not a library
+      symlinkSync(dir, join(dir, 'libdir.so')); // not under /usr
+      symlinkSync('/usr/lib/none.so', join(dir, 'libdangling.so')); // dangling
+      symlinkSync('/usr/../etc/shadow', join(dir, 'libdots.so.1')); // climbs out
+      writeFileSync(join(dir, 'libplain.so'), ''); // not a link
+      expect(libraryAlternatives(['/usr'], dir)).toEqual([{ name: 'libfake.so.3-x86_64-linux-gnu', target: real }]);
+      expect(libraryAlternatives(['/usr'], join(dir, 'absent'))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
   it('gives the jail an /etc/hosts where localhost and its hostname are its own loopback, and names from files only', () => {
     expect(joined).toContain(`--hostname ${JAIL_HOSTNAME}`);

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { PROC_MASK_ALWAYS, PROC_MASK_DIRS, PROC_MASK_FILES } from './proc-masks.js';
 import { PyboxError } from '../core/errors.js';
+import { libraryAlternatives, type AlternativeLink } from './alternatives.js';
 
 /** Facts about this host that shape every jail; probed once per interpreter path. */
 export interface HostFacts {
@@ -14,6 +15,8 @@ export interface HostFacts {
   /** site/dist-packages directories the guest adds to sys.path (the jail runs python -S). */
   sitePaths: string[];
   usrSymlinks: { name: string; target: string }[];
+  /** Shared-library links of /etc/alternatives (BLAS, LAPACK) the jail recreates. */
+  alternatives: AlternativeLink[];
   procMasks: { files: string[]; dirs: string[] };
   /** The host's /etc/ld.so.cache (saves the loader a directory walk), copied into each jail. */
   ldCache: Buffer | null;
@@ -100,6 +103,7 @@ export function probeHost(pythonPath: string = DEFAULT_PYTHON): HostFacts {
     extraReadOnly,
     sitePaths: info.site.filter((p) => existsSync(p)),
     usrSymlinks: usrSymlinks(extraReadOnly),
+    alternatives: libraryAlternatives(['/usr', ...extraReadOnly]),
     procMasks: {
       files: PROC_MASK_FILES.filter((n) => existsSync(`/proc/${n}`) && (PROC_MASK_ALWAYS.includes(n) || othersMayRead(`/proc/${n}`))),
       dirs: PROC_MASK_DIRS.filter((n) => hasEntries(`/proc/${n}`)),

@@ -1,8 +1,11 @@
 # The language-level policy (defence in depth, clear errors). Uses: prelude (_b_os, sys), paths.
 # Also run on its own by the attack lab (attacks/harness/lab.py) with paths.py before it.
 
+# ctypes itself imports (pandas and scipy import it at load; loading it opens no library but
+# the interpreter's own symbols, `ctypes.dlopen` of None): every use of it is an audit event
+# the hook denies (dlopen of a library, dlsym, calls, memory at an address).
 DENIED_MODULES = frozenset({
-    "ctypes", "_ctypes", "_testcapi", "_testinternalcapi", "_testmultiphase",
+    "_testcapi", "_testinternalcapi", "_testmultiphase",
     "_xxsubinterpreters", "_xxinterpchannels", "_testbuffer", "_testclinic",
     "_ctypes_test", "_testimportmultiple", "_xxtestfuzz",
 })
@@ -81,7 +84,8 @@ def policy_hook():
         elif event in process_events:
             deny(f"starting a program ({event})")
         elif event.startswith("ctypes."):
-            deny(f"ctypes ({event})")
+            if event != "ctypes.dlopen" or args[0] is not None:
+                deny(f"ctypes ({event})")
         elif event == "import":
             name = args[0]
             if isinstance(name, str) and name.partition(".")[0] in denied_modules:

@@ -29,6 +29,8 @@ export interface JailLayout {
   bootstrapSource: string;
   /** Top-level host entries that are symlinks into /usr (merged-/usr), e.g. ['bin', 'lib', 'lib64']. */
   usrSymlinks: { name: string; target: string }[];
+  /** Links recreated in /etc/alternatives (shared libraries only; src/host/alternatives.ts). */
+  alternatives: { name: string; target: string }[];
   /** Extra read-only binds (an interpreter installed outside /usr), host path = jail path. */
   extraReadOnly: string[];
   /** Host-wide /proc entries that exist here and must be hidden. */
@@ -66,6 +68,17 @@ export const JAIL_ENV: Readonly<Record<string, string>> = {
   LANG: 'C.UTF-8',
   USER: 'sandbox',
   LOGNAME: 'sandbox',
+  // matplotlib: no display in a jail, and its config/font cache in the run's own /tmp
+  // (not the workspace a program collects files from).
+  MPLBACKEND: 'Agg',
+  MPLCONFIGDIR: '/tmp/matplotlib',
+  // Debian's matplotlib reads its defaults from /etc/matplotlibrc, which the jail has not:
+  // the pristine copy it ships under /usr (a pip-installed matplotlib finds its own).
+  MATPLOTLIBRC: '/usr/share/matplotlib/mpl-data',
+  // OpenBLAS and OpenMP start a thread per host CPU at load, each counted against the
+  // run's `processes` limit (and, in a zygote, threads do not survive its forks).
+  OPENBLAS_NUM_THREADS: '1',
+  OMP_NUM_THREADS: '1',
 };
 
 /**
@@ -162,6 +175,9 @@ function bwrapOptions(layout: JailLayout): string[] {
   for (const [fd, path] of ETC_FILES) {
     if (fd !== JAIL_FDS.ldCache || layout.hasLdCache) a.push('--perms', '0644', '--file', String(fd), path);
   }
+  // Links, not a bind of the host's /etc/alternatives: only library choices, each to a
+  // file under /usr the jail already reads, and no mount to copy per jail.
+  for (const { name, target } of layout.alternatives) a.push('--symlink', target, `/etc/alternatives/${name}`);
   a.push('--remount-ro', '/');
 
   a.push('--chdir', '/workspace');

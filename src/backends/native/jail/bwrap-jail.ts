@@ -88,6 +88,7 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
     bootstrapSource: prefix ? BOOTSTRAP_STUB : env.bootstrapSource,
     pythonArgs: options.warm ? ['warm'] : [],
     usrSymlinks: facts.usrSymlinks,
+    alternatives: facts.alternatives,
     extraReadOnly: facts.extraReadOnly,
     procMasks: facts.procMasks,
     hasLdCache: facts.ldCache !== null,

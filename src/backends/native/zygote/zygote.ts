@@ -124,6 +124,7 @@ export class Zygote {
       bootstrapSource: BOOTSTRAP_STUB,
       pythonArgs: ['zygote'],
       usrSymlinks: facts.usrSymlinks,
+      alternatives: facts.alternatives,
       extraReadOnly: facts.extraReadOnly,
       procMasks: facts.procMasks,
       hasLdCache: facts.ldCache !== null,
