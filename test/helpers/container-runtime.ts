@@ -13,9 +13,9 @@ export interface Output {
 }
 
 /** A command's exit code and output, whatever the code; killed (code -1) after `timeoutMs`. */
-export async function capture(cmd: string, args: string[], env?: NodeJS.ProcessEnv, timeoutMs = 150_000): Promise<Output> {
+export async function capture(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}, timeoutMs = 150_000): Promise<Output> {
   try {
-    const { stdout, stderr } = await run(cmd, args, { maxBuffer: 16 << 20, env: env ?? process.env, timeout: timeoutMs, killSignal: 'SIGKILL' });
+    const { stdout, stderr } = await run(cmd, args, { maxBuffer: 16 << 20, env: options.env ?? process.env, cwd: options.cwd, timeout: timeoutMs, killSignal: 'SIGKILL' });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number | string; stdout?: string; stderr?: string; message: string };
@@ -160,9 +160,10 @@ export class RootlessPodman {
   }
 
   podman(args: string[]): Promise<Output> {
-    // runuser: the user's own login environment, not root's; no systemd session here.
+    // A login's environment, not the test runner's; no systemd session here, so no XDG_RUNTIME_DIR.
     return capture('runuser', ['-u', this.user, '--', 'env', `HOME=${this.home}`, 'XDG_RUNTIME_DIR=', 'podman', ...args], {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+      cwd: this.home,
     });
   }
 
@@ -177,6 +178,11 @@ export class RootlessPodman {
     }
     await capture('userdel', ['--remove', this.user]);
     rmSync(this.home, { recursive: true, force: true });
+    rmSync(`/tmp/podman-run-${this.uid}`, { recursive: true, force: true }); // Podman's run root without XDG_RUNTIME_DIR
+    for (const file of ['/etc/subuid', '/etc/subgid']) {
+      const lines = readFileSync(file, 'utf8').split('\n');
+      writeFileSync(file, lines.filter((l) => !l.startsWith(`${this.user}:`)).join('\n'));
+    }
   }
 }
 
