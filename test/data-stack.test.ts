@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../src/index.js';
-import { allOurJails, expectNoRunLeftovers } from './pool-helpers.js';
+import { allOurJails, expectNoRunLeftovers } from './helpers/leftovers.js';
 
 const installed = (() => {
   try {

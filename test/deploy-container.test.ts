@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentedFlags, onPath, PrivateDocker, type Output } from './helpers/container-runtime.js';
+import { documentedFlags, onPath, PrivateDocker, RootlessPodman, type Output } from './helpers/container-runtime.js';
 
 /**
  * pybox in real containers: Docker started with docs/deploy.md's recipe runs pybox's main job
@@ -12,7 +12,12 @@ import { documentedFlags, onPath, PrivateDocker, type Output } from './helpers/c
 const ROOT = resolve(import.meta.dirname, '..');
 const DOC = join(ROOT, 'docs/deploy.md');
 const IMAGE = 'pybox-deploy-test:latest';
-const canRun = process.getuid?.() === 0 && onPath('dockerd') && onPath('docker');
+const isRoot = process.getuid?.() === 0;
+const canDocker = isRoot && onPath('dockerd') && onPath('docker');
+// Opt-in: run by hand, this recipe passes (doctor ok on rlimits, the limits below hold); under
+// the test runner the first run's supervisor was seen waiting on a jail that no longer existed,
+// a hang not yet explained, so it stays out of CI until it is.
+const canPodman = isRoot && process.env.PYBOX_PODMAN_TESTS === '1' && onPath('podman') && onPath('newuidmap') && onPath('useradd');
 
 interface Check {
   name: string;
@@ -25,7 +30,16 @@ interface Report {
   checks: Check[];
 }
 
-describe.runIf(canRun)('pybox in containers (needs root and docker.io: dockerd, containerd, runc)', () => {
+function doctor(out: Output): Map<string, Check> {
+  const report = JSON.parse(out.stdout) as Report;
+  return new Map(report.checks.map((c) => [c.name, c]));
+}
+
+/** The project and the host's /usr, read-only, at their own paths; no network. */
+const MOUNTS = ['--network=none', '-v', '/usr:/usr:ro', '-v', `${ROOT}:${ROOT}:ro`, '-w', ROOT];
+const INIT = `${ROOT}/bin/pybox-container-init`;
+
+describe.runIf(canDocker)('pybox in containers (needs root and docker.io: dockerd, containerd, runc)', () => {
   const docker = new PrivateDocker();
 
   beforeAll(async () => {
@@ -39,25 +53,14 @@ describe.runIf(canRun)('pybox in containers (needs root and docker.io: dockerd, 
 
   /** `docker run --rm` of `command` in the image, with the host's /usr and the project mounted read-only. */
   function inContainer(flags: string[], command: string[], env: Record<string, string> = {}): Promise<Output> {
-    return docker.docker([
-      'run', '--rm', '--network=none',
-      ...flags,
-      ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
-      '-v', '/usr:/usr:ro', '-v', `${ROOT}:${ROOT}:ro`, '-w', ROOT,
-      IMAGE, ...command,
-    ]);
+    return docker.docker(['run', '--rm', ...flags, ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), ...MOUNTS, IMAGE, ...command]);
   }
 
-  function doctor(out: Output): Map<string, Check> {
-    const report = JSON.parse(out.stdout) as Report;
-    return new Map(report.checks.map((c) => [c.name, c]));
-  }
 
   it("docs/deploy.md's Docker recipe: doctor ok, the zygote path, and every cgroup limit holds", async () => {
     const flags = documentedFlags(DOC, 'docker');
     expect(flags).toEqual(expect.arrayContaining(['--cgroupns=private', '--init']));
-    const init = `${ROOT}/bin/pybox-container-init`;
-    const checked = await inContainer(flags, [init, 'node', 'bin/pybox', 'doctor', '--json']);
+    const checked = await inContainer(flags, [INIT, 'node', 'bin/pybox', 'doctor', '--json']);
     expect(checked.code, checked.stderr + checked.stdout).toBe(0);
     const checks = doctor(checked);
     expect(checks.get('host')?.detail).toMatch(/^in a Docker container \(.*\/\.dockerenv exists/);
@@ -68,7 +71,7 @@ describe.runIf(canRun)('pybox in containers (needs root and docker.io: dockerd, 
     expect(checks.get('paths')?.detail).toMatch(/runs on the zygote path here/);
 
     // pybox's main job and its limits, on the path Sandbox.create() picks (the zygote).
-    const runs = await inContainer(flags, [init, 'node', 'vm/probes/cgroup-runs.mjs', 'auto']);
+    const runs = await inContainer(flags, [INIT, 'node', 'vm/probes/cgroup-runs.mjs', 'auto']);
     expect(runs.code, runs.stderr).toBe(0);
     const byName = new Map(runs.stdout.trim().split('\n').map((l) => JSON.parse(l) as { name: string; status?: string; stdout?: string; mode?: string; path?: string }).map((r) => [r.name, r]));
     expect(byName.get('cgroups')).toMatchObject({ mode: expect.stringMatching(/^v[12]$/), path: 'zygote' });
@@ -79,7 +82,7 @@ describe.runIf(canRun)('pybox in containers (needs root and docker.io: dockerd, 
     expect(byName.get('cpu-loop')?.status).toBe('cpu_limit');
 
     // The command runs without CAP_SYS_ADMIN, which only the entrypoint's remount used.
-    const caps = await inContainer(flags, [init, 'sh', '-c', 'grep CapBnd /proc/self/status']);
+    const caps = await inContainer(flags, [INIT, 'sh', '-c', 'grep CapBnd /proc/self/status']);
     const bounding = BigInt(`0x${/CapBnd:\s+([0-9a-f]+)/.exec(caps.stdout)?.[1] ?? 'x'}`);
     expect(bounding & (1n << 21n)).toBe(0n); // CAP_SYS_ADMIN
   }, 120_000);
@@ -116,4 +119,35 @@ describe.runIf(canRun)('pybox in containers (needs root and docker.io: dockerd, 
     expect(checks.get('host')?.detail).toMatch(/^in a Podman container \(rootless\) \(\/run\/\.containerenv exists/);
     expect(checks.get('userns')?.fix).toBe('podman run --security-opt seccomp=unconfined --security-opt unmask=ALL ... (docs/deploy.md)');
   }, 60_000);
+});
+
+describe.runIf(canPodman)('pybox in rootless Podman (PYBOX_PODMAN_TESTS=1; needs root to make a user, podman, uidmap, catatonit)', () => {
+  const podman = new RootlessPodman();
+
+  beforeAll(async () => {
+    await podman.create(IMAGE);
+  }, 120_000);
+
+  afterAll(async () => {
+    await podman.remove();
+  }, 60_000);
+
+  it("docs/deploy.md's Podman recipe, rootless: the jail runs; without a delegated cgroup, doctor says why and pybox uses rlimits", async () => {
+    // runc: crun refuses a host whose cgroup v1 hierarchies sit beside an empty v2 one ("hybrid").
+    const flags = ['--runtime', 'runc', ...documentedFlags(DOC, 'podman')];
+    const checked = await podman.podman(['run', '--rm', ...flags, ...MOUNTS, IMAGE, INIT, 'node', 'bin/pybox', 'doctor', '--json']);
+    expect(checked.code, checked.stderr + checked.stdout).toBe(0);
+    const checks = doctor(checked);
+    expect(checks.get('host')?.detail).toMatch(/^in a Podman container \(rootless\) \(\/run\/\.containerenv exists/);
+    expect(checks.get('userns')?.status).toBe('ok');
+    const cgroups = checks.get('cgroups');
+    if (cgroups?.status !== 'ok') expect(cgroups?.fix).toMatch(/^rootless containers get a cgroup of their own only on cgroup v2/);
+
+    const runs = await podman.podman(['run', '--rm', ...flags, ...MOUNTS, IMAGE, INIT, 'node', 'vm/probes/cgroup-runs.mjs', 'auto']);
+    expect(runs.code, runs.stderr).toBe(0);
+    const byName = new Map(runs.stdout.trim().split('\n').map((l) => JSON.parse(l) as { name: string; status?: string; stdout?: string }).map((r) => [r.name, r]));
+    expect(byName.get('hello')).toMatchObject({ status: 'ok', stdout: 'hello\n' });
+    expect(byName.get('memory-hog')?.status).toBe('memory_limit');
+    expect(byName.get('cpu-loop')?.status).toBe('cpu_limit');
+  }, 180_000);
 });

@@ -119,12 +119,12 @@ export function cgroupFinding(d: Deployment, c: Confinement, isRoot: boolean): F
       fix: `start pybox through ${ENTRYPOINT}, which moves the container's processes into a leaf and sets PYBOX_CGROUP_ROOT`,
     };
   }
-  if (!isRoot && !cg.ownedByUs) {
+  if (!cg.ownedByUs) {
     return {
-      detail: `the container's cgroup ${cg.ownPath} is not delegated to uid ${process.getuid?.() ?? '?'}`,
+      detail: `the container's cgroup ${cg.ownPath} is not delegated to it${d.rootless ? ' (a rootless container)' : ''}`,
       fix: d.rootless
-        ? 'run rootless Podman on a cgroup v2 host as a user with a systemd session (loginctl enable-linger USER), so that its containers get a delegated cgroup'
-        : 'run pybox as root in the container',
+        ? 'rootless containers get a cgroup of their own only on cgroup v2 with systemd as the cgroup manager and a user session (loginctl enable-linger USER); elsewhere pybox uses rlimits'
+        : 'run the container as root (its cgroup then belongs to root in it)',
     };
   }
   return null;

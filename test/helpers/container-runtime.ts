@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, chmodSync, copyFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,10 +12,10 @@ export interface Output {
   stderr: string;
 }
 
-/** A command's exit code and output, whatever the code. */
-export async function capture(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Output> {
+/** A command's exit code and output, whatever the code; killed (code -1) after `timeoutMs`. */
+export async function capture(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}, timeoutMs = 150_000): Promise<Output> {
   try {
-    const { stdout, stderr } = await run(cmd, args, { maxBuffer: 16 << 20, env: env ?? process.env });
+    const { stdout, stderr } = await run(cmd, args, { maxBuffer: 16 << 20, env: options.env ?? process.env, cwd: options.cwd, timeout: timeoutMs, killSignal: 'SIGKILL' });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number | string; stdout?: string; stderr?: string; message: string };
@@ -132,7 +132,75 @@ export class PrivateDocker {
   }
 }
 
-/** The `docker run` flags docs/deploy.md gives in the block marked `<!-- tested: NAME -->`. */
+/**
+ * Rootless Podman as a user the test makes (with subordinate ids, as useradd gives them) and
+ * removes with everything it ran: its processes (Podman keeps a pause process per user) and
+ * its home, which holds the image store.
+ */
+export class RootlessPodman {
+  readonly user = `pyboxrl${process.pid % 100_000}`;
+  private readonly home = `/var/tmp/${this.user}`;
+  private uid = -1;
+
+  async create(image: string): Promise<void> {
+    const made = await capture('useradd', ['--create-home', '--home-dir', this.home, '--shell', '/bin/sh', this.user]);
+    if (made.code !== 0) throw new Error(`useradd: ${made.stderr}`);
+    this.uid = Number((await capture('id', ['-u', this.user])).stdout.trim());
+    const dir = mkdtempSync(join(this.home, 'image-'));
+    try {
+      writeSkeleton(dir);
+      const tar = join(this.home, 'image.tar');
+      const packed = await capture('tar', ['-C', dir, '-cf', tar, '.']);
+      if (packed.code !== 0) throw new Error(`tar: ${packed.stderr}`);
+      const imported = await this.podman(['import', tar, image]);
+      if (imported.code !== 0) throw new Error(`podman import: ${imported.stderr}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  podman(args: string[]): Promise<Output> {
+    // A login's environment, not the test runner's; no systemd session here, so no XDG_RUNTIME_DIR.
+    return capture('runuser', ['-u', this.user, '--', 'env', `HOME=${this.home}`, 'XDG_RUNTIME_DIR=', 'podman', ...args], {
+      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+      cwd: this.home,
+    });
+  }
+
+  async remove(): Promise<void> {
+    if (this.uid < 0) return;
+    for (const pid of processesOf(this.uid)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    await capture('userdel', ['--remove', this.user]);
+    rmSync(this.home, { recursive: true, force: true });
+    rmSync(`/tmp/podman-run-${this.uid}`, { recursive: true, force: true }); // Podman's run root without XDG_RUNTIME_DIR
+    for (const file of ['/etc/subuid', '/etc/subgid']) {
+      const lines = readFileSync(file, 'utf8').split('\n');
+      writeFileSync(file, lines.filter((l) => !l.startsWith(`${this.user}:`)).join('\n'));
+    }
+  }
+}
+
+/** Pids whose real uid is `uid` (the test user's: Podman's pause process and anything left). */
+function processesOf(uid: number): number[] {
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .filter((n) => {
+      try {
+        return Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${n}/status`, 'utf8'))?.[1]) === uid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** The `docker run` / `podman run` flags docs/deploy.md gives in the block marked `<!-- tested: NAME -->`. */
 export function documentedFlags(doc: string, name: string): string[] {
   const block = new RegExp(`<!-- tested: ${name} -->\\s*\`\`\`sh\\n([\\s\\S]*?)\`\`\``).exec(readFileSync(doc, 'utf8'))?.[1];
   if (!block) throw new Error(`${doc} has no block marked ${name}`);
