@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Sandbox } from '../src/index.js';
-import { idleWarmJails } from '../src/backends/native/pool/pool.js';
+import { idleWarmJails } from '../src/backends/native/pool/inventory.js';
 
 const PYTHON = '/usr/bin/python3';
 const HELLO = 'print("hello")';

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Sandbox } from '../src/index.js';
-import { idleWarmJails } from '../src/backends/native/pool/pool.js';
+import { idleWarmJails } from '../src/backends/native/pool/inventory.js';
 import { describeRunPaths } from '../src/sandbox/describe-paths.js';
 import { allOurJails, expectNoRunLeftovers } from './helpers/leftovers.js';
 import { sandboxesClosedAfterEach } from './helpers/sandboxes.js';

@@ -1,7 +1,7 @@
 /** The library API as a caller sees it: inputs in, results out, errors typed. */
 import { describe, expect, it } from 'vitest';
 import { PyboxError, Sandbox } from '../src/index.js';
-import { idleWarmJails } from '../src/backends/native/pool/pool.js';
+import { idleWarmJails } from '../src/backends/native/pool/inventory.js';
 import { jailCgroupNames } from './helpers/host-state.js';
 import { sandboxesForBlock } from './helpers/sandboxes.js';
 import { heldStdin, runUntilPrinted, until } from './helpers/wait.js';

@@ -4,7 +4,7 @@
  * run leaves nothing; and the protocol pieces it rests on (marshal, wait statuses).
  */
 import { describe, expect, it } from 'vitest';
-import { idleWarmJails } from '../src/backends/native/pool/pool.js';
+import { idleWarmJails } from '../src/backends/native/pool/inventory.js';
 import { marshal, tuple } from '../src/guest/marshal.js';
 import { Zygote, type ZygoteChild } from '../src/backends/native/zygote/zygote.js';
 import { decodeWaitStatus } from '../src/backends/native/zygote/line-protocol.js';

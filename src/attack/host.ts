@@ -12,7 +12,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { createServer, type Server, type Socket } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { idleWarmJails } from '../backends/native/index.js';
+import { hostProcesses, idleWarmJails } from '../backends/native/index.js';
 
 export const SECRET_ENV = 'PYBOX_LAB_SECRET';
 
@@ -195,15 +195,12 @@ export function jailLeftovers(withCgroups: boolean): string[] {
   // The candidates first, the inventory after: a warm jail made in between is then
   // either not a candidate or already in the inventory.
   const candidates = readdirSync('/proc');
-  const idle = new Set(idleWarmJails().pids.map(String));
-  for (const name of candidates) {
-    if (!/^\d+$/.test(name) || idle.has(name)) continue;
+  const idle = new Set(idleWarmJails().pids);
+  for (const { pid: name, uid } of hostProcesses(candidates)) {
+    if (idle.has(name)) continue;
     try {
-      const status = readFileSync(`/proc/${name}/status`, 'utf8');
-      if (/^State:\s+Z/m.test(status)) continue;
       const cgroup = readFileSync(`/proc/${name}/cgroup`, 'utf8');
       const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
       // Without cgroups the best mark is the bootstrap on the command line (any pybox's jails).
       const ours = withCgroups ? cgroup.includes(mark) : cmdline.includes('pybox guest bootstrap');
       if (ours) found.push(`pid ${name} uid ${uid}: ${cmdline.slice(0, 60)}`);

@@ -5,8 +5,7 @@
  * zygote's open `tasks` files name, must never reach the output. On other paths there is
  * no zygote and nothing to check.
  */
-import { readFileSync } from 'node:fs';
-import { idleWarmJails, procStat } from '../backends/native/index.js';
+import { idleWarmJails, processStatus, procStat, statusField } from '../backends/native/index.js';
 import type { RunResult } from '../sandbox/index.js';
 
 export interface ZygoteProcess {
@@ -18,15 +17,12 @@ export interface ZygoteProcess {
 export function zygoteServers(): ZygoteProcess[] {
   const found: ZygoteProcess[] = [];
   for (const pid of idleWarmJails().pids) {
-    try {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      const levels = (/^NSpid:\s+(.*)$/m.exec(status)?.[1] ?? '').trim().split(/\s+/);
-      const name = /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '';
-      const stat = procStat(pid);
-      if (levels.length === 2 && levels[1] === '1' && name.startsWith('python') && stat) found.push({ pid, startTime: stat.startTime });
-    } catch {
-      /* exited while we looked */
-    }
+    const status = processStatus(pid);
+    if (status === null) continue; // exited while we looked
+    const levels = (statusField(status, 'NSpid') ?? '').split(/\s+/);
+    const name = statusField(status, 'Name') ?? '';
+    const stat = procStat(pid);
+    if (levels.length === 2 && levels[1] === '1' && name.startsWith('python') && stat) found.push({ pid, startTime: stat.startTime });
   }
   return found;
 }

@@ -1,7 +1,7 @@
 import type { RunHooks } from './hooks.js';
 import type { Limits } from './limits.js';
-import type { GuestPolicy, SandboxMode } from './options.js';
-import type { PreparedRun, RunStdin } from './prepared-run.js';
+import type { SandboxMode } from './options.js';
+import type { GuestPolicy, PreparedRun, RunStdin } from './prepared-run.js';
 import type { RunResult } from './result.js';
 
 /**

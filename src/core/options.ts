@@ -3,11 +3,9 @@ import { CollectPatternError, compileCollect, type CollectMatcher } from './glob
 import { PyboxError } from './errors.js';
 import { formatIssues, partialLimitsSchema, resolveLimits, type Limits } from './limits.js';
 import type { RunHooks } from './hooks.js';
-import type { PreparedRun } from './prepared-run.js';
+import type { GuestPolicy, PreparedRun } from './prepared-run.js';
 import { normaliseWorkspacePath } from './workspace-path.js';
 
-/** The language-level layer inside the guest: `strict` (audit hooks + import policy) or `off` (OS jail alone). */
-export type GuestPolicy = 'strict' | 'off';
 
 /** How a Sandbox gets a jail for each run. */
 export type SandboxMode = 'auto' | 'cold' | 'pool' | 'zygote';

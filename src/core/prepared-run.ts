@@ -1,6 +1,8 @@
 import type { CollectMatcher } from './glob.js';
 import type { Limits } from './limits.js';
-import type { GuestPolicy } from './options.js';
+
+/** The language-level layer inside the guest: `strict` (audit hooks + import policy) or `off` (OS jail alone). */
+export type GuestPolicy = 'strict' | 'off';
 
 /** A run's stdin once validated: all of it at once, or a stream read as the program takes it. */
 export type RunStdin = Buffer | AsyncIterable<Uint8Array | string>;

@@ -78,17 +78,54 @@ export async function waitForJailGone(pid: number | null, startTime: string | nu
 
 /** How long waitForJailGone looks at every turn of the event loop before it sleeps. */
 const SPIN_MS = 2;
+
+/** A live process as its /proc/<pid>/status shows it. */
+export interface HostProcess {
+  pid: number;
+  /** Real uid. */
+  uid: number;
+  /** The whole status text, for other fields (statusField). */
+  status: string;
+}
+
+/** /proc/<pid>/status, or null once the process is gone. */
+export function processStatus(pid: number | string): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** One field of a status text (`NSpid`, `Name`...), trimmed, or null. */
+export function statusField(status: string, name: string): string | null {
+  return new RegExp(`^${name}:\\s+(.*)$`, 'm').exec(status)?.[1]?.trim() ?? null;
+}
+
+/**
+ * Every process on the host that is alive (not a zombie) when its status is read, from
+ * `candidates` (default: all of /proc, listed first); those gone meanwhile are left out.
+ */
+export function hostProcesses(candidates: readonly string[] = readdirSync('/proc')): HostProcess[] {
+  const found: HostProcess[] = [];
+  for (const name of candidates) {
+    if (!/^\d+$/.test(name)) continue;
+    const status = processStatus(name);
+    if (status === null || /^State:\s+Z/m.test(status)) continue;
+    found.push({ pid: Number(name), uid: Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]), status });
+  }
+  return found;
+}
+
 /** SIGKILLs every process of a jail uid; true when none is left. */
 export async function killUidProcesses(uid: number): Promise<boolean> {
   for (let attempt = 0; attempt < 50; attempt++) {
     let found = 0;
-    for (const name of readdirSync('/proc')) {
-      if (!/^\d+$/.test(name)) continue;
+    for (const p of hostProcesses()) {
+      if (p.uid !== uid) continue;
+      found++;
       try {
-        const status = readFileSync(`/proc/${name}/status`, 'utf8');
-        if (Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) !== uid || /^State:\s+Z/m.test(status)) continue;
-        found++;
-        process.kill(Number(name), 'SIGKILL');
+        process.kill(p.pid, 'SIGKILL');
       } catch {
         /* gone */
       }

@@ -1,7 +1,8 @@
 import type { Backend, PathCounts } from '../core/backend.js';
 import { PyboxError } from '../core/errors.js';
 import { DEFAULT_LIMITS, resolveLimits, type Limits } from '../core/limits.js';
-import { DEFAULT_MODE, parseSandboxOptions, prepareRun, type GuestPolicy, type RunOptions, type SandboxMode, type SandboxOptions } from '../core/options.js';
+import { DEFAULT_MODE, parseSandboxOptions, prepareRun, type RunOptions, type SandboxMode, type SandboxOptions } from '../core/options.js';
+import type { GuestPolicy } from '../core/prepared-run.js';
 import type { RunResult } from '../core/result.js';
 import { NativeBackend } from '../backends/native/native-backend.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { sharedCgroups } from '../../src/backends/native/jail/environment.js';
 import { processAlive } from '../../src/host/processes.js';
 import { UID_LOCK_DIR } from '../../src/backends/native/jail/uid-pool.js';
-import { idleWarmJails } from '../../src/backends/native/pool/pool.js';
+import { idleWarmJails } from '../../src/backends/native/pool/inventory.js';
 
 export interface JailProcess {
   pid: number;

@@ -4,7 +4,7 @@
  */
 import { expect } from 'vitest';
 import type { Sandbox } from '../../src/index.js';
-import { idleWarmJails } from '../../src/backends/native/pool/pool.js';
+import { idleWarmJails } from '../../src/backends/native/pool/inventory.js';
 import { ourChildAbove, parentPid, runProcesses } from './host-state.js';
 import { heldStdin, runUntilPrinted } from './wait.js';
 

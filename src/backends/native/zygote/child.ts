@@ -1,14 +1,13 @@
-import { closeSync, constants as fsc, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsc, openSync, readSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { setPriority } from 'node:os';
 import { WARM_FRAME } from '../../../guest/protocol.js';
-import { childPids } from '../../../host/processes.js';
+import { childPids, processStatus, statusField } from '../../../host/processes.js';
 import type { CgroupLimits, JailCgroup } from '../cgroup/cgroups.js';
 import { O_CLOEXEC } from '../jail/inherited-fds.js';
 import type { JailExit, LiveJail } from '../jail/live-jail.js';
 import type { CgroupSlot } from './cgroup-slots.js';
 import { closeCommand } from './line-protocol.js';
-import type { Zygote } from './zygote.js';
 
 // A zygote's child, once forked: finding it on the host, opening its pipes, putting it in
 // its cgroup, and the LiveJail a run gets of it.
@@ -25,7 +24,6 @@ export interface ZygoteChildLimits {
 /** A forked, not yet claimed run: its jail (pid 1 + G waiting for its request). */
 export interface ZygoteChild extends LiveJail {
   readonly path: 'zygote';
-  readonly zygote: Zygote;
   /** Host pid of the run's pid 1. */
   readonly hostPid: number;
   /** Back to normal priority (the zygote makes children at a lower one): once warm, or at the claim. */
@@ -47,7 +45,6 @@ export interface ZygoteChild extends LiveJail {
 
 /** What a child's set-up needs of its zygote. */
 export interface ChildParent {
-  readonly zygote: Zygote;
   /** Host pids of its children already matched to a fork (spares, running runs). */
   readonly knownChildren: Set<number>;
   command(line: string): void;
@@ -128,7 +125,6 @@ export async function setUpChild(parent: ChildParent, c: ChildSetUp): Promise<Zy
     return {
     path: 'zygote',
     ownPids: ZYGOTE_CHILD_OWN_PIDS,
-    zygote: parent.zygote,
     hostPid,
     io,
     cgroup: cg,
@@ -209,14 +205,11 @@ export function closeSafe(fd: number): void {
 function findChildByNsPid(zygoteHostPid: number, nsPid: number, known: ReadonlySet<number>): number {
   for (const c of childPids(zygoteHostPid)) {
     if (known.has(c)) continue;
-    try {
-      const m = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${c}/status`, 'utf8'));
-      const levels = m?.[1]?.trim().split(/\s+/).map(Number) ?? [];
-      // host, zygote's namespace, the run's own namespace (where it is 1)
-      if (levels.length >= 2 && levels[levels.length - 2] === nsPid) return c;
-    } catch {
-      /* exited */
-    }
+    const status = processStatus(c);
+    if (status === null) continue; // exited
+    const levels = (statusField(status, 'NSpid') ?? '').split(/\s+/).map(Number);
+    // host, zygote's namespace, the run's own namespace (where it is 1)
+    if (levels.length >= 2 && levels[levels.length - 2] === nsPid) return c;
   }
   throw new Error(`cannot find the zygote's child ${nsPid} on the host`);
 }

@@ -314,7 +314,6 @@ export class Zygote {
   private setUpChild(c: ChildSetUp): Promise<ZygoteChild> {
     return setUpChild(
       {
-        zygote: this,
         knownChildren: this.childPids,
         command: (line) => this.command(line),
         takeCgroup: (limits) => this.cgroups.take(limits),
