@@ -16,6 +16,8 @@ import { DEFAULT_POOL, type PoolOptions, type SandboxMode } from '../../../core/
 const WARM_WAIT_MS = 5000;
 /** Children each zygote keeps forked ahead of its next runs. */
 const SPARES_PER_ZYGOTE = 3;
+/** Children a zygote holds at most: its spares, the run it serves and one finishing (see CGROUP_SLOTS). */
+const JAILS_PER_ZYGOTE = SPARES_PER_ZYGOTE + 2;
 const liveSets = new Set<RunPaths>();
 
 /**
@@ -77,6 +79,10 @@ export class RunPaths {
   private readonly idleOther = new Set<LiveJail>();
   /** Jails serving a run now. */
   private readonly claimed = new Set<LiveJail>();
+  /** Jails whose run returned, until their pid 1 and namespaces are gone and they are released. */
+  private readonly finishing = new Set<Promise<void>>();
+  /** How many of those each zygote has. */
+  private readonly finishingOf = new Map<Zygote, number>();
   private zygoteError: string | null = null;
   private readonly options: Required<PoolOptions>;
   private trimTimer: NodeJS.Timeout | null = null;
@@ -178,10 +184,31 @@ export class RunPaths {
     try {
       return await superviseRun(jail, run, { withCgroups: jail.cgroup !== null, baseline });
     } finally {
-      await jail.release();
       this.claimed.delete(jail);
+      if (jail.hasEnded) await jail.release();
+      else this.finish(jail);
       done();
     }
+  }
+
+  /**
+   * A jail whose run has returned while its pid 1 and namespaces are still on their way
+   * out: released once they are gone. Until then it is listed (its zygote's inventory),
+   * counted against its zygote's budget, and waited for by close().
+   */
+  private finish(jail: LiveJail): void {
+    const z = jail.path === 'zygote' ? (jail as ZygoteChild).zygote : null;
+    const over = jail.ended
+      .then(() => jail.release())
+      .finally(() => {
+        this.finishing.delete(over);
+        if (z) {
+          this.finishingOf.set(z, (this.finishingOf.get(z) ?? 1) - 1);
+          void this.topUp(z);
+        }
+      });
+    this.finishing.add(over);
+    if (z) this.finishingOf.set(z, (this.finishingOf.get(z) ?? 0) + 1);
   }
 
   private async claim(limits: Limits): Promise<Claimed | null> {
@@ -332,7 +359,9 @@ export class RunPaths {
    */
   private topUp(z: Zygote): Promise<ZygoteChild | null> {
     const launched: Promise<ZygoteChild | null>[] = [];
-    while (!this.closed && z.isAlive && this.sparesOf(z).length + this.inflightOf(z).size < SPARES_PER_ZYGOTE) {
+    const ahead = () => this.sparesOf(z).length + this.inflightOf(z).size;
+    const held = () => ahead() + (z.busy ? 1 : 0) + (this.finishingOf.get(z) ?? 0);
+    while (!this.closed && z.isAlive && ahead() < SPARES_PER_ZYGOTE && held() < JAILS_PER_ZYGOTE) {
       launched.push(this.launchFork(z, this.limits.workspaceMiB, true));
     }
     return launched[0] ?? Promise.resolve(null);
@@ -511,6 +540,7 @@ export class RunPaths {
       waits.push(z.ended);
     }
     for (const z of this.late.splice(0)) waits.push(z.ended);
+    waits.push(...this.finishing);
     await Promise.allSettled(waits);
   }
 }
