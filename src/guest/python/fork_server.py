@@ -54,6 +54,7 @@ class _Zygote:
         self.config = config
         self.seccomp = config["seccomp"]
         self.devpts_options = f"newinstance,ptmxmode=0666,mode=620,max={int(config['ptys'])}"
+        self.background_nice = int(config["backgroundNice"])
         # Per cgroup slot, the host's open `tasks` files of its hierarchies (see run_r).
         self.slots = config["slots"]
         self.cap_last = int(open("/proc/sys/kernel/cap_last_cap").read())
@@ -308,6 +309,9 @@ class _Zygote:
                 continue
         _b_os.write(DONE_FD, bytes((status,)))
         _b_os.close(DONE_FD)
+        # What is left (R's exit, the namespaces' teardown) is pybox's own, after the answer:
+        # at the priority jails are made at, behind the next run.
+        _b_os.setpriority(_b_os.PRIO_PROCESS, 0, self.background_nice)
         # What the run left in flight over SCM_RIGHTS (even its pipes' ends) is freed now,
         # not when something else on the host releases a unix socket.
         self.collect_unix_garbage()
