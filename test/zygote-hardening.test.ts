@@ -42,7 +42,18 @@ describe('what the zygote holds', () => {
       expect(field(status, 'NoNewPrivs')).toBe('1');
       expect(field(status, 'Seccomp')).toBe('2');
       expect(field(status, 'Seccomp_filters')).toBe('1');
-      // Each run's processes stack the runs' filter on the zygote's and hold nothing.
+      // Each run's processes stack the runs' filter on the zygote's and hold nothing. A child
+      // still being forked (a spare made while the run returned) holds what its set-up needs
+      // until it drops it, before it waits for a request: look once every child is set up.
+      const holdsNothing = (p: number) => {
+        try {
+          const s = readFileSync(`/proc/${p}/status`, 'utf8');
+          return ['CapEff', 'CapPrm', 'CapInh', 'CapAmb', 'CapBnd'].every((set) => caps(field(s, set)) === 0n);
+        } catch {
+          return true; // gone
+        }
+      };
+      await until(() => childPids(pid).every((r) => childPids(r).length > 0 && [r, ...childPids(r)].every(holdsNothing)), { what: "the zygote's children set up" });
       for (const r of childPids(pid)) {
         for (const p of [r, ...childPids(r)]) {
           const s = readFileSync(`/proc/${p}/status`, 'utf8');

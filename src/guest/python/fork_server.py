@@ -9,22 +9,25 @@
 # CAP_SYS_ADMIN and CAP_NET_ADMIN and loads a seccomp filter of its own (harden()). Per "S"
 # command it makes one warm child:
 #
-#   zygote --unshare(PID)+fork--> R: pid 1 of a new pid namespace; unshares mount, net,
-#                                    ipc and uts; mounts a fresh /proc (masked), /dev/pts,
-#                                    tmpfs /workspace, /tmp, /dev/shm; brings lo up;
-#                                    moves itself into the run's cgroup (a slot: the
-#                                    host's open `tasks` files; else it waits on the gate
-#                                    until the host has moved it); closes every fd but its
-#                                    pipes; unshares the cgroup namespace; drops
-#                                    every capability (bounding, ambient, permitted,
-#                                    effective, inheritable) and sets no_new_privs; forks G
-#                                 G: pid 2; loads the seccomp filter, warms the request
-#                                    path up (warm_up), and only then waits for its
-#                                    request on fd 3 and runs main() like a cold jail.
+#   zygote --unshare(PID)+fork--> R: pid 1 of a new pid namespace; unshares mount, ipc
+#                                    and uts; mounts a fresh /proc (masked), /dev/pts,
+#                                    tmpfs /workspace, /tmp, /dev/shm; moves itself into
+#                                    the run's cgroup (a slot: the host's open `tasks`
+#                                    files; else it waits on the gate until the host has
+#                                    moved it); closes every fd but its pipes; unshares
+#                                    the cgroup namespace; forks G; drops every capability
+#                                 G: pid 2; unshares net and brings lo up; drops every
+#                                    capability (bounding, ambient, permitted, effective,
+#                                    inheritable), sets no_new_privs, loads the seccomp
+#                                    filter, warms the request path up (warm_up), and only
+#                                    then waits for its request on fd 3 and runs main()
+#                                    like a cold jail.
 #
-# R reaps G and exits with G's status (128 + n for signal n, like bwrap's pid 1); when
-# pid 1 exits the kernel kills whatever else is left in the namespace, and the zygote's
-# waitpid on R returns only once the namespace is empty. The host talks to G through
+# R reaps G; then kills and reaps whatever G left (end_run), writes G's status (128 + n
+# for signal n, like bwrap's pid 1) on the done pipe, and exits with it. The host answers
+# from the done pipe; R's exit and the namespaces' teardown follow, and the zygote's
+# waitpid on R returns once they are over (or when R was killed: the kernel kills what
+# is left in the namespace with its pid 1). The host talks to G through
 # pipes the zygote created; it opens its ends through /proc/<zygote>/fd/N and then tells
 # the zygote to close its copies, so no pipe of one run is held by anything of another.
 
@@ -36,6 +39,9 @@ PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 4, 24, 38
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 SIOCSIFFLAGS, IFF_UP, IFF_RUNNING = 0x8914, 0x1, 0x40
 CAP_NET_ADMIN, CAP_SYS_ADMIN = 12, 21
+# A run's pipes, in R and G: stdin, stdout, stderr, ctrl-in, ctrl-out, the gate (host -> R),
+# and the done pipe (R -> host, see end_run).
+RUN_PIPES, GATE_FD, DONE_FD = 7, 5, 6
 ZYGOTE_ONLY_MODULES = ("ctypes", "_ctypes", "ctypes._endian")
 
 
@@ -48,6 +54,7 @@ class _Zygote:
         self.config = config
         self.seccomp = config["seccomp"]
         self.devpts_options = f"newinstance,ptmxmode=0666,mode=620,max={int(config['ptys'])}"
+        self.background_nice = int(config["backgroundNice"])
         # Per cgroup slot, the host's open `tasks` files of its hierarchies (see run_r).
         self.slots = config["slots"]
         self.cap_last = int(open("/proc/sys/kernel/cap_last_cap").read())
@@ -81,7 +88,7 @@ class _Zygote:
         kept = (1 << CAP_SYS_ADMIN) | (1 << CAP_NET_ADMIN)
         self.cap_data[0] = self.cap_data[1] = kept  # effective, permitted (low words); inheritable 0
         self.check(self.libc.capset(self.cap_header, self.cap_data), "capset")
-        self.cap_data[0] = self.cap_data[1] = 0  # R's drop_capabilities: everything
+        self.cap_data[0] = self.cap_data[1] = 0  # drop_capabilities (R's and G's): everything
         if not config["dumpable"]:
             self.prctl(PR_SET_DUMPABLE, 0)
         seccomp_loader()(config["zygoteSeccomp"])
@@ -142,8 +149,7 @@ class _Zygote:
         """Creates and releases a unix socket: the kernel runs its unix-socket garbage
         collector when one is released, which frees what a finished run left in flight
         (sockets and memfds sent over SCM_RIGHTS, then closed: charged to its cgroup, and
-        kept until some unix socket on the host is released). A run's I/O goes through
-        pipes, so nothing else here would."""
+        kept until some unix socket on the host is released)."""
         fd = self.libc.socket(1, 2 | _b_os.O_CLOEXEC, 0)  # AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC
         if fd >= 0:
             _b_os.close(fd)
@@ -161,7 +167,6 @@ class _Zygote:
         self.mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_bytes},mode=1777")
         self.mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_bytes},mode=1777")
         self.mount("tmpfs", "/workspace", "tmpfs", MS_NOSUID | MS_NODEV, f"size={workspace_bytes},mode=0755")
-        self.loopback_up()
 
     def loopback_up(self):
         """ifconfig lo up, as bwrap does in its network namespace (through libc: importing
@@ -184,7 +189,7 @@ class _Zygote:
         self.prctl(PR_SET_NO_NEW_PRIVS, 1)
 
     def drop_privileges(self):
-        """G: R has dropped every capability and set no_new_privs before forking it."""
+        """G, once it has dropped every capability and set no_new_privs."""
         self.prctl(PR_SET_DUMPABLE, 1)
         c = self.ctypes
         self.check(self.libc.prctl(PR_SET_SECCOMP, c.c_ulong(SECCOMP_MODE_FILTER), c.byref(self.seccomp_prog), c.c_ulong(0), c.c_ulong(0)), "seccomp")
@@ -193,11 +198,11 @@ class _Zygote:
         """Forks R, which joins cgroup slot `slot` itself (-1: the host moves it in and
         opens the gate). Returns (R's pid, a pipe R closes once its namespaces exist (or
         writes why not), the host's ends: stdin-w, stdout-r, stderr-r, ctrl-in-w,
-        ctrl-out-r, gate-w), or None in G. The server loop does not wait on R: a run
+        ctrl-out-r, gate-w, done-r), or None in G. The server loop does not wait on R: a run
         ending meanwhile is reported at once."""
-        pipes = [_b_os.pipe() for _ in range(6)]  # stdin, stdout, stderr, ctrl-in, ctrl-out, gate
-        child_ends = [pipes[0][0], pipes[1][1], pipes[2][1], pipes[3][0], pipes[4][1], pipes[5][0]]
-        host_ends = [pipes[0][1], pipes[1][0], pipes[2][0], pipes[3][1], pipes[4][0], pipes[5][1]]
+        pipes = [_b_os.pipe() for _ in range(RUN_PIPES)]  # stdin, stdout, stderr, ctrl-in, ctrl-out, gate, done
+        child_ends = [pipes[0][0], pipes[1][1], pipes[2][1], pipes[3][0], pipes[4][1], pipes[5][0], pipes[6][1]]
+        host_ends = [pipes[0][1], pipes[1][0], pipes[2][0], pipes[3][1], pipes[4][0], pipes[5][1], pipes[6][0]]
         # unshare(CLONE_NEWPID) applies to our next child, which becomes pid 1 of a new pid
         # namespace; setns() puts us back into our own at once. R unshares the rest.
         rp, wp = _b_os.pipe()
@@ -212,7 +217,7 @@ class _Zygote:
         if c == 0:
             _b_os.close(rp)
             try:
-                self.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
+                self.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS)
             except BaseException as exc:
                 try:
                     _b_os.write(wp, b"!" + str(exc).encode()[:200])
@@ -232,12 +237,12 @@ class _Zygote:
             base = max(child_ends) + 1  # above every end, so no dup2 clobbers one
             for i, fd in enumerate(child_ends):
                 _b_os.dup2(fd, base + i)
-            for i in range(6):
+            for i in range(RUN_PIPES):
                 _b_os.dup2(base + i, i)
             joins = self.slots[slot] if slot >= 0 else ()
             for i, fd in enumerate(joins):
-                _b_os.dup2(fd, 6 + i)
-            _b_os.closerange(6 + len(joins), 1 << 20)  # nothing of the zygote or of other children
+                _b_os.dup2(fd, RUN_PIPES + i)
+            _b_os.closerange(RUN_PIPES + len(joins), 1 << 20)  # nothing of the zygote or of other children
             _b_os.setsid()
             self.setup_run(workspace_bytes, tmp_bytes)
             self.prctl(PR_SET_DUMPABLE, 0)
@@ -246,17 +251,18 @@ class _Zygote:
                 # (the host opened them; a thread moving itself skips the lock a move by
                 # pid takes). The host checks it is in before it sends a request.
                 for i in range(len(joins)):
-                    _b_os.write(6 + i, b"0")
-            elif _b_os.read(5, 1) != b"g":
+                    _b_os.write(RUN_PIPES + i, b"0")
+            elif _b_os.read(GATE_FD, 1) != b"g":
                 _b_os._exit(126)  # the host gave up on this child
-            _b_os.closerange(5, 1 << 20)  # the gate, and the slot's files
+            _b_os.close(GATE_FD)
+            _b_os.closerange(RUN_PIPES, 1 << 20)  # the slot's files
             self.unshare(CLONE_NEWCGROUP)  # G sees its own cgroup as /
-            # Nothing privileged is left to do, for R or for G: drop every capability
-            # (and set no_new_privs) once, here, and G inherits that.
-            self.drop_capabilities()
             # pid 1 keeps no handler G could trigger (_signal: the signal module costs an import)
             _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
             child = _b_os.fork()
+            if child:
+                # Nothing privileged is left for R to do (G drops its own, see enter_g).
+                self.drop_capabilities()
         except BaseException as exc:
             try:
                 import traceback
@@ -279,12 +285,45 @@ class _Zygote:
                     break
             status = _b_os.waitstatus_to_exitcode(st)
             status = 128 - status if status < 0 else status
+            self.end_run(status)
         except BaseException:
             status = 125
         _b_os._exit(status)
 
-    def enter_g(self):
+    def end_run(self, status):
+        """G has exited: what it left running is killed and reaped (as pid 1 R is every
+        orphan's parent, so ECHILD means no other process of the run is left), and only
+        then is G's status written on the done pipe, which no process of the run ever held.
+        The host may answer from here on: what remains, R's exit and the namespaces'
+        teardown, is pybox's own and is waited for apart from the run's result."""
         try:
+            _b_os.kill(-1, _signal.SIGKILL)  # every process of the namespace but R itself
+        except OSError:
+            pass  # none left
+        while True:
+            try:
+                _b_os.waitpid(-1, 0)
+            except ChildProcessError:
+                break
+            except InterruptedError:
+                continue
+        _b_os.write(DONE_FD, bytes((status,)))
+        _b_os.close(DONE_FD)
+        # What is left (R's exit, the namespaces' teardown) is pybox's own, after the answer:
+        # at the priority jails are made at, behind the next run.
+        _b_os.setpriority(_b_os.PRIO_PROCESS, 0, self.background_nice)
+        # What the run left in flight over SCM_RIGHTS (even its pipes' ends) is freed now,
+        # not when something else on the host releases a unix socket.
+        self.collect_unix_garbage()
+
+    def enter_g(self):
+        _b_os.close(DONE_FD)  # R's alone: the program can never say it is done
+        try:
+            # The run's network namespace is G's, not R's: once G and all it started are
+            # gone, no process holds it, though R may still be on its way out.
+            self.unshare(CLONE_NEWNET)
+            self.loopback_up()
+            self.drop_capabilities()
             _signal.signal(_signal.SIGINT, _signal.default_int_handler)  # as in any Python
             self.drop_privileges()
         except BaseException as exc:
@@ -335,7 +374,6 @@ def zygote_main():
                 poller.unregister(fd)
                 _b_os.close(fd)
                 _, st = _b_os.waitpid(pid, 0)
-                z.collect_unix_garbage()  # before the exit is reported: the run's result waits on nothing of it
                 cid = running.pop(pid)
                 for end in pending.pop(cid, ()):
                     _b_os.close(end)

@@ -228,6 +228,7 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
     contained,
     workspaceMiB: limits.workspaceMiB,
     ended: endedPromise,
+    programExited: endedPromise,
     get hasEnded() {
       return ended;
     },

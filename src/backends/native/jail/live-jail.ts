@@ -67,6 +67,12 @@ export interface LiveJail {
   /** Resolves once no process of the jail is left. */
   readonly ended: Promise<JailExit>;
   /**
+   * Resolves, with the program's exit, once no process that ran the user's code is left
+   * and all are reaped; only the jail's own pid 1 may still be on its way out (and its
+   * namespaces' teardown): `ended` follows. A jail whose pid 1 cannot tell: `ended` itself.
+   */
+  readonly programExited: Promise<JailExit>;
+  /**
    * Resolves once every process of the jail is in its cgroup: only then may the request,
    * and with it the user's code, go in. Rejects when that cannot be done (the jail is killed).
    */

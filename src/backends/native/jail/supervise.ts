@@ -49,8 +49,8 @@ export interface SuperviseOptions {
 
 /**
  * Supervises one run in a live jail: sends the request, bounds output and frames as they
- * arrive (GuestExchange), enforces wall clock and CPU, and decides the verdict once the
- * jail is gone.
+ * arrive (GuestExchange), enforces wall clock and CPU, and decides the verdict once no
+ * process that ran the program is left (jail.programExited) and its output is read.
  */
 export function superviseRun(jail: LiveJail, run: JailRun, options: SuperviseOptions): Promise<RunResult> {
   const { limits } = run;
@@ -97,7 +97,7 @@ export function superviseRun(jail: LiveJail, run: JailRun, options: SuperviseOpt
       CPU_POLL_MS,
     );
 
-    void jail.ended.then(async (exit) => {
+    void jail.programExited.then(async (exit) => {
       const durationMs = performance.now() - started;
       clearTimeout(wallTimer);
       clearInterval(cpuTimer);

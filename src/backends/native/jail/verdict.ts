@@ -53,7 +53,7 @@ export function decideVerdict(v: VerdictInput): Verdict {
   if (v.cgroup && v.cgroup.oomKills > 0) return { status: 'memory_limit', exitCode, signal };
   // Only measured CPU decides: a guest can exit with 152 (128 + SIGXCPU) without using any.
   // Used up is over, even if the program got to finish between two samples. The cgroup
-  // counter is read once the jail is gone, so it is exact, and with it RLIMIT_CPU is only a
+  // counter is read once the program's processes are gone, so it is exact, and with it RLIMIT_CPU is only a
   // backstop far past the budget (see CPU_BACKSTOP_FACTOR): its SIGXCPU, or SIGKILL a second
   // later, comes only after the counter has passed the budget.
   if (v.cpuMs >= v.cpuLimitMs) return { status: 'cpu_limit', exitCode, signal };

@@ -98,8 +98,9 @@ export class RunPaths {
     try {
       return await superviseRun(jail, run, { withCgroups: jail.cgroup !== null, baseline });
     } finally {
-      await jail.release();
       this.ledger.claimed.delete(jail);
+      if (jail.hasEnded) await jail.release();
+      else this.fleet.finish(jail);
       done();
     }
   }

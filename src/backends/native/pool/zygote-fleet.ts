@@ -10,6 +10,8 @@ import { jailsInventory, type IdleJails, type Inventory } from './inventory.js';
 const WARM_WAIT_MS = 5000;
 /** Children each zygote keeps forked ahead of its next runs. */
 const SPARES_PER_ZYGOTE = 3;
+/** Children a zygote holds at most: its spares, the run it serves and one finishing (see CGROUP_SLOTS). */
+const JAILS_PER_ZYGOTE = SPARES_PER_ZYGOTE + 2;
 
 /** A jail claimed for one run, with its cgroup's counters at the claim; `done` after the run. */
 export interface Claimed {
@@ -35,6 +37,12 @@ export class ZygoteFleet {
   private readonly readied = new WeakMap<ZygoteChild, { limits: CgroupLimits; baseline: Promise<CgroupBaseline | null> }>();
   /** Forks in flight per zygote (their children are not spares yet). */
   private readonly inflight = new Map<Zygote, Set<Promise<ZygoteChild | null>>>();
+  /** Jails whose run returned, until their pid 1 and namespaces are gone and they are released. */
+  private readonly finishing = new Set<Promise<void>>();
+  /** How many of those each zygote has. */
+  private readonly finishingOf = new Map<Zygote, number>();
+  /** The zygote of each child claimed for a run. */
+  private readonly owner = new WeakMap<LiveJail, Zygote>();
   /** Zygotes that came up after close; stopped at once. */
   private readonly late: Zygote[] = [];
   /** Zygotes stopped or dead whose processes may not all be gone yet. */
@@ -141,6 +149,26 @@ export class ZygoteFleet {
   }
 
   /**
+   * A jail whose run has returned while its pid 1 and namespaces are still on their way
+   * out: released once they are gone. Until then it is listed (its zygote's inventory),
+   * counted against its zygote's budget, and waited for by close().
+   */
+  finish(jail: LiveJail): void {
+    const z = this.owner.get(jail) ?? null;
+    const over = jail.ended
+      .then(() => jail.release())
+      .finally(() => {
+        this.finishing.delete(over);
+        if (z) {
+          this.finishingOf.set(z, (this.finishingOf.get(z) ?? 1) - 1);
+          void this.topUp(z);
+        }
+      });
+    this.finishing.add(over);
+    if (z) this.finishingOf.set(z, (this.finishingOf.get(z) ?? 0) + 1);
+  }
+
+  /**
    * Has `z` fork children ahead of its next runs until it has SPARES_PER_ZYGOTE of them,
    * ready or in flight. Forks run in parallel: most of a child's set-up time is the
    * kernel moving it into its cgroup (an RCU grace period on cgroup v1), which parallel
@@ -148,7 +176,9 @@ export class ZygoteFleet {
    */
   private topUp(z: Zygote): Promise<ZygoteChild | null> {
     const launched: Promise<ZygoteChild | null>[] = [];
-    while (!this.isClosed() && z.isAlive && this.sparesOf(z).length + this.inflightOf(z).size < SPARES_PER_ZYGOTE) {
+    const ahead = () => this.sparesOf(z).length + this.inflightOf(z).size;
+    const held = () => ahead() + (z.busy ? 1 : 0) + (this.finishingOf.get(z) ?? 0);
+    while (!this.isClosed() && z.isAlive && ahead() < SPARES_PER_ZYGOTE && held() < JAILS_PER_ZYGOTE) {
       launched.push(this.launchFork(z, this.limits.workspaceMiB, true));
     }
     return launched[0] ?? Promise.resolve(null);
@@ -248,6 +278,7 @@ export class ZygoteFleet {
     }
     const { z, child } = chosen;
     z.busy = true;
+    this.owner.set(child, z);
     this.ledger.claimed.add(child);
     let baseline: CgroupBaseline | null = null;
     const wanted = jailCgroupLimits(limits, child.ownPids);
@@ -312,6 +343,7 @@ export class ZygoteFleet {
       waits.push(z.ended);
     }
     for (const z of this.late.splice(0)) waits.push(z.ended);
+    waits.push(...this.finishing);
   }
 }
 

@@ -14,6 +14,9 @@ import { closeCommand } from './line-protocol.js';
 
 /** R, the pid 1 of each run (G is the program). */
 export const ZYGOTE_CHILD_OWN_PIDS = 1;
+/** Where the gate and the done pipe are among a child's pipes (stdin, stdout, stderr, ctrl-in, ctrl-out, gate, done). */
+const GATE = 5;
+const DONE = 6;
 
 export interface ZygoteChildLimits {
   workspaceMiB: number;
@@ -88,6 +91,7 @@ export async function setUpChild(parent: ChildParent, c: ChildSetUp): Promise<Zy
       fsc.O_WRONLY, // ctrl-in
       fsc.O_RDONLY, // ctrl-out
       fsc.O_WRONLY, // gate
+      fsc.O_RDONLY, // done
     ];
     fds.forEach((n, i) => opened.push(openSync(`/proc/${zhost}/fd/${n}`, (flags[i] as number) | fsc.O_NONBLOCK | O_CLOEXEC)));
     parent.command(closeCommand(id));
@@ -97,14 +101,15 @@ export async function setUpChild(parent: ChildParent, c: ChildSetUp): Promise<Zy
     } else {
       ({ name: cgroupName, cgroup } = await parent.takeCgroup(cgroupLimits)); // a kept one, or new
       await cgroup.attachAsync([hostPid]);
-      writeSync(opened[5] as number, 'g'); // R may now fork the run's process, inside the cgroup
+      writeSync(opened[GATE] as number, 'g'); // R may now fork the run's process, inside the cgroup
     }
-    closeSync(opened.pop() as number);
+    closeSync(opened[GATE] as number);
+    opened[GATE] = -1;
   } catch (error) {
     const why = readWhatIsThere(opened[2]);
     if (why) (error as Error).message += ` (${why.trim().split('\n').slice(-2).join(' | ')})`;
     if (hostPid) safeKill(hostPid);
-    for (const f of opened) closeSafe(f);
+    for (const f of opened) if (f >= 0) closeSafe(f);
     parent.command(closeCommand(id));
     await ended;
     await parent.giveBackCgroup(slot, cgroupName, cgroup);
@@ -117,6 +122,14 @@ export async function setUpChild(parent: ChildParent, c: ChildSetUp): Promise<Zy
     return s;
   };
   const io = { stdin: pipe(0, false), stdout: pipe(1, true), stderr: pipe(2, true), ctrlIn: pipe(3, false), ctrlOut: pipe(4, true) };
+  const donePipe = pipe(DONE, true);
+  // R writes G's status here once G and everything it left are reaped (end_run in the
+  // bootstrap); only R ever holds the other end. A pid 1 killed first writes nothing:
+  // then the run is over when its namespace is gone.
+  const programExited = Promise.race([
+    new Promise<JailExit>((resolve) => donePipe.once('data', (chunk: Buffer) => resolve({ code: chunk[0] as number, signal: null, error: null }))),
+    ended,
+  ]);
   // The first thing G writes is its warm frame, before its request (nothing else can come
   // before it). Claimed earlier, the run's frame decoder sees it too and ignores it.
   const warm = new Promise<void>((resolve) => io.ctrlOut.once('data', (chunk: Buffer) => chunk.equals(WARM_FRAME) && resolve()));
@@ -131,6 +144,7 @@ export async function setUpChild(parent: ChildParent, c: ChildSetUp): Promise<Zy
     workspaceMiB: limits.workspaceMiB,
     ended,
     warm,
+    programExited,
     contained: Promise.resolve(),
     get hasEnded() {
       return isEnded();
@@ -156,7 +170,7 @@ export async function setUpChild(parent: ChildParent, c: ChildSetUp): Promise<Zy
     async release() {
       if (released) return;
       released = true;
-      for (const s of Object.values(io)) s.destroy();
+      for (const s of [...Object.values(io), donePipe]) s.destroy();
       await parent.giveBackCgroup(slot, cgroupName, cg); // the child's namespace is gone: its cgroup is empty
     },
     inCgroup: () => cg.holds(hostPid),

@@ -7,7 +7,7 @@ import type { JailExit } from '../jail/live-jail.js';
 // (could not fork), `X id status` (a child's pid 1 exited). The zygote runs no user code,
 // but its jail is not trusted with the host's process either: lines are bounded.
 
-/** Longer than any event the zygote writes ("P id pid fd fd fd fd fd fd"). */
+/** Longer than any event the zygote writes ("P id pid fd fd fd fd fd fd fd"). */
 const MAX_EVENT_LINE_CHARS = 4096;
 
 export type ZygoteEvent =

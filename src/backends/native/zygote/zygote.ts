@@ -188,6 +188,7 @@ export class Zygote {
         procMasks: { files: facts.procMasks.files, dirs: facts.procMasks.dirs },
         slots: slotFds,
         ptys: PTYS_PER_RUN,
+        backgroundNice: BACKGROUND_NICE,
       });
       fd(JAIL_FDS.ctrlIn)?.write(Buffer.concat([prefix, lengthPrefixed(config)]));
       // The zygote's event lines. It runs no user code, but its jail is not trusted with
