@@ -51,18 +51,17 @@ export function writeSkeleton(dir: string): void {
  * the containers run with --network=none, and pybox needs no network.
  */
 export class PrivateDocker {
-  readonly socket: string;
-  private readonly state: string;
+  private state = '';
   private readonly data = '/var/lib/pybox-test-docker';
   private daemon: ChildProcess | null = null;
   private log = '';
 
-  constructor() {
-    this.state = mkdtempSync(join('/run', 'pybox-test-docker-'));
-    this.socket = join(this.state, 'docker.sock');
+  get socket(): string {
+    return join(this.state, 'docker.sock');
   }
 
   async start(): Promise<void> {
+    this.state = mkdtempSync(join('/run', 'pybox-test-docker-'));
     const initPath = ['/usr/bin/tini-static', '/usr/bin/tini'].find((p) => existsSync(p));
     this.daemon = spawn(
       'dockerd',
@@ -124,7 +123,7 @@ export class PrivateDocker {
       await gone;
     }
     rmSync(this.data, { recursive: true, force: true });
-    rmSync(this.state, { recursive: true, force: true });
+    if (this.state) rmSync(this.state, { recursive: true, force: true });
   }
 
   get output(): string {
