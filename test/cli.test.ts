@@ -288,6 +288,10 @@ describe('pybox doctor, help and version', () => {
     expect(byName.get('paths')?.detail).toMatch(/mode 'auto', which runs on the zygote path here/);
     expect(byName.get('paths')?.detail).toMatch(/cold: yes .*pool: yes .*zygote: yes /);
     for (const c of report.checks) expect(['ok', 'warn', 'fail']).toContain(c.status);
+    // The optional data stack: each package this host has is named, with whether it imports in the jail.
+    const data = byName.get('data');
+    expect(data?.status).toBe('ok');
+    expect(data?.detail).toMatch(/^none installed \(optional: apt-get install|^(\w+: imports in the jail(; |$))+/);
   });
 
   it('doctor (human form) prints one line per check and fails for a missing interpreter', async () => {

@@ -4,10 +4,10 @@
  * matplotlib on Agg with its cache in the run's /tmp, ctypes importable but unusable.
  */
 import { execFileSync } from 'node:child_process';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Sandbox } from '../src/index.js';
-import { allOurJails, expectNoRunLeftovers } from './helpers/leftovers.js';
+import { describe, expect, it } from 'vitest';
+import { PATHS, sandboxesForBlock } from './helpers/sandboxes.js';
 
+/** The Debian packages are optional (README, set-up): without them there is nothing to run. */
 const installed = (() => {
   try {
     execFileSync('/usr/bin/python3', ['-I', '-c', 'import numpy, pandas, matplotlib, scipy'], { stdio: 'ignore' });
@@ -19,18 +19,10 @@ const installed = (() => {
 
 const py = (lines: string[]) => lines.join('\n');
 
-describe.runIf(installed).each(['zygote', 'pool', 'cold'] as const)('the data stack on path %s (needs python3-numpy/pandas/matplotlib/scipy)', (mode) => {
-  let sandbox: Sandbox;
-  beforeAll(async () => {
-    sandbox = await Sandbox.create({ mode, pool: { size: 1, min: 1, max: 1 }, limits: { timeoutMs: 60_000, cpuMs: 30_000, memoryMiB: 512 } });
-  });
-  afterAll(async () => {
-    await sandbox.close();
-    expect(allOurJails()).toEqual([]);
-  });
-  afterEach(async () => {
-    expect(await expectNoRunLeftovers()).toEqual([]);
-  });
+describe.runIf(installed).each(PATHS)('the data stack on path %s (needs python3-numpy/pandas/matplotlib/scipy)', (mode) => {
+  const { sandbox } = sandboxesForBlock({
+    sandbox: { mode, pool: { size: 1, min: 1, max: 1 }, limits: { timeoutMs: 60_000, cpuMs: 30_000, memoryMiB: 512 } },
+  }, { eachTest: true });
 
   it('numpy (BLAS and LAPACK), pandas, scipy and matplotlib import and compute', async () => {
     const r = await sandbox.run(

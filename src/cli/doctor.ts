@@ -6,6 +6,7 @@ import { readConfinement, type Confinement } from '../host/confinement.js';
 import { detectDeployment, type Deployment } from '../host/deployment.js';
 import { describeRunPaths } from '../sandbox/describe-paths.js';
 import { Sandbox } from '../sandbox/index.js';
+import { checkDataStack } from './doctor-data.js';
 import { cgroupFinding, joinFixes, usernsFindings, zygoteFinding } from './doctor-fixes.js';
 import { writeAll } from './io.js';
 import type { CliContext } from './run-command.js';
@@ -14,7 +15,7 @@ import { EXIT, oneLine } from './usage-error.js';
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
 export interface DoctorCheck {
-  name: 'bwrap' | 'python' | 'host' | 'userns' | 'seccomp' | 'cgroups' | 'root' | 'paths';
+  name: 'bwrap' | 'python' | 'host' | 'userns' | 'seccomp' | 'cgroups' | 'root' | 'paths' | 'data';
   status: CheckStatus;
   detail: string;
   /** The command (or step) that fixes a failed or degraded check. */
@@ -57,7 +58,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   else if (seccomp.status === 'ok') seccomp.detail += '; not exercised (no jail started)';
 
   checks.push(checkHost(where), userns, seccomp, cgroups, checkRoot(userns.status === 'ok'));
-  if (userns.status === 'ok') checks.push(await checkRunPaths(pythonPath, where));
+  if (userns.status === 'ok') checks.push(await checkRunPaths(pythonPath, where), { name: 'data', ...(await checkDataStack(pythonPath)) });
   return { ok: checks.every((c) => c.status !== 'fail'), checks };
 }
 
