@@ -12,7 +12,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { LoggingMessageNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectNoRunLeftovers } from './pool-helpers.js';
+import { expectNoRunLeftovers } from './helpers/leftovers.js';
 import { ROOT, startTestServer, type TestServer } from './helpers/server.js';
 
 const KEY_A = 'mcp-key-a-0123456789abcdef';
