@@ -17,6 +17,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { benchServe, serveRows, type ServeBench } from './serve.js';
 import { Sandbox } from '../src/index.js';
 import { idleWarmJails } from '../src/backends/native/pool/inventory.js';
 
@@ -245,6 +246,11 @@ async function main(): Promise<void> {
   await cold.close();
   await warm.close();
 
+  // --- pybox serve: HTTP and MCP over loopback vs the library ---
+  console.error('pybox serve (HTTP, MCP) vs the library');
+  await settle();
+  const served: ServeBench = await benchServe(quick ? 60 : 200, THROUGHPUT_MS);
+
   // --- CPU-bound ---
   console.error('cpu-bound loop');
   // Every child of one zygote has that zygote's memory layout, and CPython's loop speed
@@ -303,6 +309,7 @@ async function main(): Promise<void> {
   results.pool = { latency: poolLat, latency40msApart: poolSpaced };
   results.cold = { latency: coldLat, bareInTurns: bareTurns };
   results.throughput = tp;
+  results.serve = served;
   results.cpuBound = {
     loopIterations: loopN,
     wholeRun: { bareMs: bareCpuS, pyboxMs: boxCpuS, overhead: pairedOverhead(boxCpu, bareCpu) },
@@ -351,6 +358,7 @@ async function main(): Promise<void> {
     `| runs/s, 2 callers | ${tp.warm_2} | ${tp.bare_2} | ${targets.throughput2.value} | ≥ 1.0 | ${met(targets.throughput2)} |`,
     `| runs/s, 8 callers | ${tp.warm_8} | ${tp.bare_8} | ${ratio(tp.warm_8 as number, tp.bare_8 as number)} | | |`,
     `| runs/s, 2 callers, cold | ${tp.cold_2} | ${tp.bare_2} | ${ratio(tp.cold_2 as number, tp.bare_2 as number)} | | |`,
+    ...serveRows(served),
     `| CPU-bound run (${loopN}-iteration loop; pybox in turns over ${CPU_ZYGOTES} zygotes), whole run ms p50 (overhead: median of ${CPU_REPS} side-by-side pairs) | ${boxCpuS.p50} | ${bareCpuS.p50} | ${(targets.cpuOverhead.value * 100).toFixed(1)} % | ≤ +3 % | ${met(targets.cpuOverhead)} |`,
     `| the same loop, its CPU time measured inside the program, ms p50 | ${boxLoopS.p50} | ${bareLoopS.p50} | ${(targets.cpuOverheadLoopOnly.value * 100).toFixed(1)} % | ≤ +3 % | ${met(targets.cpuOverheadLoopOnly)} |`,
     `| the same, fastest of ${CPU_REPS} (least disturbed by the rest of the machine), ms | ${boxLoopS.min} | ${bareLoopS.min} | ${((ratio(boxLoopS.min, bareLoopS.min) - 1) * 100).toFixed(1)} % | | |`,

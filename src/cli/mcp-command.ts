@@ -1,16 +1,9 @@
 import { Command, Option } from 'commander';
 import { Sandbox, type SandboxOptions } from '../sandbox/index.js';
-import { limitsText } from '../mcp/limits-text.js';
-import { serveMcpStdio } from '../mcp/stdio.js';
-import { ANONYMOUS } from '../server/api-keys.js';
-import { ServerMetrics } from '../server/metrics.js';
-import { Quotas } from '../server/quotas.js';
-import { RunQueue } from '../server/run-queue.js';
-import { RunService } from '../server/run-service.js';
 import { addGuestOptions, addLimitOptions, pickLimits, type LimitFlags } from './limit-flags.js';
 import { pyboxVersion } from './main.js';
 import type { CliContext } from './run-command.js';
-import { SERVE_DEFAULTS } from '../server/serve.js';
+import { SERVE_DEFAULTS } from '../server/serve-defaults.js';
 import { countOption, untilSignal } from './service-flags.js';
 import { EXIT, UsageError } from './usage-error.js';
 
@@ -35,6 +28,16 @@ export function mcpCommand(ctx: CliContext): Command {
     .addHelpText('after', MCP_HELP);
   return addGuestOptions(addLimitOptions(command)).action(async (flags: McpFlags) => {
     if (flags.python !== undefined && !flags.python.startsWith('/')) throw new UsageError(`--python must be an absolute path, got ${JSON.stringify(flags.python)}`);
+    // Loaded here: the MCP SDK costs `pybox run` start-up time it has no use for.
+    const [{ limitsText }, { serveMcpStdio }, { ANONYMOUS }, { ServerMetrics }, { Quotas }, { RunQueue }, { RunService }] = await Promise.all([
+      import('../mcp/limits-text.js'),
+      import('../mcp/stdio.js'),
+      import('../server/api-keys.js'),
+      import('../server/metrics.js'),
+      import('../server/quotas.js'),
+      import('../server/run-queue.js'),
+      import('../server/run-service.js'),
+    ]);
     const options: SandboxOptions = { limits: pickLimits(flags) };
     if (flags.policy !== undefined) options.policy = flags.policy;
     if (flags.python !== undefined) options.python = flags.python;

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { SERVE_DEFAULTS as D, startServer, ServeRefused } from '../server/serve.js';
+import { SERVE_DEFAULTS as D } from '../server/serve-defaults.js';
 import { addGuestOptions, addLimitOptions, pickLimits, type LimitFlags } from './limit-flags.js';
 import { countOption, untilSignal } from './service-flags.js';
 import { pyboxVersion } from './main.js';
@@ -51,6 +51,8 @@ export function serveCommand(ctx: CliContext): Command {
     .addHelpText('after', SERVE_HELP);
   return addGuestOptions(addLimitOptions(command)).action(async (flags: ServeFlags) => {
     if (flags.python !== undefined && !flags.python.startsWith('/')) throw new UsageError(`--python must be an absolute path, got ${JSON.stringify(flags.python)}`);
+    // Loaded here: the server's libraries cost `pybox run` start-up time it has no use for.
+    const { startServer, ServeRefused } = await import('../server/serve.js');
     let server;
     try {
       server = await startServer({

@@ -15,6 +15,7 @@ import { RunQueue } from './run-queue.js';
 import { RunService } from './run-service.js';
 import type { ReturnMode } from '../mcp/run-python-code.js';
 import { limitsText } from '../mcp/limits-text.js';
+export { SERVE_DEFAULTS } from './serve-defaults.js';
 
 export interface ServeOptions {
   host: string;
@@ -38,20 +39,6 @@ export interface ServeOptions {
   logDestination?: NodeJS.WritableStream;
   logLevel?: string;
 }
-
-/** What `pybox serve` uses for a flag not given. */
-export const SERVE_DEFAULTS = Object.freeze({
-  host: '127.0.0.1',
-  port: 8000,
-  maxConcurrent: 16,
-  maxQueue: 256,
-  maxSessions: 64,
-  maxBodyMiB: 16,
-  quotas: Object.freeze({ concurrentRuns: 16, runsPerMinute: 600, sessions: 8 }),
-  allowPolicyOff: false,
-  returnMode: 'xml' as ReturnMode,
-  sessionIdleMs: 600_000,
-});
 
 export interface RunningServer {
   /** http://host:port, with the port the OS chose for port 0. */
