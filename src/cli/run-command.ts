@@ -170,6 +170,7 @@ export function exitCodeFor(result: RunResult): number {
     case 'memory_limit':
     case 'output_limit':
     case 'killed':
+    case 'interrupted':
       return EXIT.killed;
     case 'internal_error':
       return EXIT.internal;
@@ -195,6 +196,8 @@ export function statusLine(result: RunResult, limits: Readonly<Limits>): string 
       return `pybox: output_limit: stdout and stderr exceeded ${limits.outputBytes} bytes; the output above is truncated and the program was killed`;
     case 'killed':
       return `pybox: killed: the program was killed by ${result.signal ?? 'a signal'}`;
+    case 'interrupted':
+      return 'pybox: interrupted: the program was interrupted (KeyboardInterrupt)';
     case 'internal_error': {
       const why = oneLine(result.stderr.replace(/^pybox:\s*/, '')) || 'the jail failed without a message';
       return `pybox: internal_error: ${why} (run \`pybox doctor\`)`;

@@ -44,6 +44,8 @@ export interface BackendSession {
   readonly id: string;
   /** False once the session has ended (closed, a limit, idle or lifetime expiry). */
   readonly alive: boolean;
+  /** Resolves once the session has ended, however, and nothing of it is left. */
+  readonly gone: Promise<void>;
   /** Runs one cell in the session's `__main__`; the result carries its last expression's repr. */
   run(cell: PreparedCell, hooks?: RunHooks): Promise<CellResult>;
   /** Raises KeyboardInterrupt in the running cell, if any. */

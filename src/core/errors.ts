@@ -7,6 +7,9 @@ export type PyboxErrorCode =
   | 'E_JAIL_UNAVAILABLE' // bubblewrap, namespaces or seccomp cannot be used here
   | 'E_PYTHON_NOT_FOUND' // the configured interpreter does not exist
   | 'E_SANDBOX_CLOSED' // run() after close()
+  | 'E_SESSION_ENDED' // a session's run() after it ended (closed, a limit, idle or lifetime expiry)
+  | 'E_SESSION_BUSY' // a session's run() with MAX_QUEUED_CELLS cells already waiting
+  | 'E_TOO_MANY_SESSIONS' // openSession() with maxSessions sessions open
   | 'E_UNSUPPORTED' // this backend cannot do what was asked (yet)
   | 'E_INTERNAL'; // a bug in pybox; the message says what broke
 

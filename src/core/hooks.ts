@@ -11,11 +11,19 @@ export interface RunHooks {
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
   /**
+   * Answers the program's input(prompt) (and each line sys.stdin reads, prompt ''): the
+   * line, without its newline. A handler that throws or rejects ends the program's input
+   * (EOFError). Without it, input() reads the run's (or the cell's) stdin.
+   */
+  onInput?: InputHandler;
+  /**
    * A host function the guest calls by name. Its answer (or rejection) goes back to the
    * guest. No backend calls it yet: the guest side of host calls is still to come.
    */
   onHostCall?: HostCallHandler;
 }
+
+export type InputHandler = (prompt: string) => string | Promise<string>;
 
 /** Answers a guest's call of host function `name` with `args` (decoded, untrusted). */
 export type HostCallHandler = (name: string, args: unknown[]) => Promise<unknown>;

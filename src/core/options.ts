@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { CollectPatternError, compileCollect, type CollectMatcher } from './glob.js';
 import { PyboxError } from './errors.js';
 import { formatIssues, partialLimitsSchema, resolveLimits, type Limits } from './limits.js';
-import type { RunHooks } from './hooks.js';
+import type { InputHandler, RunHooks } from './hooks.js';
 import type { GuestPolicy, PreparedRun } from './prepared-run.js';
 import { normaliseWorkspacePath } from './workspace-path.js';
 
@@ -44,7 +44,11 @@ export interface SandboxOptions {
    * Sandbox of a process decides it for all.
    */
   cgroupRoot?: string;
+  /** Sessions open at once (openSession); one more is refused with E_TOO_MANY_SESSIONS. Default: DEFAULT_MAX_SESSIONS. */
+  maxSessions?: number;
 }
+
+export const DEFAULT_MAX_SESSIONS = 32;
 
 /**
  * The mode of a Sandbox created without one: the fastest path that runs here (zygote,
@@ -69,6 +73,8 @@ export interface RunOptions {
    */
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
+  /** Answers input() and sys.stdin (see RunHooks.onInput); `stdin` is then not read by the program. */
+  onInput?: InputHandler;
   argv?: string[];
   /** Written into /workspace before the run. */
   files?: Record<string, string | Uint8Array>;
@@ -82,16 +88,17 @@ export const MAX_CODE_BYTES = 1024 * 1024;
 export const MAX_INPUT_FILES = 1000;
 const MiB = 1024 * 1024;
 
-const bytesSchema = z.union([z.string(), z.instanceof(Uint8Array)]);
-const noNul = z.string().max(4096).refine((s) => !s.includes('\0'), 'must not contain NUL');
-const policySchema = z.enum(['strict', 'off']);
+export const bytesSchema = z.union([z.string(), z.instanceof(Uint8Array)]);
+export const noNul = z.string().max(4096).refine((s) => !s.includes('\0'), 'must not contain NUL');
+export const policySchema = z.enum(['strict', 'off']);
 const isAsyncIterable = (v: unknown): v is AsyncIterable<Uint8Array | string> =>
   typeof v === 'object' && v !== null && typeof (v as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
-const stdinSchema = z.union([
+export const stdinSchema = z.union([
   bytesSchema,
   z.custom<AsyncIterable<Uint8Array | string>>(isAsyncIterable, 'must be a string, a Uint8Array, or a stream (an async iterable of Uint8Array, e.g. a Readable)'),
 ]);
-const listenerSchema = z.custom<(chunk: string) => void>((v) => typeof v === 'function', 'must be a function (chunk: string) => void');
+export const listenerSchema = z.custom<(chunk: string) => void>((v) => typeof v === 'function', 'must be a function (chunk: string) => void');
+export const inputHandlerSchema = z.custom<InputHandler>((v) => typeof v === 'function', 'must be a function (prompt: string) => string | Promise<string>');
 
 /** An absolute path without `..`: where pybox may make cgroups. */
 export const cgroupRootSchema = noNul
@@ -115,6 +122,7 @@ const sandboxOptionsSchema = z
     mode: z.enum(['auto', 'cold', 'pool', 'zygote']).optional(),
     pool: poolSchema.optional(),
     cgroupRoot: cgroupRootSchema.optional(),
+    maxSessions: z.number().int().min(0).max(10_000).optional(),
   })
   .strict();
 
@@ -123,6 +131,7 @@ const runOptionsSchema = z
     stdin: stdinSchema.optional(),
     onStdout: listenerSchema.optional(),
     onStderr: listenerSchema.optional(),
+    onInput: inputHandlerSchema.optional(),
     argv: z.array(noNul).max(1024).optional(),
     files: z.record(z.string(), bytesSchema).optional(),
     collect: z.array(noNul).max(256).optional(),
@@ -141,29 +150,22 @@ export function parseSandboxOptions(input: unknown): SandboxOptions {
 }
 
 
-/**
- * Validates everything about a run before any process starts: the run a backend gets,
- * and the caller's hooks (its output listeners) apart from it.
- */
-export function prepareRun(code: unknown, input: unknown, base: { limits: Limits; policy: GuestPolicy }): { run: PreparedRun; hooks: RunHooks } {
+/** The code of a run or a cell: a well-formed string of at most MAX_CODE_BYTES. */
+export function checkCode(code: unknown): asserts code is string {
   if (typeof code !== 'string') throw new PyboxError('E_CODE_INVALID', 'code must be a string');
   if (!code.isWellFormed()) throw new PyboxError('E_CODE_INVALID', 'code contains unpaired UTF-16 surrogates');
   const codeBytes = Buffer.byteLength(code, 'utf8');
   if (codeBytes > MAX_CODE_BYTES) {
     throw new PyboxError('E_CODE_INVALID', `code is ${codeBytes} bytes; the maximum is ${MAX_CODE_BYTES}`);
   }
-  const parsed = runOptionsSchema.safeParse(input ?? {});
-  if (!parsed.success) {
-    const limitsOnly = parsed.error.issues.every((i) => i.path[0] === 'limits');
-    throw new PyboxError(limitsOnly ? 'E_LIMIT_INVALID' : 'E_OPTIONS_INVALID', `invalid run options: ${formatIssues(parsed.error)}`);
-  }
-  const options = parsed.data;
-  const limits = resolveLimits(options.limits, base.limits);
+}
 
+/** Input files as [normalised path, bytes], checked against each other and the workspace. */
+export function prepareFiles(input: Record<string, string | Uint8Array> | undefined, limits: Limits): [string, Uint8Array][] {
   const files: [string, Uint8Array][] = [];
   const seen = new Set<string>();
   let totalBytes = 0;
-  const entries = Object.entries(options.files ?? {});
+  const entries = Object.entries(input ?? {});
   if (entries.length > MAX_INPUT_FILES) {
     throw new PyboxError('E_FILE_INVALID', `too many input files (${entries.length}); the maximum is ${MAX_INPUT_FILES}`);
   }
@@ -182,6 +184,25 @@ export function prepareRun(code: unknown, input: unknown, base: { limits: Limits
     throw new PyboxError('E_FILE_INVALID', `input files total ${totalBytes} bytes; the workspace holds ${limits.workspaceMiB} MiB`);
   }
 
+  return files;
+}
+
+/**
+ * Validates everything about a run before any process starts: the run a backend gets,
+ * and the caller's hooks (its output listeners) apart from it.
+ */
+export function prepareRun(code: unknown, input: unknown, base: { limits: Limits; policy: GuestPolicy }): { run: PreparedRun; hooks: RunHooks } {
+  checkCode(code);
+  const parsed = runOptionsSchema.safeParse(input ?? {});
+  if (!parsed.success) {
+    const limitsOnly = parsed.error.issues.every((i) => i.path[0] === 'limits');
+    throw new PyboxError(limitsOnly ? 'E_LIMIT_INVALID' : 'E_OPTIONS_INVALID', `invalid run options: ${formatIssues(parsed.error)}`);
+  }
+  const options = parsed.data;
+  const limits = resolveLimits(options.limits, base.limits);
+
+  const files = prepareFiles(options.files, limits);
+
   // Compiled once, here: a pattern the host cannot match exactly as the guest's glob does
   // is refused before anything runs.
   let collect: CollectMatcher;
@@ -196,9 +217,10 @@ export function prepareRun(code: unknown, input: unknown, base: { limits: Limits
   const hooks: RunHooks = {};
   if (options.onStdout) hooks.onStdout = options.onStdout;
   if (options.onStderr) hooks.onStderr = options.onStderr;
+  if (options.onInput) hooks.onInput = options.onInput;
   return { run: { code, limits, policy: options.policy ?? base.policy, stdin, argv: options.argv ?? [], files, collect }, hooks };
 }
 
-function toBuffer(data: string | Uint8Array): Buffer {
+export function toBuffer(data: string | Uint8Array): Buffer {
   return typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }

@@ -7,6 +7,7 @@ export type RunStatus =
   | 'memory_limit'
   | 'output_limit'
   | 'killed'
+  | 'interrupted'
   | 'internal_error';
 
 export const RUN_STATUSES: readonly RunStatus[] = [
@@ -17,6 +18,7 @@ export const RUN_STATUSES: readonly RunStatus[] = [
   'memory_limit',
   'output_limit',
   'killed',
+  'interrupted',
   'internal_error',
 ];
 

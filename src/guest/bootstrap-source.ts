@@ -16,6 +16,7 @@ export const BOOTSTRAP_MODULES = [
   'runner',
   'warm',
   'fork_server',
+  'session',
   'main',
 ] as const;
 

@@ -19,6 +19,10 @@ export interface GuestRequest {
   /** Under 'strict': the BPF program the guest stacks before the program runs (empty under 'off'). */
   seccomp: Uint8Array;
   extraPaths: string[];
+  /** A session: the guest keeps fd 3 and runs cells from it (src/guest/python/session.py). */
+  session?: boolean;
+  /** input() and sys.stdin ask the host for each line (a run with onInput). */
+  hostInput?: boolean;
 }
 
 /**
@@ -32,6 +36,8 @@ export const MAX_CONTROL_FRAME_BYTES = 64 * 1024;
 /** All control frames of one run together (the file headers of MAX_COLLECT_FILES fit). */
 export const MAX_CONTROL_BYTES_PER_RUN = 2 * 1024 * 1024;
 export const MAX_COLLECT_FILES = 1000;
+/** Input requests one run with onInput may make (each a frame; all within the run's control bytes too). */
+export const MAX_INPUT_REQUESTS = 65_536;
 /** Collected bytes of one run: its workspace, and never more than this. */
 export const MAX_COLLECT_BYTES = 1024 * 1024 * 1024;
 /** Host time one run may cost in matching the paths it sends against its collect patterns. */
@@ -42,11 +48,17 @@ export function collectBudgetBytes(workspaceMiB: number): number {
   return Math.min(workspaceMiB * 1024 * 1024, MAX_COLLECT_BYTES);
 }
 
-const errorFrame = z.object({
+export const errorFrameSchema = z.object({
   t: z.literal('error'),
   type: z.string().max(256).regex(/^[A-Za-z_][A-Za-z0-9_.]*$/), // an identifier: no terminal escapes
   message: z.string().max(8 * 1024),
   traceback: z.string().max(MAX_CONTROL_FRAME_BYTES),
+});
+/** input() or sys.stdin asks the host for line `seq` (runs with onInput, and sessions). */
+export const inputFrameSchema = z.object({
+  t: z.literal('input'),
+  seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  prompt: z.string().max(4096),
 });
 const fileHeader = z.object({
   t: z.literal('file'),
@@ -56,7 +68,7 @@ const fileHeader = z.object({
 const readyFrame = z.object({ t: z.literal('ready') });
 /** A zygote's child is set up and waits for its request (nothing of a program has run yet). */
 const warmFrame = z.object({ t: z.literal('warm') });
-const frameSchema = z.discriminatedUnion('t', [readyFrame, warmFrame, errorFrame, fileHeader]);
+const frameSchema = z.discriminatedUnion('t', [readyFrame, warmFrame, errorFrameSchema, inputFrameSchema, fileHeader]);
 
 /**
  * [u32 big-endian length][payload]: how every message between host and guest is framed
@@ -85,6 +97,8 @@ export interface FrameLimits {
   maxFiles: number;
   /** Raw file bytes the run may send (kept or skipped): the collect budget. */
   maxTotalFileBytes: number;
+  /** Called for each input request of a run with onInput; without it an input frame is out of line. */
+  onInput?: (seq: number, prompt: string) => void;
 }
 
 /** A file's bytes as they arrive: kept (data) or skipped (null, not asked for). */
@@ -178,7 +192,7 @@ export class FrameDecoder {
       // Refused at the header: nothing is allocated for a length that does not fit.
       this.frames++;
       this.controlBytes += 4 + size;
-      if (size === 0 || size > MAX_CONTROL_FRAME_BYTES || this.controlBytes > MAX_CONTROL_BYTES_PER_RUN || this.frames > this.limits.maxFiles + 8) {
+      if (size === 0 || size > MAX_CONTROL_FRAME_BYTES || this.controlBytes > MAX_CONTROL_BYTES_PER_RUN || this.frames > this.limits.maxFiles + 8 + (this.limits.onInput ? MAX_INPUT_REQUESTS : 0)) {
         this.stop();
       } else {
         this.payload = Buffer.allocUnsafe(size);
@@ -201,7 +215,10 @@ export class FrameDecoder {
     if (f.t === 'ready') this.report.ready = true;
     else if (f.t === 'warm') return; // for the pool, before the request (see zygote.ts)
     else if (f.t === 'error') this.report.error ??= { type: f.type, message: f.message, traceback: f.traceback };
-    else this.startFile(f.path, f.size);
+    else if (f.t === 'input') {
+      if (!this.limits.onInput) return this.stop();
+      this.limits.onInput(f.seq, f.prompt);
+    } else this.startFile(f.path, f.size);
   }
 
   private startFile(rawPath: string, size: number): void {

@@ -34,7 +34,7 @@ export function buildGuestRequest(run: PreparedRun, context: RequestContext): Gu
 
 /**
  * The request as the guest reads it: [u32 big-endian length][a marshalled dict] (see
- * read_request in src/guest/python/framing.py, which reads to the length, not to EOF).
+ * read_request_frame in src/guest/python/framing.py, which reads to the length, not to EOF).
  */
 export function encodeGuestRequest(r: GuestRequestBody, rlimits: readonly GuestRequest['rlimits'][number][]): Buffer {
   return lengthPrefixed(
@@ -50,6 +50,8 @@ export function encodeGuestRequest(r: GuestRequestBody, rlimits: readonly GuestR
       policy: r.policy,
       seccomp: r.seccomp,
       extraPaths: r.extraPaths,
+      session: r.session === true,
+      hostInput: r.hostInput === true,
     }),
   );
 }

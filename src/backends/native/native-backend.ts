@@ -1,5 +1,5 @@
-import type { Backend, BackendDescription, BackendInventory, BackendSession, PathCounts } from '../../core/backend.js';
-import { PyboxError } from '../../core/errors.js';
+import type { Backend, BackendDescription, BackendInventory, BackendSession, PathCounts, SessionOptions } from '../../core/backend.js';
+import { compileCollect } from '../../core/glob.js';
 import type { RunHooks } from '../../core/hooks.js';
 import type { Limits } from '../../core/limits.js';
 import type { PoolOptions, SandboxMode } from '../../core/options.js';
@@ -11,6 +11,7 @@ import { jailEnvironment } from './jail/environment.js';
 import type { JailEnvironment, JailRun } from './jail/live-jail.js';
 import { superviseJail } from './jail/supervise.js';
 import { RunPaths } from './pool/pool.js';
+import { openJailSession } from './session/open-session.js';
 
 export interface NativeBackendOptions {
   /** The sandbox's limits: what warm jails and zygote children are made for. */
@@ -45,18 +46,24 @@ export class NativeBackend implements Backend {
   run(run: PreparedRun, hooks: RunHooks = {}): Promise<RunResult> {
     const jailRun: JailRun = {
       limits: run.limits,
-      stdin: run.stdin,
+      stdin: hooks.onInput ? null : run.stdin, // input() asks the caller instead
       onOutput: textListener(hooks.onStdout, hooks.onStderr),
+      onInput: hooks.onInput ?? null,
       collect: run.collect,
-      request: buildGuestRequest(run, { strictSeccomp: this.env.strictSeccomp, sitePaths: this.env.facts.sitePaths }),
+      request: { ...buildGuestRequest(run, { strictSeccomp: this.env.strictSeccomp, sitePaths: this.env.facts.sitePaths }), hostInput: hooks.onInput !== undefined },
     };
     if (this.paths) return this.paths.run(jailRun);
     this.coldRuns++;
     return superviseJail(this.env, jailRun);
   }
 
-  openSession(): Promise<BackendSession> {
-    return Promise.reject(new PyboxError('E_UNSUPPORTED', 'sessions are not available on the native backend yet'));
+  /** A session in a jail of its own: a zygote's child or a warm jail when one is free, else one started for it. */
+  openSession(options: SessionOptions): Promise<BackendSession> {
+    const body = buildGuestRequest(
+      { code: '', limits: options.limits, policy: options.policy, stdin: null, argv: [], files: options.files, collect: compileCollect([]) },
+      { strictSeccomp: this.env.strictSeccomp, sitePaths: this.env.facts.sitePaths },
+    );
+    return openJailSession(this.env, this.paths, options, { ...body, maxFiles: 0, maxFileBytes: 0 });
   }
 
   describe(): BackendDescription {

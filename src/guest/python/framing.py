@@ -11,14 +11,6 @@ READY_FRAME = length_prefixed(b'{"t":"ready"}')
 WARM_FRAME = length_prefixed(b'{"t":"warm"}')
 
 
-def read_request(fd=CTRL_IN):
-    """The request: one length-prefixed marshal frame. Read to its length, not to EOF: the
-    host's close of the pipe can come a wake-up later than its write."""
-    request = read_request_frame(fd)
-    _b_os.close(fd)
-    return request
-
-
 def write_all(fd, data):
     view = memoryview(data)
     while view:
@@ -38,8 +30,9 @@ def send_frame(obj, raw=b""):
 
 
 def read_request_frame(fd):
-    """One length-prefixed marshal frame: [u32 big-endian length][marshal]. A request, or
-    the zygote's configuration."""
+    """One length-prefixed marshal frame: [u32 big-endian length][marshal]. A request, a
+    session's cell, or the zygote's configuration. Read to its length, not to EOF: the
+    host's close of the pipe can come a wake-up later than its write."""
 
     def exact(n):
         chunks, got = [], 0

@@ -1,10 +1,15 @@
-# One run: the request, the set-up, the program, its report. Uses: every module above.
+# One run, or a session: the request, the set-up, the program, its report. Uses: every module above.
 
 def main(announce=False):
     _b_os.closerange(CTRL_OUT + 1, 1 << 20)  # nothing but our pipes crosses into the program
     if announce:
         send_frame(WARM_FRAME)
-    req = read_request()
+    req = read_request_frame(CTRL_IN)
+    # A session, or a run that asks the host for its input, keeps the request pipe: the
+    # host's cells and answers come on it.
+    session, host_input = req.get("session"), req.get("hostInput")
+    if not (session or host_input):
+        _b_os.close(CTRL_IN)
     if req["policy"] == "strict":
         load_strict_filter(req["seccomp"])
     _SECCOMP_LOADER[0] = None  # nothing of it stays reachable from the program
@@ -20,6 +25,10 @@ def main(announce=False):
     sys.addaudithook(_name_main_code)
     if req["policy"] == "strict":
         install_policy()
+    if session:
+        session_main(filename)  # never returns
+    if host_input:
+        install_host_input()
 
     status = 0
     try:
@@ -32,22 +41,8 @@ def main(announce=False):
         status = 1
         if isinstance(exc, MemoryError):
             release_user_memory(exc)
-        try:
-            text = user_traceback(exc)
-        except BaseException:  # e.g. still no memory to import traceback: the short form
-            text = "%s: %s\n" % (type(exc).__name__, exc)
-        try:
-            sys.stderr.write(text)
-        except Exception:
-            pass
-        # Within the host's 64 KiB frame at 6 bytes a character: the traceback's end, which names the error.
-        send_frame({"t": "error", "type": type(exc).__name__, "message": str(exc)[:2000],
-                    "traceback": text if len(text) <= 8000 else "...\n" + text[-8000:]})
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:
-            pass
+        report_exception(exc)
+    flush_std()
     if req["collect"]:
         collect_files(req["collect"], req["maxFiles"], req["maxFileBytes"])
     exit_now(status)

@@ -89,6 +89,29 @@ def release_user_memory(exc):
     __import__("gc").collect()
 
 
+def report_exception(exc):
+    """The exception on stderr, as Python prints it, and as an error frame for the host."""
+    try:
+        text = user_traceback(exc)
+    except BaseException:  # e.g. still no memory to import traceback: the short form
+        text = "%s: %s\n" % (type(exc).__name__, exc)
+    try:
+        sys.stderr.write(text)
+    except Exception:
+        pass
+    # Within the host's 64 KiB frame at 6 bytes a character: the traceback's end, which names the error.
+    send_frame({"t": "error", "type": type(exc).__name__, "message": str(exc)[:2000],
+                "traceback": text if len(text) <= 8000 else "...\n" + text[-8000:]})
+
+
+def flush_std():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
 def exit_code_of(exc):
     code = exc.code
     if code is None:
@@ -114,9 +137,8 @@ def exit_now(status):
         __import__("atexit")._run_exitfuncs()
     except BaseException:
         pass
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except BaseException:
-            pass
+    try:
+        flush_std()
+    except BaseException:
+        pass
     _b_os._exit(status)

@@ -4,7 +4,7 @@ import type { Limits } from '../../../core/limits.js';
 import { BOOTSTRAP_STUB, precompiledBootstrap } from '../../../guest/precompile.js';
 import { childPids, killUidProcesses, processStartTime, processTreeCpuMs, waitForJailGone } from '../../../host/processes.js';
 import type { TakenCgroup } from '../cgroup/cgroup-recycler.js';
-import { jailCgroupLimits, nextJailName, type CgroupLimits, type JailCgroup } from '../cgroup/cgroups.js';
+import { jailCgroupLimits, nextJailName, type CgroupBaseline, type CgroupLimits, type JailCgroup } from '../cgroup/cgroups.js';
 import { bwrapInvocation, JAIL_FD_COUNT, JAIL_FDS } from './bwrap-argv.js';
 import { jailFd, jailStdio, sendStartFiles, spawnJail, unrefJail } from './bwrap-spawn.js';
 import type { JailEnvironment, JailExit, LiveJail } from './live-jail.js';
@@ -234,6 +234,7 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
     },
     kill,
     sampleCpuMs: () => processTreeCpuMs(sandboxPid),
+    guestPid: () => (sandboxPid === null || ended ? null : (childPids(sandboxPid)[0] ?? null)),
     get rootPid() {
       return ended ? null : (child?.pid ?? null);
     },
@@ -256,3 +257,30 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
   };
 }
 
+
+/**
+ * A bwrap jail started for one run or session, and what gives it back (`done`, once it
+ * has ended). Its cgroup is a new one, made ahead when it can be: not one kept from an
+ * earlier bwrap jail, as after each the pids controller keeps a charge with no process
+ * behind it (seen on kernel 6.18, v1: pids.current grows by one per run), so its limit
+ * would shrink.
+ */
+export async function startColdJail(env: JailEnvironment, limits: Limits): Promise<{ jail: LiveJail; baseline: CgroupBaseline | null; done: () => Promise<void> }> {
+  const spares = env.bwrapCgroups;
+  const cgroupLimits = bwrapCgroupLimits(env, limits);
+  let taken: TakenCgroup | null = null;
+  try {
+    taken = spares ? await spares.take(cgroupLimits) : null;
+  } catch (error) {
+    throw new PyboxError('E_JAIL_UNAVAILABLE', `cannot create the jail's cgroup: ${(error as Error).message}`, { cause: error });
+  }
+  const jail = startBwrapJail(env, { limits, path: 'cold', warm: false, cgroup: taken });
+  return {
+    jail,
+    baseline: taken?.baseline ?? null,
+    done: async () => {
+      await jail.release();
+      if (spares) setImmediate(() => spares.prepare(cgroupLimits)); // for the next cold jail
+    },
+  };
+}

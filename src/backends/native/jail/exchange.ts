@@ -1,7 +1,10 @@
 import type { Readable } from 'node:stream';
 import { FrameDecoder, type GuestReport } from '../../../guest/protocol.js';
 import { encodeGuestRequest } from '../../../guest/request.js';
+import { encodeLine } from '../../../guest/session-frames.js';
+import { askInputHandler } from '../session/input-lines.js';
 import type { JailIo, JailRun } from './live-jail.js';
+import { CappedOutput } from './capped-output.js';
 import { OutputTap } from './output-tap.js';
 import type { Rlimit } from './rlimits.js';
 import { feedStdin } from './stdin-feed.js';
@@ -21,11 +24,9 @@ type Stream = 'stdout' | 'stderr';
  * hold one exchange per cell in the same jail.
  */
 export class GuestExchange {
-  private readonly out: Record<Stream, Buffer[]> = { stdout: [], stderr: [] };
-  readonly truncated: Record<Stream, boolean> = { stdout: false, stderr: false };
+  private readonly captured: CappedOutput;
   private readonly tap: OutputTap;
   private readonly frames: FrameDecoder;
-  private outputTotal = 0;
   private stopStdin: () => void = () => undefined;
 
   /** `overLimit` is called once output passes the run's outputBytes (the caller kills the jail). */
@@ -37,24 +38,19 @@ export class GuestExchange {
   ) {
     this.tap = new OutputTap(run.onOutput);
     // Output: counted as it arrives, stored only up to the limit.
-    const collect = (stream: Stream) => (chunk: Buffer) => {
-      const room = run.limits.outputBytes - this.outputTotal;
-      this.outputTotal += chunk.length;
-      if (room > 0) {
-        const kept = room >= chunk.length ? chunk : chunk.subarray(0, room);
-        this.out[stream].push(kept);
-        this.tap.push(stream, kept);
-      }
-      if (chunk.length > room) {
-        this.truncated[stream] = true;
-        overLimit();
-      }
-    };
+    this.captured = new CappedOutput(run.limits.outputBytes, this.tap, overLimit);
+    const collect = (stream: Stream) => (chunk: Buffer) => this.captured.push(stream, chunk);
     io.stdout?.on('data', guard('reading stdout', collect('stdout')));
     io.stderr?.on('data', guard('reading stderr', collect('stderr')));
 
     // The budget the guest was sent is the one the host holds it to.
-    this.frames = new FrameDecoder({ collect: run.collect, maxFiles: run.request.maxFiles, maxTotalFileBytes: run.request.maxFileBytes });
+    const onInput = run.onInput ?? null;
+    this.frames = new FrameDecoder({
+      collect: run.collect,
+      maxFiles: run.request.maxFiles,
+      maxTotalFileBytes: run.request.maxFileBytes,
+      ...(onInput ? { onInput: (seq: number, prompt: string) => void askInputHandler(onInput, prompt).then((line) => io.ctrlIn?.write(encodeLine(seq, line, false))) } : {}),
+    });
     // Once the decoder has what it may take (or the guest broke the protocol), fd 4 is
     // closed: the guest's next write fails, and it costs the host nothing more.
     io.ctrlOut?.on(
@@ -68,7 +64,10 @@ export class GuestExchange {
 
   /** Sends the request with these rlimits, then the program's stdin. Only once the jail is contained. */
   send(rlimits: readonly Rlimit[]): void {
-    this.io.ctrlIn?.end(encodeGuestRequest(this.run.request, rlimits));
+    // With onInput the guest keeps fd 3 for the answers: it closes with the run.
+    const request = encodeGuestRequest(this.run.request, rlimits);
+    if (this.run.onInput) this.io.ctrlIn?.write(request);
+    else this.io.ctrlIn?.end(request);
     this.stopStdin = feedStdin(this.run.stdin, this.io.stdin);
   }
 
@@ -82,10 +81,14 @@ export class GuestExchange {
     return this.frames.report;
   }
 
+  get truncated(): Record<Stream, boolean> {
+    return this.captured.truncated;
+  }
+
   /** The output kept, as text; hands the listener what came after the guest's ready frame. */
   output(): { stdout: string; stderr: string } {
     if (this.frames.report.ready) this.tap.open(); // output that came in after the frame did
-    return { stdout: Buffer.concat(this.out.stdout).toString('utf8'), stderr: Buffer.concat(this.out.stderr).toString('utf8') };
+    return this.captured.text();
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import type { CollectMatcher } from '../../../core/glob.js';
+import type { InputHandler } from '../../../core/hooks.js';
 import type { Limits } from '../../../core/limits.js';
 import type { OutputListener } from '../../../core/output.js';
 import type { RunStdin } from '../../../core/prepared-run.js';
@@ -33,6 +34,8 @@ export interface JailRun {
   onOutput: OutputListener | null;
   /** The request's collect patterns, compiled: what the host accepts back. */
   collect: CollectMatcher;
+  /** Answers the program's input() (the request then has hostInput), or null. */
+  onInput?: InputHandler | null;
 }
 
 /** How a run got its jail: started for it, taken warm from the pool, or forked by a zygote. */
@@ -82,6 +85,12 @@ export interface LiveJail {
   kill(): void;
   /** CPU of the jail from /proc, for hosts without cgroups. */
   sampleCpuMs(): number | null;
+  /**
+   * Host pid of the guest's Python (the only child of the jail's pid 1 until the program
+   * forks), read from the kernel; null when there is none. A session reads it once its
+   * guest is ready, before any cell ran, to interrupt cells with SIGINT.
+   */
+  guestPid(): number | null;
   /** After `ended`: removes its cgroup and gives back its uid. */
   release(): Promise<void>;
   /** Host pid of the jail's outermost process (bwrap, or the run's pid 1), while it lives. */

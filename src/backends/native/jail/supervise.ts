@@ -1,9 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { PyboxError } from '../../../core/errors.js';
 import type { RunResult } from '../../../core/result.js';
-import type { TakenCgroup } from '../cgroup/cgroup-recycler.js';
 import { sinceBaseline, type CgroupBaseline } from '../cgroup/cgroups.js';
-import { bwrapCgroupLimits, startBwrapJail } from './bwrap-jail.js';
+import { startColdJail } from './bwrap-jail.js';
 import { GuestExchange, type Guard } from './exchange.js';
 import type { JailEnvironment, JailRun, LiveJail } from './live-jail.js';
 import { guestRlimits, PER_UID_RLIMITS } from './rlimits.js';
@@ -21,23 +19,11 @@ const CPU_POLL_MS = 20;
  * counters and our own timers.
  */
 export async function superviseJail(env: JailEnvironment, run: JailRun): Promise<RunResult> {
-  // A new cgroup per run, made ahead when it can be: not one kept from an earlier bwrap
-  // jail, as after each the pids controller keeps a charge with no process behind it
-  // (seen on kernel 6.18, v1: pids.current grows by one per run), so its limit would shrink.
-  const spares = env.bwrapCgroups;
-  const cgroupLimits = bwrapCgroupLimits(env, run.limits);
-  let taken: TakenCgroup | null = null;
+  const { jail, baseline, done } = await startColdJail(env, run.limits);
   try {
-    taken = spares ? await spares.take(cgroupLimits) : null;
-  } catch (error) {
-    throw new PyboxError('E_JAIL_UNAVAILABLE', `cannot create the jail's cgroup: ${(error as Error).message}`, { cause: error });
-  }
-  const jail = startBwrapJail(env, { limits: run.limits, path: 'cold', warm: false, cgroup: taken });
-  try {
-    return await superviseRun(jail, run, { withCgroups: jail.cgroup !== null, baseline: taken?.baseline ?? null });
+    return await superviseRun(jail, run, { withCgroups: jail.cgroup !== null, baseline });
   } finally {
-    await jail.release();
-    if (spares) setImmediate(() => spares.prepare(cgroupLimits)); // for the next cold run
+    await done();
   }
 }
 

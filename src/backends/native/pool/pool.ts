@@ -105,6 +105,29 @@ export class RunPaths {
     }
   }
 
+  /**
+   * A warm jail kept for a session (a zygote's child keeps its zygote busy, as a run
+   * does), or null: the session goes cold. `done` gives it back once the session is gone.
+   */
+  async claimForSession(limits: Limits): Promise<{ jail: LiveJail; baseline: CgroupBaseline | null; done: () => Promise<void> } | null> {
+    const claimed = await this.claim(limits);
+    if (!claimed) {
+      this.counts.cold++;
+      return null;
+    }
+    const { jail, baseline, done } = claimed;
+    this.counts[jail.path as Exclude<JailPath, 'cold'>]++;
+    return {
+      jail,
+      baseline,
+      done: async () => {
+        await jail.release();
+        this.ledger.claimed.delete(jail);
+        done();
+      },
+    };
+  }
+
   private async claim(limits: Limits): Promise<Claimed | null> {
     if (this.closed) return null;
     this.lastClaim = Date.now();

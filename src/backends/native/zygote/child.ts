@@ -154,6 +154,7 @@ export async function setUpChild(parent: ChildParent, c: ChildSetUp): Promise<Zy
       cg.killAll();
     },
     sampleCpuMs: () => null,
+    guestPid: () => (isEnded() ? null : (childPids(hostPid)[0] ?? null)),
     promote() {
       for (const pid of [hostPid, ...childPids(hostPid)]) {
         try {

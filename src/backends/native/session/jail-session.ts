@@ -1,0 +1,365 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { BackendSession, CellResult, PreparedCell } from '../../../core/backend.js';
+import { PyboxError } from '../../../core/errors.js';
+import type { RunHooks } from '../../../core/hooks.js';
+import type { Limits } from '../../../core/limits.js';
+import { textListener } from '../../../core/output.js';
+import type { PythonError, RunStatus } from '../../../core/result.js';
+import { encodeCell, encodeLine, SessionFrameReader, type SessionFrame } from '../../../guest/session-frames.js';
+import { processStartTime } from '../../../host/processes.js';
+import type { CgroupBaseline } from '../cgroup/cgroups.js';
+import { keepAlive } from '../jail/keepalive.js';
+import type { LiveJail } from '../jail/live-jail.js';
+import { CappedOutput } from '../jail/capped-output.js';
+import { OutputTap } from '../jail/output-tap.js';
+import { rlimitCpuSeconds } from '../jail/rlimits.js';
+import { signalName } from '../jail/verdict.js';
+import { askInputHandler, InputLines } from './input-lines.js';
+
+/** How long a cell has to stop after its interrupt (or its timeout's) before the session is ended. */
+export const INTERRUPT_GRACE_MS = 2000;
+/** Cells that may wait behind the running one; one more is refused with E_SESSION_BUSY. */
+export const MAX_QUEUED_CELLS = 16;
+const CPU_POLL_MS = 20;
+/** Between cells the CPU of what the session left running is still counted, less often. */
+const IDLE_CPU_POLL_MS = 250;
+
+/** Why the host ended the session, as the cell's status names it. */
+type EndReason = 'timeout' | 'cpu_limit' | 'memory_limit' | 'output_limit' | 'interrupted' | 'closed' | 'idle' | 'lifetime';
+
+interface RunningCell {
+  n: number;
+  limits: Limits;
+  started: number;
+  cpuAtStart: number;
+  output: CappedOutput;
+  error: PythonError | null;
+  /** Why the host interrupted it, if it did. */
+  interruptedBy: 'interrupt' | 'timeout' | 'output_limit' | null;
+  timers: NodeJS.Timeout[];
+  input: InputLines;
+  hooks: RunHooks;
+  resolve: (result: CellResult) => void;
+}
+
+export interface JailSessionOptions {
+  limits: Limits;
+  idleTimeoutMs: number;
+  maxLifetimeMs: number;
+  withCgroups: boolean;
+  baseline: CgroupBaseline | null;
+  /** Gives the jail back (release, zygote free again); called once, when the session is gone. */
+  done: () => Promise<void>;
+}
+
+/**
+ * A session in one live jail: the guest runs the session loop (src/guest/python/session.py)
+ * and this side sends it one cell at a time. Every verdict is the host's own: the wall
+ * clock and CPU of each cell from its timers and the cgroup's counters, memory from the
+ * cgroup, the end of the interpreter from the OS. The guest's frames only carry what the
+ * program said (its value, its exception, its input requests), checked as they come.
+ */
+export class JailSession implements BackendSession {
+  readonly id = randomUUID();
+  private ended: EndReason | null = null;
+  private endedPromise: Promise<void>;
+  private readonly queue: (() => void)[] = [];
+  private busy = false;
+  private cell: RunningCell | null = null;
+  private cellCount = 0;
+  private guest: { pid: number; start: string | null } | null = null;
+  private readonly reader: SessionFrameReader;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private lifetimeTimer: NodeJS.Timeout | null = null;
+  private cpuTimer: NodeJS.Timeout | null = null;
+  private turnCpuStart = 0;
+  private turnCpuLimit: number;
+  private lastCpuMs = 0;
+  private readyResolve!: (ok: boolean) => void;
+  private readonly ready: Promise<boolean>;
+
+  constructor(
+    private readonly jail: LiveJail,
+    private readonly options: JailSessionOptions,
+  ) {
+    this.turnCpuLimit = options.limits.cpuMs;
+    this.ready = new Promise((resolve) => (this.readyResolve = resolve));
+    this.reader = new SessionFrameReader((frame) => this.onFrame(frame));
+    const { io } = jail;
+    io.ctrlOut?.on('data', (chunk: Buffer) => {
+      if (!this.reader.push(chunk)) this.end('closed', 'the guest broke the session protocol');
+    });
+    io.stdout?.on('data', (chunk: Buffer) => this.onOutput('stdout', chunk));
+    io.stderr?.on('data', (chunk: Buffer) => this.onOutput('stderr', chunk));
+    io.stdin?.end();
+    this.endedPromise = jail.ended.then(() => this.onJailEnded());
+  }
+
+  /** Resolves once the session has ended and nothing of it is left. */
+  get gone(): Promise<void> {
+    return this.endedPromise;
+  }
+
+  get alive(): boolean {
+    return this.ended === null && !this.jail.hasEnded;
+  }
+
+  /** Sends the session's request and waits until the guest is ready for cells. */
+  open(request: Buffer): Promise<void> {
+    return keepAlive(this.start(request));
+  }
+
+  private async start(request: Buffer): Promise<void> {
+    try {
+      await this.jail.contained;
+    } catch (error) {
+      await this.close();
+      throw new PyboxError('E_JAIL_UNAVAILABLE', `the session's jail could not be contained: ${(error as Error).message}`, { cause: error });
+    }
+    this.jail.io.ctrlIn?.write(request);
+    if (!(await this.ready)) {
+      await this.close();
+      throw new PyboxError('E_JAIL_UNAVAILABLE', 'the session did not start');
+    }
+    const pid = this.jail.guestPid();
+    this.guest = pid === null ? null : { pid, start: processStartTime(pid) };
+    this.turnCpuStart = this.cpuNow();
+    this.pollCpu(IDLE_CPU_POLL_MS);
+    this.lifetimeTimer = setTimeout(() => this.end('lifetime'), this.options.maxLifetimeMs);
+    this.lifetimeTimer.unref();
+    this.armIdle();
+  }
+
+  run(cell: PreparedCell, hooks: RunHooks = {}): Promise<CellResult> {
+    if (!this.alive) return Promise.reject(endedError(this.ended));
+    if (this.busy && this.queue.length >= MAX_QUEUED_CELLS) {
+      return Promise.reject(new PyboxError('E_SESSION_BUSY', `${MAX_QUEUED_CELLS} cells already wait for this session`));
+    }
+    // A zygote's pipes do not hold Node's event loop open: a caller waiting for a cell does.
+    return keepAlive(new Promise<CellResult>((resolve, reject) => {
+      const start = () => {
+        if (!this.alive) {
+          this.next();
+          return reject(endedError(this.ended));
+        }
+        this.startCell(cell, hooks, (result) => {
+          resolve(result);
+          this.next();
+        });
+      };
+      if (this.busy) this.queue.push(start);
+      else {
+        this.busy = true;
+        start();
+      }
+    }));
+  }
+
+  private next(): void {
+    const start = this.queue.shift();
+    if (start) start();
+    else this.busy = false;
+  }
+
+  async interrupt(): Promise<void> {
+    if (this.cell && !this.cell.interruptedBy) this.interruptCell(this.cell, 'interrupt');
+  }
+
+  close(): Promise<void> {
+    this.end('closed');
+    return keepAlive(this.endedPromise);
+  }
+
+  // --- one cell ---
+
+  private startCell(prepared: PreparedCell, hooks: RunHooks, resolve: (r: CellResult) => void): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    const n = ++this.cellCount;
+    const tap = new OutputTap(textListener(hooks.onStdout, hooks.onStderr));
+    tap.open();
+    const cell: RunningCell = {
+      n,
+      limits: prepared.limits,
+      started: performance.now(),
+      cpuAtStart: this.cpuNow(),
+      output: new CappedOutput(prepared.limits.outputBytes, tap, () => this.interruptCell(cell, 'output_limit')),
+      error: null,
+      interruptedBy: null,
+      timers: [],
+      input: new InputLines(prepared.stdin),
+      hooks,
+      resolve,
+    };
+    this.cell = cell;
+    this.turnCpuStart = cell.cpuAtStart;
+    this.turnCpuLimit = prepared.limits.cpuMs;
+    this.reader.nextCell();
+    cell.timers.push(setTimeout(() => this.interruptCell(cell, 'timeout'), prepared.limits.timeoutMs));
+    this.pollCpu(CPU_POLL_MS);
+    this.jail.io.ctrlIn?.write(encodeCell(n, prepared.code, rlimitCpuSeconds(prepared.limits.cpuMs, this.options.withCgroups)));
+  }
+
+  /** SIGINT to the guest (KeyboardInterrupt); a cell that does not stop within the grace ends the session. */
+  private interruptCell(cell: RunningCell, why: 'interrupt' | 'timeout' | 'output_limit'): void {
+    if (this.cell !== cell || cell.interruptedBy) return;
+    cell.interruptedBy = why;
+    this.signalGuest();
+    cell.timers.push(setTimeout(() => this.end(why === 'interrupt' ? 'interrupted' : why), INTERRUPT_GRACE_MS));
+  }
+
+  private signalGuest(): void {
+    const g = this.guest;
+    // The pid was read from the kernel (the jail's pid 1's only child) before any cell ran;
+    // its start time tells it from a later process with the same pid.
+    if (!g || processStartTime(g.pid) !== g.start) return;
+    try {
+      process.kill(g.pid, 'SIGINT');
+    } catch {
+      /* gone: the jail's end reports it */
+    }
+  }
+
+  private onOutput(stream: 'stdout' | 'stderr', chunk: Buffer): void {
+    const cell = this.cell;
+    cell?.output.push(stream, chunk); // between cells, from what a cell left running: nobody's
+  }
+
+  private onFrame(frame: SessionFrame): void {
+    if (frame.t === 'ready') return this.readyResolve(true);
+    const cell = this.cell;
+    if (frame.t === 'warm' || !cell) return;
+    if (frame.t === 'error') cell.error ??= { type: frame.type, message: frame.message, traceback: frame.traceback };
+    else if (frame.t === 'input') void this.answerInput(cell, frame.seq, frame.prompt);
+    else if (frame.t === 'done' && frame.n === cell.n) {
+      // Output written before the frame is in the pipes already: let this turn of the
+      // event loop read it before the result is made.
+      setImmediate(() => setImmediate(() => this.finishCell(cell, frame.value)));
+    }
+  }
+
+  private async answerInput(cell: RunningCell, seq: number, prompt: string): Promise<void> {
+    let text: string | null;
+    let echo = false;
+    const onInput = cell.hooks.onInput;
+    if (onInput) text = await askInputHandler(onInput, prompt);
+    else {
+      text = await cell.input.next();
+      echo = true;
+    }
+    if (this.cell !== cell || !this.alive) return; // the cell is over: the answer is nobody's
+    this.jail.io.ctrlIn?.write(encodeLine(seq, text, echo));
+  }
+
+  private finishCell(cell: RunningCell, value: string | null): void {
+    if (this.cell !== cell) return;
+    const stats = this.options.withCgroups ? (this.jail.cgroup?.stats() ?? null) : null;
+    const oom = stats !== null && stats.oomKills > (this.options.baseline?.oomKills ?? 0);
+    const cpuMs = this.cpuNow() - cell.cpuAtStart;
+    let status: RunStatus;
+    if (oom || (!stats && cell.error?.type === 'MemoryError')) status = 'memory_limit';
+    else if (cpuMs >= cell.limits.cpuMs) status = 'cpu_limit';
+    else if (cell.interruptedBy && cell.error?.type === 'KeyboardInterrupt') status = cell.interruptedBy === 'interrupt' ? 'interrupted' : cell.interruptedBy;
+    else if (cell.interruptedBy === 'output_limit') status = 'output_limit';
+    else status = cell.error ? 'error' : 'ok';
+    this.settle(cell, status, status === 'ok' || status === 'error' ? value : null, cpuMs);
+    // An interpreter that hit memory or CPU is not trusted with another cell; output_limit
+    // that did not stop at the interrupt is ended by its grace timer as it would be anyway.
+    if (status === 'memory_limit' || status === 'cpu_limit') this.end(status);
+    else this.armIdle();
+  }
+
+  /** The cell's result, once: from its done frame, or from the session's end. */
+  private settle(cell: RunningCell, status: RunStatus, value: string | null, cpuMs: number, exit?: { code: number | null; signal: string | null }): void {
+    if (this.cell !== cell) return;
+    this.cell = null;
+    for (const t of cell.timers) clearTimeout(t);
+    cell.input.stop();
+    this.pollCpu(IDLE_CPU_POLL_MS);
+    const error = status === 'error' || status === 'memory_limit' || status === 'interrupted' || status === 'timeout' ? cell.error : null;
+    cell.resolve({
+      status,
+      exitCode: exit ? exit.code : status === 'ok' ? 0 : status === 'error' ? 1 : null,
+      signal: exit?.signal ?? null,
+      ...cell.output.text(),
+      truncated: cell.output.truncated,
+      durationMs: Math.round((performance.now() - cell.started) * 1000) / 1000,
+      cpuMs: Math.round(cpuMs * 1000) / 1000,
+      memoryPeakBytes: this.jail.cgroup?.stats().memoryPeakBytes ?? null,
+      error,
+      files: {},
+      value: value === null ? null : { text: value },
+    });
+  }
+
+  // --- the session's life ---
+
+  private armIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (!this.alive) return;
+    this.idleTimer = setTimeout(() => this.end('idle'), this.options.idleTimeoutMs);
+    this.idleTimer.unref();
+  }
+
+  private cpuNow(): number {
+    const cg = this.jail.cgroup?.cpuUsageMs();
+    const v = (cg !== undefined && cg !== null ? cg - (this.options.baseline?.cpuMs ?? 0) : null) ?? this.jail.sampleCpuMs() ?? this.lastCpuMs;
+    this.lastCpuMs = v;
+    return v;
+  }
+
+  /** CPU is counted per turn (a cell and the idle time after it) against that cell's budget. */
+  private pollCpu(everyMs: number): void {
+    if (this.cpuTimer) clearInterval(this.cpuTimer);
+    if (!this.alive) return;
+    this.cpuTimer = setInterval(() => {
+      if (this.cpuNow() - this.turnCpuStart >= this.turnCpuLimit) this.end('cpu_limit');
+    }, everyMs);
+    if (!this.cell) this.cpuTimer.unref();
+  }
+
+  /** Ends the session: its jail is killed (nothing it started survives), the running cell gets `reason`. */
+  private end(reason: EndReason, why?: string): void {
+    if (this.ended) return;
+    this.ended = reason;
+    void why;
+    this.jail.io.ctrlIn?.end();
+    this.jail.kill();
+  }
+
+  private async onJailEnded(): Promise<void> {
+    this.ended ??= 'closed';
+    for (const t of [this.idleTimer, this.lifetimeTimer]) if (t) clearTimeout(t);
+    if (this.cpuTimer) clearInterval(this.cpuTimer);
+    this.readyResolve(false);
+    const exit = await this.jail.ended;
+    const cell = this.cell;
+    if (cell) {
+      const stats = this.jail.cgroup?.stats() ?? null;
+      const oom = stats !== null && stats.oomKills > (this.options.baseline?.oomKills ?? 0);
+      const cpuMs = this.cpuNow() - cell.cpuAtStart;
+      const exitCode = exit.code !== null && exit.code > 128 ? null : exit.code;
+      const signal = exit.signal ?? (exit.code !== null && exit.code > 128 ? signalName(exit.code - 128) : null);
+      const status: RunStatus = oom
+        ? 'memory_limit'
+        : this.ended === 'timeout' || this.ended === 'cpu_limit' || this.ended === 'output_limit' || this.ended === 'memory_limit' || this.ended === 'interrupted'
+          ? this.ended
+          : this.ended === 'lifetime' || this.ended === 'idle'
+            ? 'timeout'
+            : cpuMs >= cell.limits.cpuMs
+              ? 'cpu_limit'
+              : exitCode === 0
+                ? 'ok'
+                : signal
+                  ? 'killed'
+                  : 'error';
+      this.settle(cell, status, null, cpuMs, { code: exitCode, signal });
+    }
+    for (const start of this.queue.splice(0)) start();
+    await this.options.done();
+  }
+}
+
+function endedError(reason: EndReason | null): PyboxError {
+  return new PyboxError('E_SESSION_ENDED', `the session has ended${reason && reason !== 'closed' ? ` (${reason})` : ''}`);
+}

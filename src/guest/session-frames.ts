@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { marshal } from './marshal.js';
+import { errorFrameSchema, inputFrameSchema, lengthPrefixed, MAX_CONTROL_BYTES_PER_RUN, MAX_CONTROL_FRAME_BYTES } from './protocol.js';
+
+/**
+ * The session protocol (see src/guest/python/session.py). The host sends marshal frames on
+ * fd 3: a cell, or the answer to an input request. The guest sends JSON frames on fd 4:
+ * ready, an input request, an error, a cell's end. Every frame the guest sends is checked
+ * here: its length before anything is allocated, its shape against the schema, and what
+ * one cell may send in all. The first frame out of line ends the session.
+ */
+
+/** The repr of a cell's last expression, as the guest cuts it (MAX_VALUE_CHARS there). */
+export const MAX_VALUE_CHARS = 10_000;
+
+const sessionFrameSchema = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('ready') }),
+  z.object({ t: z.literal('warm') }),
+  errorFrameSchema,
+  inputFrameSchema,
+  z.object({ t: z.literal('done'), n: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), value: z.string().max(MAX_VALUE_CHARS + 3).nullable() }),
+]);
+
+export type SessionFrame = z.infer<typeof sessionFrameSchema>;
+
+/** A cell for the guest: [length][marshal]. */
+export function encodeCell(n: number, code: string, cpuSeconds: number): Buffer {
+  return lengthPrefixed(marshal({ t: 'cell', n, code, cpuSeconds }));
+}
+
+/** The answer to input request `seq`: a line (with its newline), or null for the end of input. Runs with onInput use it too. */
+export function encodeLine(seq: number, text: string | null, echo: boolean): Buffer {
+  return lengthPrefixed(marshal({ t: 'line', seq, text, echo }));
+}
+
+/**
+ * Splits fd 4 of a session into checked frames. `onFrame` gets each; `push` answers false
+ * once the guest broke the protocol (a frame too long, malformed, or over a cell's budget).
+ */
+export class SessionFrameReader {
+  private readonly head = Buffer.alloc(4);
+  private headFill = 0;
+  private payload: Buffer | null = null;
+  private payloadFill = 0;
+  private cellBytes = 0;
+  private broken = false;
+
+  constructor(private readonly onFrame: (frame: SessionFrame) => void) {}
+
+  /** A new cell: its frames get a new budget. */
+  nextCell(): void {
+    this.cellBytes = 0;
+  }
+
+  get ok(): boolean {
+    return !this.broken;
+  }
+
+  push(chunk: Buffer): boolean {
+    let at = 0;
+    while (at < chunk.length && !this.broken) {
+      if (this.payload) {
+        const n = Math.min(this.payload.length - this.payloadFill, chunk.length - at);
+        chunk.copy(this.payload, this.payloadFill, at, at + n);
+        this.payloadFill += n;
+        at += n;
+        if (this.payloadFill === this.payload.length) {
+          const payload = this.payload;
+          this.payload = null;
+          this.accept(payload);
+        }
+        continue;
+      }
+      const n = Math.min(4 - this.headFill, chunk.length - at);
+      chunk.copy(this.head, this.headFill, at, at + n);
+      this.headFill += n;
+      at += n;
+      if (this.headFill < 4) continue;
+      this.headFill = 0;
+      const size = this.head.readUInt32BE(0);
+      this.cellBytes += 4 + size;
+      if (size === 0 || size > MAX_CONTROL_FRAME_BYTES || this.cellBytes > MAX_CONTROL_BYTES_PER_RUN) this.broken = true;
+      else {
+        this.payload = Buffer.allocUnsafe(size);
+        this.payloadFill = 0;
+      }
+    }
+    return !this.broken;
+  }
+
+  private accept(payload: Buffer): void {
+    let value: unknown;
+    try {
+      value = JSON.parse(payload.toString('utf8'));
+    } catch {
+      this.broken = true;
+      return;
+    }
+    const frame = sessionFrameSchema.safeParse(value);
+    if (!frame.success) {
+      this.broken = true;
+      return;
+    }
+    this.onFrame(frame.data);
+  }
+}

@@ -1,0 +1,44 @@
+import type { BackendSession, CellResult } from '../core/backend.js';
+import type { Limits } from '../core/limits.js';
+import { prepareCell, type CellOptions } from '../core/session-options.js';
+
+/**
+ * A live interpreter in a jail of its own: each `run` is a cell in the same `__main__`
+ * (names, imports, open files and /workspace persist). One cell runs at a time; a `run`
+ * while one runs waits its turn (at most MAX_QUEUED_CELLS wait: one more is refused with
+ * E_SESSION_BUSY). Once the session has ended (closed, a memory or CPU limit, an interrupt
+ * or timeout its cell did not stop at, idle or lifetime expiry) every `run` rejects with
+ * E_SESSION_ENDED.
+ */
+export class Session {
+  constructor(
+    private readonly inner: BackendSession,
+    /** memoryMiB, processes and workspaceMiB hold for its life; timeoutMs, cpuMs and outputBytes are each cell's defaults. */
+    readonly limits: Readonly<Limits>,
+  ) {}
+
+  get id(): string {
+    return this.inner.id;
+  }
+
+  /** False once the session has ended. */
+  get alive(): boolean {
+    return this.inner.alive;
+  }
+
+  /** Runs one cell; `value` is the repr of its last expression, as Python's console shows it. */
+  async run(code: string, options?: CellOptions): Promise<CellResult> {
+    const { cell, hooks } = prepareCell(code, options, this.limits);
+    return this.inner.run(cell, hooks);
+  }
+
+  /** Raises KeyboardInterrupt in the running cell (its status: 'interrupted'); nothing when none runs. */
+  interrupt(): Promise<void> {
+    return this.inner.interrupt();
+  }
+
+  /** Ends the session; resolves once nothing of it is left. */
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
