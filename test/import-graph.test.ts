@@ -17,12 +17,13 @@ const LAYERS: [prefix: string, rank: number][] = [
   ['core', 0],
   ['guest', 1],
   ['host', 1],
-  // Inside the native backend: seccomp, cgroup < jail < zygote < pool < the backend itself.
+  // Inside the native backend: seccomp, cgroup < jail < zygote < pool < session < the backend itself.
   ['backends/native/seccomp', 2.0],
   ['backends/native/cgroup', 2.0],
   ['backends/native/jail', 2.1],
   ['backends/native/zygote', 2.2],
   ['backends/native/pool', 2.3],
+  ['backends/native/session', 2.35],
   ['backends/native', 2.4],
   ['backends', 2.5],
   ['sandbox', 3],

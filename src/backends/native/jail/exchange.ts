@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { FrameDecoder, type GuestReport } from '../../../guest/protocol.js';
 import { encodeGuestRequest } from '../../../guest/request.js';
 import { encodeLine } from '../../../guest/session-frames.js';
-import { askInputHandler } from '../session/input-lines.js';
+import { askInputHandler } from './input-lines.js';
 import type { JailIo, JailRun } from './live-jail.js';
 import { CappedOutput } from './capped-output.js';
 import { OutputTap } from './output-tap.js';

@@ -15,7 +15,7 @@ import { CappedOutput } from '../jail/capped-output.js';
 import { OutputTap } from '../jail/output-tap.js';
 import { rlimitCpuSeconds } from '../jail/rlimits.js';
 import { signalName } from '../jail/verdict.js';
-import { askInputHandler, InputLines } from './input-lines.js';
+import { askInputHandler, InputLines } from '../jail/input-lines.js';
 
 /** How long a cell has to stop after its interrupt (or its timeout's) before the session is ended. */
 export const INTERRUPT_GRACE_MS = 2000;
