@@ -230,12 +230,10 @@ export class JailSession implements BackendSession {
     const cell = this.cell;
     if (frame.t === 'warm' || !cell) return;
     if (frame.t === 'error') cell.error ??= { type: frame.type, message: frame.message, traceback: frame.traceback };
-    else if (frame.t === 'input') void this.answerInput(cell, frame.seq, frame.prompt);
-    else if (frame.t === 'done' && frame.n === cell.n) {
-      // Output written before the frame is in the pipes already: let this turn of the
-      // event loop read it before the result is made.
-      setImmediate(() => setImmediate(() => this.finishCell(cell, frame.value)));
-    }
+    // Output written before the frame is in the pipes already: this turn of the event loop
+    // reads it before the caller is asked for input, or the result is made.
+    else if (frame.t === 'input') afterPendingOutput(() => void this.answerInput(cell, frame.seq, frame.prompt));
+    else if (frame.t === 'done' && frame.n === cell.n) afterPendingOutput(() => this.finishCell(cell, frame.value));
   }
 
   private async answerInput(cell: RunningCell, seq: number, prompt: string): Promise<void> {
@@ -358,6 +356,10 @@ export class JailSession implements BackendSession {
     for (const start of this.queue.splice(0)) start();
     await this.options.done();
   }
+}
+
+function afterPendingOutput(then: () => void): void {
+  setImmediate(() => setImmediate(then));
 }
 
 function endedError(reason: EndReason | null): PyboxError {
