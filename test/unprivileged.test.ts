@@ -4,9 +4,10 @@
  * timers. CI runs as root, so this suite runs the CLI as uid 65534 (nobody) from a copy of
  * its runtime files that nobody can read; as any other user it runs as that user.
  */
-import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pybox as pyboxAt, ROOT, type Outcome } from './helpers/cli.js';
 import { liveProcesses } from './helpers/host-state.js';
@@ -44,11 +45,14 @@ function processesOf(uid: number): string[] {
 }
 
 beforeAll(() => {
-  // The runtime only: the built code, the CLI and the runtime dependencies.
+  // The runtime only: the built code, the CLI and the runtime dependencies (theirs too).
   home = mkdtempSync(join(tmpdir(), 'pybox-unprivileged-'));
   chmodSync(home, 0o755);
-  const { dependencies } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-  for (const part of ['dist', 'bin', 'package.json', ...Object.keys(dependencies).map((name) => `node_modules/${name}`)]) {
+  const runtime = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: ROOT, encoding: 'utf8' })
+    .split('\n')
+    .filter((path) => path.startsWith(join(ROOT, 'node_modules/')))
+    .map((path) => relative(ROOT, path));
+  for (const part of ['dist', 'bin', 'package.json', ...runtime]) {
     cpSync(join(ROOT, part), join(home, part), { recursive: true });
   }
   writeFileSync(join(home, 'probe.py'), 'print("hi from", __import__("os").getuid())\n');
