@@ -1,9 +1,9 @@
-import { mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { libraryAlternatives } from '../src/host/alternatives.js';
-import { buildBwrapArgv, bwrapInvocation, ETC_NSSWITCH, etcHosts, JAIL_FDS, JAIL_HOSTNAME, jailEtcFiles, type JailLayout } from '../src/backends/native/jail/bwrap-argv.js';
+import { buildBwrapArgv, bwrapInvocation, ETC_NSSWITCH, etcHosts, JAIL_ENV, JAIL_FDS, JAIL_HOSTNAME, jailEtcFiles, type JailLayout } from '../src/backends/native/jail/bwrap-argv.js';
 import { decideVerdict, type VerdictInput } from '../src/backends/native/jail/verdict.js';
 import { FrameDecoder } from '../src/guest/protocol.js';
 import { normaliseWorkspacePath } from '../src/core/workspace-path.js';
@@ -324,5 +324,16 @@ describe('guest frames under load', () => {
     const body = fileFrame('big.txt', Buffer.alloc(24 << 20, 1));
     for (let i = 0; i < body.length; i += 4096) d.push(body.subarray(i, i + 4096));
     expect(d.report.files['big.txt']?.length).toBe(24 << 20);
+  });
+});
+
+describe('attack leak-pid1-environ', () => {
+  // Its allowlist is what the jail sets itself: a variable added to the jail and not to the
+  // attack would read as a leak, one added to the attack and not to the jail would hide one.
+  it('allows exactly the variables the jail sets', () => {
+    const source = readFileSync(new URL('../attacks/leaks/pid1-environ.py', import.meta.url), 'utf8');
+    const tuple = /^JAIL_ENV = \(([^)]*)\)/m.exec(source)?.[1] ?? '';
+    const names = [...tuple.matchAll(/b'([A-Z_]+)'/g)].map((m) => m[1]);
+    expect(names.sort()).toEqual(Object.keys(JAIL_ENV).sort());
   });
 });

@@ -6,8 +6,11 @@
 # detect: token (a visible process's environment holds a variable the jail never sets)
 # uses: prove, procs
 
-# The jail's own environment, and the PWD bwrap sets after --chdir: anything else came from outside.
-JAIL_ENV = (b'PATH', b'HOME', b'TMPDIR', b'LANG', b'USER', b'LOGNAME')
+# The jail's own environment (JAIL_ENV in src/backends/native/jail/bwrap-argv.ts: the basics, and
+# what matplotlib and the BLAS libraries read), and the PWD bwrap sets after --chdir: anything
+# else came from outside.
+JAIL_ENV = (b'PATH', b'HOME', b'TMPDIR', b'LANG', b'USER', b'LOGNAME', b'MPLBACKEND', b'MPLCONFIGDIR',
+            b'MATPLOTLIBRC', b'OPENBLAS_NUM_THREADS', b'OMP_NUM_THREADS')
 checked = 0
 for pid, environ in visible_procs('environ'):
     checked += 1
