@@ -34,8 +34,11 @@ export function pythonSupported(version: string): boolean {
   return major === 3 && (minor ?? 0) >= 8;
 }
 
+/** The bwrap to use: PYBOX_BWRAP (an absolute path) when set, else the first installed one. */
 export function findBwrap(): string | null {
-  for (const path of BWRAP_CANDIDATES) {
+  const chosen = process.env.PYBOX_BWRAP;
+  for (const path of chosen ? [chosen] : BWRAP_CANDIDATES) {
+    if (!path.startsWith('/')) continue;
     try {
       accessSync(path, constants.X_OK);
       return path;

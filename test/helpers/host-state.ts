@@ -36,9 +36,47 @@ export function liveProcesses(wanted: (p: JailProcess) => boolean, candidates: s
   return found;
 }
 
-/** Live processes whose real uid is in pybox's jail range (or, with `marker`, whose cmdline holds it). */
+/**
+ * Live jail processes (or, with `marker`, processes whose cmdline holds it). As root, jails
+ * run as uids of pybox's range. Unprivileged (a delegated cgroup), they run as our own uid,
+ * in pid namespaces below ours: those of our uid in a deeper pid namespace.
+ */
 export function liveJailProcesses(marker?: string, candidates?: string[]): JailProcess[] {
-  return liveProcesses((p) => (p.uid >= 62_000 && p.uid < 63_000) || (marker !== undefined && p.cmdline.includes(marker)), candidates);
+  const uid = process.getuid?.() ?? 0;
+  const jailed =
+    uid === 0 ? (p: JailProcess) => p.uid >= 62_000 && p.uid < 63_000 : (p: JailProcess) => p.uid === uid && nsDepth(p.status) > OUR_NS_DEPTH;
+  return liveProcesses((p) => jailed(p) || (marker !== undefined && p.cmdline.includes(marker)), candidates);
+}
+
+/** How many pid namespaces deep a process is, from its status' NSpid line. */
+function nsDepth(status: string | null): number {
+  return (/^NSpid:\s+(.*)$/m.exec(status ?? '')?.[1] ?? '').trim().split(/\s+/).length;
+}
+const OUR_NS_DEPTH = nsDepth(readStatus(process.pid));
+
+function readStatus(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Unprivileged, jails of every pybox share our uid: a jail process is another pybox's when
+ * its ancestors leave the jail's namespaces into a process tree that is not ours (one that
+ * ends at init without passing us). A jail orphaned to init is a leftover: not another's.
+ */
+function anotherSupervisors(pid: number): boolean {
+  let inJail = true;
+  for (let p = pid; p > 1; ) {
+    const parent = parentPid(p);
+    if (parent === process.pid) return false;
+    if (parent <= 1) return !inJail;
+    if (nsDepth(readStatus(parent)) <= OUR_NS_DEPTH) inJail = false;
+    p = parent;
+  }
+  return false;
 }
 
 /** Names of the per-jail cgroup directories under this process's pybox parent. */
@@ -99,7 +137,8 @@ export function runProcesses(marker?: string): JailProcess[] {
   // either not a candidate or already in the inventory.
   const candidates = readdirSync('/proc');
   const idle = new Set(idleWarmJails().pids);
-  return liveJailProcesses(marker, candidates).filter((p) => !idle.has(p.pid) && !otherPybox(p.uid));
+  const others = process.getuid?.() === 0 ? (p: JailProcess) => otherPybox(p.uid) : (p: JailProcess) => anotherSupervisors(p.pid);
+  return liveJailProcesses(marker, candidates).filter((p) => !idle.has(p.pid) && !others(p));
 }
 
 /** The parent of a host process (0 once it is gone). */

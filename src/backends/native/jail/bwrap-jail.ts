@@ -205,6 +205,12 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
     }
     child.on('error', (error) => {
       spawnError = error;
+      // bwrap could not be started at all (EACCES, ENOENT...): Node says so with 'error'
+      // and never emits 'exit'; nothing of the jail exists.
+      if (child?.pid === undefined) {
+        ended = true;
+        resolve({ code: null, signal: null, error: new Error(`bwrap (${facts.bwrap}) could not be started: ${error.message}`) });
+      }
     });
     child.on('exit', (code, signal) => {
       if (killTimer) clearTimeout(killTimer);

@@ -5,6 +5,7 @@ import { bwrapInvocation, JAIL_FD_COUNT, JAIL_FDS, PTYS_PER_RUN } from '../jail/
 import { jailFd, jailStdio, sendStartFiles, spawnJail, unrefJail } from '../jail/bwrap-spawn.js';
 import { jailCgroupLimits, type JailCgroup } from '../cgroup/cgroups.js';
 import { killUidProcesses, processStartTime, waitForJailGone } from '../../../host/processes.js';
+import { mayRestorePriority } from '../../../host/priority.js';
 import type { JailEnvironment, JailExit } from '../jail/live-jail.js';
 import { CgroupRecycler } from '../cgroup/cgroup-recycler.js';
 import { lengthPrefixed } from '../../../guest/protocol.js';
@@ -208,17 +209,20 @@ export class Zygote {
             this.alive = true;
             settled = true;
             // Making jails is background work: it runs at a lower priority than runs do.
-            // A claimed child is set back to normal priority (promote()), before its code runs.
-            try {
-              setPriority(this.hostPid, BACKGROUND_NICE);
-            } catch {
-              /* not permitted: everything runs at one priority */
+            // A claimed child is set back to normal priority (promote()), before its code
+            // runs; a supervisor that cannot set it back makes them at normal priority.
+            if (mayRestorePriority()) {
+              try {
+                setPriority(this.hostPid, BACKGROUND_NICE);
+              } catch {
+                /* not permitted: everything runs at one priority */
+              }
             }
             resolve();
           } else this.onEvent(event);
         }
       };
-      child.on('exit', () => {
+      const gone = (spawnFailure: string | null) => {
         clearTimeout(timer);
         this.alive = false;
         void waitForJailGone(this.hostPid, this.startTime).then((gone) => {
@@ -232,9 +236,14 @@ export class Zygote {
             this.uid = undefined;
             void killUidProcesses(uid).then((clean) => clean && this.env.uids?.release(uid));
           } else this.releaseUid(gone);
-          if (!settled) fail(new Error(`the zygote exited during start-up: ${stderr.trim().split('\n').slice(-3).join(' | ') || 'no message'}`));
+          if (!settled) fail(new Error(spawnFailure ?? `the zygote exited during start-up: ${stderr.trim().split('\n').slice(-3).join(' | ') || 'no message'}`));
           void Promise.all([this.cgroups.close(), this.slots.close()]).finally(() => this.resolveEnded());
         });
+      };
+      child.on('exit', () => gone(null));
+      // bwrap could not be started at all (EACCES, ENOENT...): Node emits 'error' and never 'exit'.
+      child.on('error', (error) => {
+        if (child.pid === undefined) gone(`bwrap (${facts.bwrap}) could not be started: ${error.message}`);
       });
     });
   }
