@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cgroupFinding, joinFixes, usernsFindings } from '../src/cli/doctor-fixes.js';
 import type { Confinement } from '../src/host/confinement.js';
-import type { Deployment } from '../src/host/deployment.js';
+import { detectDeployment, rootlessHostUid, type Deployment } from '../src/host/deployment.js';
 
 /**
  * The fixes doctor prints for facts this machine cannot show (its kernel has no AppArmor, and
@@ -43,5 +43,21 @@ describe('doctor fixes', () => {
   it('a cgroup v2 namespace root that holds processes: the entrypoint that moves them to a leaf', () => {
     const finding = cgroupFinding(at('kubernetes'), { ...bare, cgroup: { ...bare.cgroup, namespaceRoot: true } }, true);
     expect(finding?.fix).toMatch(/^start pybox through bin\/pybox-container-init, which moves the container's processes into a leaf and sets PYBOX_CGROUP_ROOT/);
+  });
+});
+
+describe('rootless containers from the uid map', () => {
+  it('root mapped to an ordinary host uid is rootless; the whole range from 0, or none, is not', () => {
+    expect(rootlessHostUid('         0       1000          1\n         1     100000      65536\n')).toBe(1000);
+    expect(rootlessHostUid('         0          0 4294967295\n')).toBeNull();
+    expect(rootlessHostUid(null)).toBeNull();
+  });
+
+  it('a Podman container whose root is a host user is rootless, even without rootless=1', () => {
+    const d = detectDeployment({}, '0 1000 1\n1 100000 65536');
+    if (d.kind === 'podman') {
+      expect(d.rootless).toBe(true);
+      expect(d.evidence).toContain('root here is uid 1000 on the host (/proc/self/uid_map)');
+    } else expect(d.rootless).toBe(false); // not in a Podman container: the map alone says nothing of the kind
   });
 });

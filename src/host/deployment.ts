@@ -11,7 +11,7 @@ export type DeploymentKind = 'kubernetes' | 'podman' | 'docker' | 'container' | 
 
 export interface Deployment {
   kind: DeploymentKind;
-  /** A rootless container (Podman says so in /run/.containerenv). */
+  /** A rootless container (Podman says so in /run/.containerenv; the uid map shows it). */
   rootless: boolean;
   /** What gave it away, for the report. */
   evidence: string[];
@@ -31,7 +31,19 @@ function initContainerVar(): string | null {
   return environ?.split('\0').find((e) => e.startsWith('container='))?.slice('container='.length) || null;
 }
 
-export function detectDeployment(env: NodeJS.ProcessEnv = process.env): Deployment {
+/**
+ * The host uid our uid 0 is, when this process runs in a user namespace that maps root to
+ * an ordinary user (a rootless container), from /proc/self/uid_map; else null.
+ */
+export function rootlessHostUid(uidMap: string | null): number | null {
+  for (const line of (uidMap ?? '').trim().split('\n')) {
+    const [inside, outside] = line.trim().split(/\s+/).map(Number);
+    if (inside === 0 && outside !== undefined && outside > 0) return outside;
+  }
+  return null;
+}
+
+export function detectDeployment(env: NodeJS.ProcessEnv = process.env, uidMap: string | null = read('/proc/self/uid_map')): Deployment {
   const cgroups = `${read('/proc/self/cgroup') ?? ''}\n${read('/proc/1/cgroup') ?? ''}`;
   const containerVar = initContainerVar();
   const evidence: string[] = [];
@@ -45,7 +57,11 @@ export function detectDeployment(env: NodeJS.ProcessEnv = process.env): Deployme
   if (containerenv !== null) evidence.push('/run/.containerenv exists');
   if (containerVar === 'podman') evidence.push('container=podman');
   if (/libpod/.test(cgroups)) evidence.push('the cgroup path names libpod');
-  if (evidence.length > 0) return { kind: 'podman', rootless: /^rootless=1$/m.test(containerenv ?? ''), evidence };
+  const hostUid = rootlessHostUid(uidMap);
+  if (evidence.length > 0) {
+    if (hostUid !== null) evidence.push(`root here is uid ${hostUid} on the host (/proc/self/uid_map)`);
+    return { kind: 'podman', rootless: hostUid !== null || /^rootless=1$/m.test(containerenv ?? ''), evidence };
+  }
 
   if (existsSync('/.dockerenv')) evidence.push('/.dockerenv exists');
   if (/\/docker[/-]/.test(cgroups)) evidence.push('the cgroup path names docker');

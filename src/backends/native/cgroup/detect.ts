@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { processAlive } from '../../../host/processes.js';
 import { enableControllers, givenV2Subtree, ownV2Subtree } from './cgroup-v2-subtree.js';
@@ -83,6 +83,29 @@ function removeStaleParents(base: string): void {
 }
 
 
+/** statfs(2) magic numbers of the cgroup file systems (linux/magic.h). */
+const CGROUP2_SUPER_MAGIC = 0x63677270;
+const CGROUP_SUPER_MAGIC = 0x27e0eb;
+
+/**
+ * Why `dir` is not the cgroup file system mountinfo promised, or null when it is. Mountinfo
+ * lists every mount, also those something mounted over later (a tmpfs over /sys/fs/cgroup
+ * in a container): writing limit files there makes plain files and limits nothing. So the
+ * file system at the path itself is asked, and one of its own files must be there.
+ */
+export function notCgroupFs(dir: string, version: 1 | 2): string | null {
+  const [magic, fs, own] = version === 2 ? [CGROUP2_SUPER_MAGIC, 'cgroup2', 'cgroup.controllers'] : [CGROUP_SUPER_MAGIC, 'cgroup', 'tasks'];
+  let type: number;
+  try {
+    type = statfsSync(dir).type;
+  } catch (error) {
+    return `${dir} cannot be inspected (${(error as Error).message})`;
+  }
+  if (type !== magic) return `${dir} is not a ${fs} file system (statfs type 0x${type.toString(16)}): something is mounted over it`;
+  if (!existsSync(join(dir, own))) return `${dir} has no ${own} file`;
+  return null;
+}
+
 /**
  * Finds a place where this process may create per-jail cgroups, or explains why not.
  * The parent is `<subtree>/pybox-<pid>`, the subtree being inside our own cgroup (so limits
@@ -108,6 +131,10 @@ export function detectCgroups(cgroupRoot?: string, prefix = `pybox-${process.pid
   }
   if (V1_CONTROLLERS.every((c) => v1[c] !== undefined)) {
     const parents = {} as Record<V1Controller, string>;
+    for (const c of V1_CONTROLLERS) {
+      const fake = notCgroupFs(v1[c] as string, 1);
+      if (fake) return new NoCgroups(`cgroup v1 is listed in /proc/self/mountinfo but ${fake}; using rlimits`);
+    }
     try {
       for (const c of V1_CONTROLLERS) {
         const base = join(v1[c] as string, ownPaths.get(c) ?? '/');
@@ -124,6 +151,8 @@ export function detectCgroups(cgroupRoot?: string, prefix = `pybox-${process.pid
   const unified = mounts.find((m) => m.fsType === 'cgroup2');
   if (unified) {
     const own = ownPaths.get('') ?? '/';
+    const fake = notCgroupFs(unified.mountPoint, 2);
+    if (fake) return new NoCgroups(`cgroup v2 is listed in /proc/self/mountinfo but ${fake}; using rlimits`);
     try {
       const subtree = cgroupRoot === undefined ? ownV2Subtree(unified.mountPoint, own) : givenV2Subtree(unified.mountPoint, cgroupRoot);
       removeStaleParents(subtree.dir);
