@@ -27,6 +27,7 @@ export interface HostFacts {
 
 const BWRAP_CANDIDATES = ['/usr/bin/bwrap', '/usr/local/bin/bwrap', '/bin/bwrap'];
 export const DEFAULT_PYTHON = '/usr/bin/python3';
+const PROBE_TIMEOUT_MS = 60_000;
 
 /** Whether pybox can use a Python of this version (`3.11.2`): 3.8 or later, for audit hooks. */
 export function pythonSupported(version: string): boolean {
@@ -83,7 +84,8 @@ export function probeHost(pythonPath: string = DEFAULT_PYTHON): HostFacts {
   }
   let info: PythonInfo;
   try {
-    info = JSON.parse(execFileSync(python, ['-I', '-c', PYTHON_PROBE], { encoding: 'utf8', env: {}, timeout: 10_000 })) as PythonInfo;
+    // Only against a hang: a loaded or emulated host (a VM under TCG) takes seconds to start Python.
+    info = JSON.parse(execFileSync(python, ['-I', '-c', PYTHON_PROBE], { encoding: 'utf8', env: {}, timeout: PROBE_TIMEOUT_MS })) as PythonInfo;
   } catch (error) {
     throw new PyboxError('E_PYTHON_NOT_FOUND', `cannot run ${python}: ${(error as Error).message}`);
   }
