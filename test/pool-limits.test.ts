@@ -158,7 +158,7 @@ describe.each(['cold', 'pool'] as const)('a %s jail moved into its cgroup after 
   beforeAll(async () => {
     forced.noShell = true;
     try {
-      sandbox = await Sandbox.create({ mode, policy: 'off', limits: { timeoutMs: scaled(5000), memoryMiB: 96, processes: 8 }, pool: { size: 1 } });
+      sandbox = await Sandbox.create({ mode, policy: 'off', limits: { timeoutMs: scaled(5000), cpuMs: scaled(5000), memoryMiB: 96, processes: 8 }, pool: { size: 1 } });
     } finally {
       forced.noShell = false;
     }

@@ -20,10 +20,12 @@ import { expectNoRunLeftovers } from './helpers/leftovers.js';
 import { sandboxesClosedAfterEach } from './helpers/sandboxes.js';
 import { runUntilPrinted, until } from './helpers/wait.js';
 import { jailOfRun, zygoteProcesses } from './helpers/which-jail.js';
-import type { Sandbox } from '../src/index.js';
-import { scaled } from './helpers/time-scale.js';
+import type { Sandbox, SandboxOptions } from '../src/index.js';
+import { scaled, scaledTimeLimits } from './helpers/time-scale.js';
 
-const { make } = sandboxesClosedAfterEach();
+const closedAfterEach = sandboxesClosedAfterEach();
+/** Runs keep the default limits, their time limits scaled to this machine. */
+const make = (options: SandboxOptions = {}) => closedAfterEach.make({ ...options, limits: { ...scaledTimeLimits(), ...options.limits } });
 
 /** Until a zygote of `sb` is up, with a spare forked (so a run can take the zygote path). */
 const zygoteUp = (sb: Sandbox) => until(() => sb.mode.zygotes >= 1 && zygoteProcesses().length > 0, { what: 'a zygote up' });

@@ -1,3 +1,5 @@
+import { DEFAULT_LIMITS } from '../../src/core/limits.js';
+
 /**
  * How many times slower than an ordinary host this machine runs jails: 1 unless
  * PYBOX_TEST_TIME_SCALE says otherwise (about 40 under QEMU's software emulation, where
@@ -16,3 +18,6 @@ export const TIME_SCALE = readScale();
 
 /** A time limit or timeout in ms, scaled to this machine. */
 export const scaled = (ms: number): number => Math.ceil(ms * TIME_SCALE);
+
+/** The default time limits (wall clock and CPU), scaled: for Sandboxes whose runs keep the defaults. */
+export const scaledTimeLimits = (): { timeoutMs: number; cpuMs: number } => ({ timeoutMs: scaled(DEFAULT_LIMITS.timeoutMs), cpuMs: scaled(DEFAULT_LIMITS.cpuMs) });

@@ -20,7 +20,8 @@ import { closeSafe, setUpChild, ZYGOTE_CHILD_OWN_PIDS, type ChildSetUp, type Zyg
 const MiB = 1024 * 1024;
 /** tmpfs mount points of the zygote's own jail; each run mounts its own over them. */
 const ZYGOTE_TMPFS_BYTES = 1024 * 1024;
-const START_TIMEOUT_MS = 20_000;
+/** Only against a hang: under emulation (the VM suites) and load a zygote took over 20 s to start. */
+const START_TIMEOUT_MS = 60_000;
 /** Empty cgroups a zygote keeps for its next children. */
 const MAX_FREE_CGROUPS = 8;
 /** Nice value of the zygote and of the children it makes, until one is claimed. */
