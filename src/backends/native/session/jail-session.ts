@@ -8,7 +8,7 @@ import { textListener } from '../../../core/output.js';
 import type { PythonError, RunStatus } from '../../../core/result.js';
 import { encodeCell, encodeLine, SessionFrameReader, type SessionFrame } from '../../../guest/session-frames.js';
 import { processStartTime, withDescendants } from '../../../host/processes.js';
-import type { CgroupBaseline } from '../cgroup/cgroups.js';
+import type { CgroupBaseline, CgroupStats } from '../cgroup/cgroups.js';
 import { keepAlive } from '../jail/keepalive.js';
 import type { JailExit, LiveJail } from '../jail/live-jail.js';
 import { CappedOutput } from '../jail/capped-output.js';
@@ -273,7 +273,7 @@ export class JailSession implements BackendSession {
     const cpuMs = this.cpuNow() - cell.cpuAtStart;
     let status: RunStatus;
     if (oom || (!stats && cell.error?.type === 'MemoryError')) status = 'memory_limit';
-    else if (this.processLimitHit()) status = 'process_limit';
+    else if (this.processLimitHit(stats)) status = 'process_limit';
     else if (cpuMs >= cell.limits.cpuMs) status = 'cpu_limit';
     else if (cell.interruptedBy && cell.error?.type === 'KeyboardInterrupt') status = cell.interruptedBy === 'interrupt' ? 'interrupted' : cell.interruptedBy;
     else if (cell.interruptedBy === 'output_limit') status = 'output_limit';
@@ -343,9 +343,9 @@ export class JailSession implements BackendSession {
    * count; the guest has no RLIMIT_NPROC then, so pids.max is what refuses); without, the
    * jail's processes counted from /proc at the limit (the next fork fails on RLIMIT_NPROC).
    */
-  private processLimitHit(): boolean {
+  private processLimitHit(stats: CgroupStats | null = null): boolean {
     const { cgroup } = this.jail;
-    if (this.options.withCgroups && cgroup) return cgroup.stats().pidsMaxEvents > this.pidsMaxAtOpen;
+    if (this.options.withCgroups && cgroup) return (stats ?? cgroup.stats()).pidsMaxEvents > this.pidsMaxAtOpen;
     const root = this.jail.rootPid;
     return root !== null && withDescendants(root).length - this.jail.ownPids >= this.options.limits.processes;
   }
