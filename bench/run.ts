@@ -6,7 +6,8 @@
  *   - the same program as a bare `python3 -I -S -c` spawned from Node;
  *   - sustained runs/second with 2 and 8 concurrent callers, pybox and bare;
  *   - a CPU-bound program (~0.5 s pure-Python loop): pybox (over several zygotes) vs bare;
- *   - memory of an idle warm jail (RSS and PSS from /proc/<pid>/smaps_rollup).
+ *   - memory of an idle warm jail (RSS and PSS from /proc/<pid>/smaps_rollup);
+ *   - sessions: a cell, opening one, the first streamed chunk, memory (bench/sessions.ts).
  * Each section starts once the machine is quiet (see settle).
  * Writes bench/results.json and bench/results.md and prints the table.
  * Options: --quick (fewer runs), --runs N.
@@ -18,6 +19,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { benchServe, serveRows, type ServeBench } from './serve.js';
+import { benchSessions, sessionRows, sessionTargets, type SessionBench } from './sessions.js';
 import { Sandbox } from '../src/index.js';
 import { idleWarmJails } from '../src/backends/native/pool/inventory.js';
 
@@ -251,6 +253,12 @@ async function main(): Promise<void> {
   await settle();
   const served: ServeBench = await benchServe(quick ? 60 : 200, THROUGHPUT_MS);
 
+  // --- sessions ---
+  console.error('sessions');
+  await settle();
+  const sessions: SessionBench = await benchSessions(quick ? 60 : RUNS);
+  console.error(`  cell p50 ${sessions.cell.p50} ms, open p50 ${sessions.open.p50} ms, first chunk p50 ${sessions.firstChunk.p50} ms`);
+
   // --- CPU-bound ---
   console.error('cpu-bound loop');
   // Every child of one zygote has that zygote's memory layout, and CPython's loop speed
@@ -310,6 +318,7 @@ async function main(): Promise<void> {
   results.cold = { latency: coldLat, bareInTurns: bareTurns };
   results.throughput = tp;
   results.serve = served;
+  results.sessions = sessions;
   results.cpuBound = {
     loopIterations: loopN,
     wholeRun: { bareMs: bareCpuS, pyboxMs: boxCpuS, overhead: pairedOverhead(boxCpu, bareCpu) },
@@ -335,6 +344,7 @@ async function main(): Promise<void> {
     idlePssMiB: { value: perSpare ? Math.round((perSpare.pssKiB / 1024) * 10) / 10 : null, target: 10 },
     idlePoolPssMiB: { value: perPoolJail ? Math.round((perPoolJail.pssKiB / 1024) * 10) / 10 : null, target: 10 },
     coldVsBare: { value: ratio(coldLat.p50, bareTurns.p50), target: 2.0 },
+    ...sessionTargets(sessions),
   };
   results.targets = targets;
   results.loadavgAtEnd = loadavg();
@@ -359,6 +369,7 @@ async function main(): Promise<void> {
     `| runs/s, 8 callers | ${tp.warm_8} | ${tp.bare_8} | ${ratio(tp.warm_8 as number, tp.bare_8 as number)} | | |`,
     `| runs/s, 2 callers, cold | ${tp.cold_2} | ${tp.bare_2} | ${ratio(tp.cold_2 as number, tp.bare_2 as number)} | | |`,
     ...serveRows(served),
+    ...sessionRows(sessions, met),
     `| CPU-bound run (${loopN}-iteration loop; pybox in turns over ${CPU_ZYGOTES} zygotes), whole run ms p50 (overhead: median of ${CPU_REPS} side-by-side pairs) | ${boxCpuS.p50} | ${bareCpuS.p50} | ${(targets.cpuOverhead.value * 100).toFixed(1)} % | ≤ +3 % | ${met(targets.cpuOverhead)} |`,
     `| the same loop, its CPU time measured inside the program, ms p50 | ${boxLoopS.p50} | ${bareLoopS.p50} | ${(targets.cpuOverheadLoopOnly.value * 100).toFixed(1)} % | ≤ +3 % | ${met(targets.cpuOverheadLoopOnly)} |`,
     `| the same, fastest of ${CPU_REPS} (least disturbed by the rest of the machine), ms | ${boxLoopS.min} | ${bareLoopS.min} | ${((ratio(boxLoopS.min, bareLoopS.min) - 1) * 100).toFixed(1)} % | | |`,

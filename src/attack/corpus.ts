@@ -26,7 +26,7 @@ export type Category = (typeof CATEGORIES)[number];
 export const DETECTORS = ['token', 'secret', 'net', 'canary', 'followup', 'daemon', 'limit', 'verdict', 'supervisor', 'fds', 'procs', 'fill', 'tty', 'pools', 'zygote'] as const;
 export type Detector = (typeof DETECTORS)[number];
 
-export const LIMIT_STATUSES: readonly RunStatus[] = ['timeout', 'cpu_limit', 'memory_limit', 'output_limit', 'killed'];
+export const LIMIT_STATUSES: readonly RunStatus[] = ['timeout', 'cpu_limit', 'memory_limit', 'output_limit', 'process_limit', 'killed'];
 
 export interface Attack {
   id: string;
@@ -58,7 +58,7 @@ export class CorpusError extends Error {
 }
 
 const REQUIRED = ['id', 'category', 'description', 'source', 'detect'] as const;
-const STATUSES: readonly RunStatus[] = ['ok', 'error', 'timeout', 'cpu_limit', 'memory_limit', 'output_limit', 'killed', 'internal_error'];
+const STATUSES: readonly RunStatus[] = ['ok', 'error', 'timeout', 'cpu_limit', 'memory_limit', 'output_limit', 'process_limit', 'killed', 'internal_error'];
 
 /** pybox's package root (where attacks/ lives), from src/attack or dist/src/attack. */
 export function packageRoot(): string {

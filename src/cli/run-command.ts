@@ -31,7 +31,7 @@ Exit codes (without --json):
   3     the jail cannot be built on this host (run \`pybox doctor\`)
   124   timeout or cpu_limit          (one "pybox: <status>: <detail>" line on stderr)
   125   internal_error, or collected files could not be written to --out-dir
-  137   memory_limit, output_limit or killed
+  137   memory_limit, output_limit, process_limit, killed or interrupted
 With --json, exactly one JSON object (the RunResult, files as base64) goes to stdout and the
 exit code is 0 whatever the program did; usage errors still exit 2 with one line on stderr.
 
@@ -169,6 +169,7 @@ export function exitCodeFor(result: RunResult): number {
       return EXIT.timeLimit;
     case 'memory_limit':
     case 'output_limit':
+    case 'process_limit':
     case 'killed':
     case 'interrupted':
       return EXIT.killed;
@@ -194,6 +195,8 @@ export function statusLine(result: RunResult, limits: Readonly<Limits>): string 
     }
     case 'output_limit':
       return `pybox: output_limit: stdout and stderr exceeded ${limits.outputBytes} bytes; the output above is truncated and the program was killed`;
+    case 'process_limit':
+      return `pybox: process_limit: the program hit the ${limits.processes}-process limit`;
     case 'killed':
       return `pybox: killed: the program was killed by ${result.signal ?? 'a signal'}`;
     case 'interrupted':

@@ -44,6 +44,10 @@ export interface BackendSession {
   readonly id: string;
   /** False once the session has ended (closed, a limit, idle or lifetime expiry). */
   readonly alive: boolean;
+  /** Why it ended; null while it is alive. */
+  readonly endReason: SessionEndReason | null;
+  /** Resolves with the end reason once it has ended (its cell, if any, settled); never rejects. */
+  readonly ended: Promise<SessionEndReason>;
   /** Resolves once the session has ended, however, and nothing of it is left. */
   readonly gone: Promise<void>;
   /** Runs one cell in the session's `__main__`; the result carries its last expression's repr. */
@@ -53,6 +57,26 @@ export interface BackendSession {
   /** Ends the session and waits until nothing of it is left. */
   close(): Promise<void>;
 }
+
+/**
+ * Why a session ended: `closed` (by its caller or the sandbox's close), `idle` / `lifetime`
+ * (expiry), a limit that ends it (`memory_limit`, `cpu_limit`, `process_limit`), a cell
+ * that did not stop within the grace after its `timeout`, `interrupted` or `output_limit`
+ * interrupt, `exited` (the program ended the interpreter: exit(), os._exit) or `crashed`
+ * (killed by a signal of its own, or the guest broke the session protocol).
+ */
+export type SessionEndReason =
+  | 'closed'
+  | 'idle'
+  | 'lifetime'
+  | 'memory_limit'
+  | 'cpu_limit'
+  | 'process_limit'
+  | 'timeout'
+  | 'interrupted'
+  | 'output_limit'
+  | 'exited'
+  | 'crashed';
 
 /** What a session is opened with, validated and resolved against the sandbox's defaults. */
 export interface SessionOptions {

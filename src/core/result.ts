@@ -6,6 +6,7 @@ export type RunStatus =
   | 'cpu_limit'
   | 'memory_limit'
   | 'output_limit'
+  | 'process_limit'
   | 'killed'
   | 'interrupted'
   | 'internal_error';
@@ -17,6 +18,7 @@ export const RUN_STATUSES: readonly RunStatus[] = [
   'cpu_limit',
   'memory_limit',
   'output_limit',
+  'process_limit',
   'killed',
   'interrupted',
   'internal_error',

@@ -24,6 +24,7 @@ const LIMIT_TEXT: Record<string, string> = {
   cpu_limit: 'the program used up its CPU time',
   memory_limit: 'the program ran out of memory',
   output_limit: 'the program printed more than its output limit',
+  process_limit: 'the program started more processes than its limit',
   killed: 'the program was killed by a signal',
   internal_error: 'pybox could not run the program',
 };

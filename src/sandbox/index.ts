@@ -13,6 +13,7 @@ export type {
   CellResult,
   PathCounts,
   PreparedCell,
+  SessionEndReason,
   SessionOptions,
 } from '../core/backend.js';
 export type { HostCallHandler, RunHooks } from '../core/hooks.js';

@@ -34,6 +34,9 @@ PRELOAD = (
     "linecache", "traceback", "binascii", "glob", "json", "re", "collections", "functools",
     "itertools", "math", "string", "textwrap", "datetime", "dataclasses", "typing", "enum",
     "heapq", "bisect", "operator", "copy", "io", "struct", "base64", "contextlib", "abc",
+    # A session's loop (session.py) parses each cell with ast and waits for it with select:
+    # loaded here, a session opened from a warm jail does not import them first.
+    "ast", "select",
 )
 
 

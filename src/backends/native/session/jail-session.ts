@@ -1,21 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { BackendSession, CellResult, PreparedCell } from '../../../core/backend.js';
+import type { BackendSession, CellResult, PreparedCell, SessionEndReason } from '../../../core/backend.js';
 import { PyboxError } from '../../../core/errors.js';
 import type { RunHooks } from '../../../core/hooks.js';
 import type { Limits } from '../../../core/limits.js';
 import { textListener } from '../../../core/output.js';
 import type { PythonError, RunStatus } from '../../../core/result.js';
 import { encodeCell, encodeLine, SessionFrameReader, type SessionFrame } from '../../../guest/session-frames.js';
-import { processStartTime } from '../../../host/processes.js';
-import type { CgroupBaseline } from '../cgroup/cgroups.js';
+import { processStartTime, withDescendants } from '../../../host/processes.js';
+import type { CgroupBaseline, CgroupStats } from '../cgroup/cgroups.js';
 import { keepAlive } from '../jail/keepalive.js';
-import type { LiveJail } from '../jail/live-jail.js';
+import type { JailExit, LiveJail } from '../jail/live-jail.js';
 import { CappedOutput } from '../jail/capped-output.js';
 import { OutputTap } from '../jail/output-tap.js';
 import { rlimitCpuSeconds } from '../jail/rlimits.js';
 import { signalName } from '../jail/verdict.js';
 import { askInputHandler, InputLines } from '../jail/input-lines.js';
+import { BetweenCells } from './between-cells.js';
 
 /** How long a cell has to stop after its interrupt (or its timeout's) before the session is ended. */
 export const INTERRUPT_GRACE_MS = 2000;
@@ -25,8 +26,9 @@ const CPU_POLL_MS = 20;
 /** Between cells the CPU of what the session left running is still counted, less often. */
 const IDLE_CPU_POLL_MS = 250;
 
-/** Why the host ended the session, as the cell's status names it. */
-type EndReason = 'timeout' | 'cpu_limit' | 'memory_limit' | 'output_limit' | 'interrupted' | 'closed' | 'idle' | 'lifetime';
+/** Why the session ended; a running cell's status names it when it is a status. */
+type EndReason = SessionEndReason;
+const ENDS_AS_STATUS: ReadonlySet<EndReason> = new Set(['timeout', 'cpu_limit', 'memory_limit', 'process_limit', 'output_limit', 'interrupted']);
 
 interface RunningCell {
   n: number;
@@ -62,8 +64,13 @@ export interface JailSessionOptions {
  */
 export class JailSession implements BackendSession {
   readonly id = randomUUID();
-  private ended: EndReason | null = null;
-  private endedPromise: Promise<void>;
+  private reason: EndReason | null = null;
+  private readonly gonePromise: Promise<void>;
+  private endedResolve!: (reason: EndReason) => void;
+  readonly ended = new Promise<EndReason>((resolve) => (this.endedResolve = resolve));
+  /** pids.events' max count when the session opened: any fork refused on the pids limit since is the session's. */
+  private pidsMaxAtOpen = 0;
+  private readonly betweenCells = new BetweenCells();
   private readonly queue: (() => void)[] = [];
   private busy = false;
   private cell: RunningCell | null = null;
@@ -88,21 +95,25 @@ export class JailSession implements BackendSession {
     this.reader = new SessionFrameReader((frame) => this.onFrame(frame));
     const { io } = jail;
     io.ctrlOut?.on('data', (chunk: Buffer) => {
-      if (!this.reader.push(chunk)) this.end('closed', 'the guest broke the session protocol');
+      if (!this.reader.push(chunk)) this.end('crashed', 'the guest broke the session protocol');
     });
     io.stdout?.on('data', (chunk: Buffer) => this.onOutput('stdout', chunk));
     io.stderr?.on('data', (chunk: Buffer) => this.onOutput('stderr', chunk));
     io.stdin?.end();
-    this.endedPromise = jail.ended.then(() => this.onJailEnded());
+    this.gonePromise = jail.ended.then((exit) => this.onJailEnded(exit));
   }
 
   /** Resolves once the session has ended and nothing of it is left. */
   get gone(): Promise<void> {
-    return this.endedPromise;
+    return this.gonePromise;
   }
 
   get alive(): boolean {
-    return this.ended === null && !this.jail.hasEnded;
+    return this.reason === null && !this.jail.hasEnded;
+  }
+
+  get endReason(): EndReason | null {
+    return this.alive ? null : (this.reason ?? 'crashed');
   }
 
   /** Sends the session's request and waits until the guest is ready for cells. */
@@ -125,6 +136,7 @@ export class JailSession implements BackendSession {
     const pid = this.jail.guestPid();
     this.guest = pid === null ? null : { pid, start: processStartTime(pid) };
     this.turnCpuStart = this.cpuNow();
+    this.pidsMaxAtOpen = this.jail.cgroup?.stats().pidsMaxEvents ?? 0;
     this.pollCpu(IDLE_CPU_POLL_MS);
     this.lifetimeTimer = setTimeout(() => this.end('lifetime'), this.options.maxLifetimeMs);
     this.lifetimeTimer.unref();
@@ -132,7 +144,7 @@ export class JailSession implements BackendSession {
   }
 
   run(cell: PreparedCell, hooks: RunHooks = {}): Promise<CellResult> {
-    if (!this.alive) return Promise.reject(endedError(this.ended));
+    if (!this.alive) return Promise.reject(endedError(this.reason));
     if (this.busy && this.queue.length >= MAX_QUEUED_CELLS) {
       return Promise.reject(new PyboxError('E_SESSION_BUSY', `${MAX_QUEUED_CELLS} cells already wait for this session`));
     }
@@ -141,7 +153,7 @@ export class JailSession implements BackendSession {
       const start = () => {
         if (!this.alive) {
           this.next();
-          return reject(endedError(this.ended));
+          return reject(endedError(this.reason));
         }
         this.startCell(cell, hooks, (result) => {
           resolve(result);
@@ -168,7 +180,7 @@ export class JailSession implements BackendSession {
 
   close(): Promise<void> {
     this.end('closed');
-    return keepAlive(this.endedPromise);
+    return keepAlive(this.gonePromise);
   }
 
   // --- one cell ---
@@ -192,6 +204,11 @@ export class JailSession implements BackendSession {
       resolve,
     };
     this.cell = cell;
+    // What the program wrote while no cell ran comes first, as this cell's output.
+    const earlier = this.betweenCells.take();
+    for (const [stream, chunk] of earlier.chunks) cell.output.push(stream, chunk);
+    if (earlier.truncated.stdout) cell.output.truncated.stdout = true;
+    if (earlier.truncated.stderr) cell.output.truncated.stderr = true;
     this.turnCpuStart = cell.cpuAtStart;
     this.turnCpuLimit = prepared.limits.cpuMs;
     this.reader.nextCell();
@@ -221,8 +238,8 @@ export class JailSession implements BackendSession {
   }
 
   private onOutput(stream: 'stdout' | 'stderr', chunk: Buffer): void {
-    const cell = this.cell;
-    cell?.output.push(stream, chunk); // between cells, from what a cell left running: nobody's
+    if (this.cell) this.cell.output.push(stream, chunk);
+    else this.betweenCells.push(stream, chunk); // from what a cell left running: the next cell's
   }
 
   private onFrame(frame: SessionFrame): void {
@@ -256,14 +273,17 @@ export class JailSession implements BackendSession {
     const cpuMs = this.cpuNow() - cell.cpuAtStart;
     let status: RunStatus;
     if (oom || (!stats && cell.error?.type === 'MemoryError')) status = 'memory_limit';
+    else if (this.processLimitHit(stats)) status = 'process_limit';
     else if (cpuMs >= cell.limits.cpuMs) status = 'cpu_limit';
     else if (cell.interruptedBy && cell.error?.type === 'KeyboardInterrupt') status = cell.interruptedBy === 'interrupt' ? 'interrupted' : cell.interruptedBy;
     else if (cell.interruptedBy === 'output_limit') status = 'output_limit';
     else status = cell.error ? 'error' : 'ok';
     this.settle(cell, status, status === 'ok' || status === 'error' ? value : null, cpuMs);
-    // An interpreter that hit memory or CPU is not trusted with another cell; output_limit
-    // that did not stop at the interrupt is ended by its grace timer as it would be anyway.
-    if (status === 'memory_limit' || status === 'cpu_limit') this.end(status);
+    // An interpreter that hit memory, CPU or its process limit is not trusted with another
+    // cell (a fork refused mid-way leaves it in no known state; a fork bomb's children run
+    // the session loop too); output_limit that did not stop at the interrupt is ended by its
+    // grace timer as it would be anyway.
+    if (status === 'memory_limit' || status === 'cpu_limit' || status === 'process_limit') this.end(status);
     else this.armIdle();
   }
 
@@ -312,25 +332,39 @@ export class JailSession implements BackendSession {
     if (!this.alive) return;
     this.cpuTimer = setInterval(() => {
       if (this.cpuNow() - this.turnCpuStart >= this.turnCpuLimit) this.end('cpu_limit');
+      else if (this.processLimitHit()) this.end('process_limit');
     }, everyMs);
     if (!this.cell) this.cpuTimer.unref();
   }
 
+  /**
+   * Whether the session ran into its process limit, as the OS tells it: with cgroups, a
+   * fork the pids controller refused since the session opened (its pids.events `max`
+   * count; the guest has no RLIMIT_NPROC then, so pids.max is what refuses); without, the
+   * jail's processes counted from /proc at the limit (the next fork fails on RLIMIT_NPROC).
+   */
+  private processLimitHit(stats: CgroupStats | null = null): boolean {
+    const { cgroup } = this.jail;
+    if (this.options.withCgroups && cgroup) return (stats ?? cgroup.stats()).pidsMaxEvents > this.pidsMaxAtOpen;
+    const root = this.jail.rootPid;
+    return root !== null && withDescendants(root).length - this.jail.ownPids >= this.options.limits.processes;
+  }
+
   /** Ends the session: its jail is killed (nothing it started survives), the running cell gets `reason`. */
   private end(reason: EndReason, why?: string): void {
-    if (this.ended) return;
-    this.ended = reason;
+    if (this.reason) return;
+    this.reason = reason;
     void why;
     this.jail.io.ctrlIn?.end();
     this.jail.kill();
   }
 
-  private async onJailEnded(): Promise<void> {
-    this.ended ??= 'closed';
+  private async onJailEnded(exit: JailExit): Promise<void> {
+    // Not ended by the host: the program ended its interpreter, or something killed it.
+    this.reason ??= exit.signal !== null || (exit.code !== null && exit.code > 128) ? 'crashed' : 'exited';
     for (const t of [this.idleTimer, this.lifetimeTimer]) if (t) clearTimeout(t);
     if (this.cpuTimer) clearInterval(this.cpuTimer);
     this.readyResolve(false);
-    const exit = await this.jail.ended;
     const cell = this.cell;
     if (cell) {
       const stats = this.jail.cgroup?.stats() ?? null;
@@ -340,9 +374,9 @@ export class JailSession implements BackendSession {
       const signal = exit.signal ?? (exit.code !== null && exit.code > 128 ? signalName(exit.code - 128) : null);
       const status: RunStatus = oom
         ? 'memory_limit'
-        : this.ended === 'timeout' || this.ended === 'cpu_limit' || this.ended === 'output_limit' || this.ended === 'memory_limit' || this.ended === 'interrupted'
-          ? this.ended
-          : this.ended === 'lifetime' || this.ended === 'idle'
+        : ENDS_AS_STATUS.has(this.reason)
+          ? (this.reason as RunStatus)
+          : this.reason === 'lifetime' || this.reason === 'idle'
             ? 'timeout'
             : cpuMs >= cell.limits.cpuMs
               ? 'cpu_limit'
@@ -354,6 +388,7 @@ export class JailSession implements BackendSession {
       this.settle(cell, status, null, cpuMs, { code: exitCode, signal });
     }
     for (const start of this.queue.splice(0)) start();
+    this.endedResolve(this.reason);
     await this.options.done();
   }
 }

@@ -15,9 +15,13 @@ export async function openJailSession(env: JailEnvironment, paths: RunPaths | nu
   const { jail, baseline, done } = (paths ? await paths.claimForSession(session.limits) : null) ?? (await startColdJail(env, session.limits));
   const withCgroups = jail.cgroup !== null;
   // As for a run (see superviseRun), but without RLIMIT_CPU: a session's CPU is counted
-  // per cell, and the guest sets the rlimit before each (session.py).
+  // per cell, and the guest sets the rlimit before each (session.py). With cgroups, without
+  // RLIMIT_NPROC either: the cgroup's pids.max is the limit then, and its refusals are what
+  // tells the host the session hit it (JailSession.processLimitHit).
   const perUid = !(jail.path === 'zygote' && withCgroups);
-  const rlimits = guestRlimits(session.limits, withCgroups).filter(([name]) => (perUid || !PER_UID_RLIMITS.includes(name)) && name !== 'RLIMIT_CPU');
+  const rlimits = guestRlimits(session.limits, withCgroups).filter(
+    ([name]) => (perUid || !PER_UID_RLIMITS.includes(name)) && name !== 'RLIMIT_CPU' && !(withCgroups && name === 'RLIMIT_NPROC'),
+  );
   const s = new JailSession(jail, { limits: session.limits, idleTimeoutMs: session.idleTimeoutMs, maxLifetimeMs: session.maxLifetimeMs, withCgroups, baseline, done });
   await s.open(encodeGuestRequest({ ...request, session: true }, rlimits));
   return s;
