@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PyboxError } from '../src/index.js';
 import { idleWarmJails } from '../src/backends/native/pool/inventory.js';
+import { pybox } from './helpers/cli.js';
 import { PATHS, sandboxesClosedAfterEach, sandboxesForBlock } from './helpers/sandboxes.js';
 
 /** The Debian packages are optional (README, set-up): without them there is nothing to preload. */
@@ -136,5 +137,19 @@ describe('preload that cannot be loaded', () => {
 
   it('a module the policy refuses', async () => {
     expect(await refused(['_testcapi'])).toBe("preload: _testcapi does not import in the jail (ModuleNotFoundError: pybox: import of '_testcapi' is not allowed)");
+  });
+});
+
+describe('pybox run --preload', () => {
+  it('imports the modules before the program; a bad list is a usage error', async () => {
+    const ok = await pybox(['run', '--preload', 'json, textwrap', '-'], { input: 'import sys\nprint("json" in sys.modules, "textwrap" in sys.modules)\n' });
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout).toBe('True True\n');
+    const bad = await pybox(['run', '--preload', 'json;os', '-'], { input: 'pass\n' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--preload expects module names/);
+    const missing = await pybox(['run', '--preload', 'no_such_module_xyz', '-'], { input: 'pass\n' });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/no_such_module_xyz does not import in the jail/);
   });
 });
