@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PyboxError } from '../src/index.js';
 import { idleWarmJails } from '../src/backends/native/pool/inventory.js';
+import { preloadHint } from '../src/cli/doctor-data.js';
 import { pybox } from './helpers/cli.js';
 import { PATHS, sandboxesClosedAfterEach, sandboxesForBlock } from './helpers/sandboxes.js';
 
@@ -151,5 +152,12 @@ describe('pybox run --preload', () => {
     const missing = await pybox(['run', '--preload', 'no_such_module_xyz', '-'], { input: 'pass\n' });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/no_such_module_xyz does not import in the jail/);
+  });
+});
+
+describe('pybox doctor', () => {
+  it('hints at a preload when the data stack is slow to import, not when it is quick', () => {
+    expect(preloadHint(['numpy', 'matplotlib'], 1200)).toMatch(/took 1200 ms .*--preload numpy,matplotlib\.pyplot/);
+    expect(preloadHint(['numpy', 'matplotlib'], 100)).toBe('');
   });
 });
