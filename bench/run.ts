@@ -6,17 +6,19 @@
  *   - the same program as a bare `python3 -I -S -c` spawned from Node;
  *   - sustained runs/second with 2 and 8 concurrent callers, pybox and bare;
  *   - a CPU-bound program (~0.5 s pure-Python loop): pybox (over several zygotes) vs bare;
- *   - memory of an idle warm jail (RSS and PSS from /proc/<pid>/smaps_rollup).
+ *   - memory of an idle warm jail (RSS and PSS from /proc/<pid>/smaps_rollup);
+ *   - the data program on a preloaded Sandbox vs bare python3, and an idle preloaded child's PSS (data.ts).
  * Each section starts once the machine is quiet (see settle).
  * Writes bench/results.json and bench/results.md and prints the table.
  * Options: --quick (fewer runs), --runs N.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { benchData, dataRows, type DataBench } from './data.js';
 import { benchServe, serveRows, type ServeBench } from './serve.js';
 import { Sandbox } from '../src/index.js';
 import { idleWarmJails } from '../src/backends/native/pool/inventory.js';
@@ -163,6 +165,10 @@ function memoryOf(pids: number[]): { rssKiB: number; pssKiB: number; processes: 
   return { rssKiB: rss, pssKiB: pss, processes: n };
 }
 
+function bareHasDataStack(): boolean {
+  return spawnSync(PYTHON, ['-I', '-c', 'import numpy, pandas, matplotlib'], { stdio: 'ignore' }).status === 0;
+}
+
 /** A pure-Python loop that takes ~0.5 s here. */
 async function calibrateLoop(): Promise<number> {
   let n = 2_000_000;
@@ -251,6 +257,14 @@ async function main(): Promise<void> {
   await settle();
   const served: ServeBench = await benchServe(quick ? 60 : 200, THROUGHPUT_MS);
 
+  // --- preloaded data stack (only where python3-numpy/pandas/matplotlib are installed) ---
+  let data: DataBench | null = null;
+  if (bareHasDataStack()) {
+    console.error('data program, preloaded vs bare python3');
+    await settle();
+    data = await benchData(quick);
+  }
+
   // --- CPU-bound ---
   console.error('cpu-bound loop');
   // Every child of one zygote has that zygote's memory layout, and CPython's loop speed
@@ -310,6 +324,7 @@ async function main(): Promise<void> {
   results.cold = { latency: coldLat, bareInTurns: bareTurns };
   results.throughput = tp;
   results.serve = served;
+  results.data = data;
   results.cpuBound = {
     loopIterations: loopN,
     wholeRun: { bareMs: bareCpuS, pyboxMs: boxCpuS, overhead: pairedOverhead(boxCpu, bareCpu) },
@@ -359,6 +374,7 @@ async function main(): Promise<void> {
     `| runs/s, 8 callers | ${tp.warm_8} | ${tp.bare_8} | ${ratio(tp.warm_8 as number, tp.bare_8 as number)} | | |`,
     `| runs/s, 2 callers, cold | ${tp.cold_2} | ${tp.bare_2} | ${ratio(tp.cold_2 as number, tp.bare_2 as number)} | | |`,
     ...serveRows(served),
+    ...(data ? dataRows(data) : []),
     `| CPU-bound run (${loopN}-iteration loop; pybox in turns over ${CPU_ZYGOTES} zygotes), whole run ms p50 (overhead: median of ${CPU_REPS} side-by-side pairs) | ${boxCpuS.p50} | ${bareCpuS.p50} | ${(targets.cpuOverhead.value * 100).toFixed(1)} % | ≤ +3 % | ${met(targets.cpuOverhead)} |`,
     `| the same loop, its CPU time measured inside the program, ms p50 | ${boxLoopS.p50} | ${bareLoopS.p50} | ${(targets.cpuOverheadLoopOnly.value * 100).toFixed(1)} % | ≤ +3 % | ${met(targets.cpuOverheadLoopOnly)} |`,
     `| the same, fastest of ${CPU_REPS} (least disturbed by the rest of the machine), ms | ${boxLoopS.min} | ${bareLoopS.min} | ${((ratio(boxLoopS.min, bareLoopS.min) - 1) * 100).toFixed(1)} % | | |`,
