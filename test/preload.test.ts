@@ -47,6 +47,17 @@ describe.runIf(installed).each(PATHS)('preload on path %s (needs python3-numpy/p
     expect(sandbox.pathCounts[mode]).toBeGreaterThan(0);
   });
 
+  it('a session finds them imported too', async () => {
+    const session = await sandbox.openSession();
+    try {
+      const cell = await session.run(`import sys\n[m in sys.modules for m in ${JSON.stringify(PRELOAD)}]`);
+      expect(cell.status, cell.stderr).toBe('ok');
+      expect(cell.value?.text).toBe('[True, True, True]');
+    } finally {
+      await session.close();
+    }
+  });
+
   it("numpy's random state differs in every run (and Python's)", async () => {
     const seen = new Set<string>();
     for (let i = 0; i < 3; i++) {
