@@ -8,16 +8,18 @@
  *   - a CPU-bound program (~0.5 s pure-Python loop): pybox (over several zygotes) vs bare;
  *   - memory of an idle warm jail (RSS and PSS from /proc/<pid>/smaps_rollup);
  *   - sessions: a cell, opening one, the first streamed chunk, memory (bench/sessions.ts).
+ *   - the data program on a preloaded Sandbox vs bare python3, and an idle preloaded child's PSS (data.ts).
  * Each section starts once the machine is quiet (see settle).
  * Writes bench/results.json and bench/results.md and prints the table.
  * Options: --quick (fewer runs), --runs N.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { benchData, dataRows, type DataBench } from './data.js';
 import { benchServe, serveRows, type ServeBench } from './serve.js';
 import { benchSessions, sessionRows, sessionTargets, type SessionBench } from './sessions.js';
 import { Sandbox } from '../src/index.js';
@@ -165,6 +167,10 @@ function memoryOf(pids: number[]): { rssKiB: number; pssKiB: number; processes: 
   return { rssKiB: rss, pssKiB: pss, processes: n };
 }
 
+function bareHasDataStack(): boolean {
+  return spawnSync(PYTHON, ['-I', '-c', 'import numpy, pandas, matplotlib'], { stdio: 'ignore' }).status === 0;
+}
+
 /** A pure-Python loop that takes ~0.5 s here. */
 async function calibrateLoop(): Promise<number> {
   let n = 2_000_000;
@@ -258,6 +264,13 @@ async function main(): Promise<void> {
   await settle();
   const sessions: SessionBench = await benchSessions(quick ? 60 : RUNS);
   console.error(`  cell p50 ${sessions.cell.p50} ms, open p50 ${sessions.open.p50} ms, first chunk p50 ${sessions.firstChunk.p50} ms`);
+  // --- preloaded data stack (only where python3-numpy/pandas/matplotlib are installed) ---
+  let data: DataBench | null = null;
+  if (bareHasDataStack()) {
+    console.error('data program, preloaded vs bare python3');
+    await settle();
+    data = await benchData(quick);
+  }
 
   // --- CPU-bound ---
   console.error('cpu-bound loop');
@@ -319,6 +332,7 @@ async function main(): Promise<void> {
   results.throughput = tp;
   results.serve = served;
   results.sessions = sessions;
+  results.data = data;
   results.cpuBound = {
     loopIterations: loopN,
     wholeRun: { bareMs: bareCpuS, pyboxMs: boxCpuS, overhead: pairedOverhead(boxCpu, bareCpu) },
@@ -370,6 +384,7 @@ async function main(): Promise<void> {
     `| runs/s, 2 callers, cold | ${tp.cold_2} | ${tp.bare_2} | ${ratio(tp.cold_2 as number, tp.bare_2 as number)} | | |`,
     ...serveRows(served),
     ...sessionRows(sessions, met),
+    ...(data ? dataRows(data) : []),
     `| CPU-bound run (${loopN}-iteration loop; pybox in turns over ${CPU_ZYGOTES} zygotes), whole run ms p50 (overhead: median of ${CPU_REPS} side-by-side pairs) | ${boxCpuS.p50} | ${bareCpuS.p50} | ${(targets.cpuOverhead.value * 100).toFixed(1)} % | ≤ +3 % | ${met(targets.cpuOverhead)} |`,
     `| the same loop, its CPU time measured inside the program, ms p50 | ${boxLoopS.p50} | ${bareLoopS.p50} | ${(targets.cpuOverheadLoopOnly.value * 100).toFixed(1)} % | ≤ +3 % | ${met(targets.cpuOverheadLoopOnly)} |`,
     `| the same, fastest of ${CPU_REPS} (least disturbed by the rest of the machine), ms | ${boxLoopS.min} | ${bareLoopS.min} | ${((ratio(boxLoopS.min, bareLoopS.min) - 1) * 100).toFixed(1)} % | | |`,

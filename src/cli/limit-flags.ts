@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
-import { DEFAULT_LIMITS, type GuestPolicy, type Limits } from '../sandbox/index.js';
+import { DEFAULT_LIMITS, preloadSchema, type GuestPolicy, type Limits } from '../sandbox/index.js';
 import { integerOption } from './inputs.js';
+import { UsageError } from './usage-error.js';
 
 /** The limit flags `run`, `serve` and `mcp` share, as commander parses them. */
 export interface LimitFlags {
@@ -13,6 +14,7 @@ export interface LimitFlags {
   workspace?: number;
   python?: string;
   policy?: GuestPolicy;
+  preload?: string[];
 }
 
 /** Adds --timeout ... --workspace, --python and --policy to a command. */
@@ -28,11 +30,29 @@ export function addLimitOptions(command: Command): Command {
     .option('--workspace <MiB>', `size of /workspace and /tmp (default ${d.workspaceMiB})`, integerOption('--workspace', 'workspaceMiB', 'MiB'));
 }
 
-/** Adds --python and --policy. */
+/** Adds --python, --policy and --preload. */
 export function addGuestOptions(command: Command): Command {
   return command
     .option('--python <path>', 'absolute path of the interpreter (default /usr/bin/python3)')
-    .addOption(new Option('--policy <mode>', 'guest language layer: audit hooks + import policy (strict, the default) or none (off)').choices(['strict', 'off']));
+    .addOption(new Option('--policy <mode>', 'guest language layer: audit hooks + import policy (strict, the default) or none (off)').choices(['strict', 'off']))
+    .option('--preload <modules>', 'modules every run finds imported, comma-separated (e.g. numpy,pandas,matplotlib.pyplot)', preloadOption);
+}
+
+/** `--preload a,b.c`: module names, each checked as the library checks them. */
+function preloadOption(value: string): string[] {
+  const names = value.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const parsed = preloadSchema.safeParse(names);
+  if (!parsed.success) throw new UsageError(`--preload expects module names separated by commas (e.g. numpy,matplotlib.pyplot), got ${JSON.stringify(value)}`);
+  return parsed.data;
+}
+
+/** The Sandbox options the guest flags give. */
+export function pickGuestOptions(flags: LimitFlags): { python?: string; policy?: GuestPolicy; preload?: string[] } {
+  return {
+    ...(flags.python !== undefined ? { python: flags.python } : {}),
+    ...(flags.policy !== undefined ? { policy: flags.policy } : {}),
+    ...(flags.preload !== undefined ? { preload: flags.preload } : {}),
+  };
 }
 
 export function pickLimits(flags: LimitFlags): Partial<Limits> {

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { Sandbox, type SandboxOptions } from '../sandbox/index.js';
-import { addGuestOptions, addLimitOptions, pickLimits, type LimitFlags } from './limit-flags.js';
+import { addGuestOptions, addLimitOptions, pickGuestOptions, pickLimits, type LimitFlags } from './limit-flags.js';
 import { pyboxVersion } from './main.js';
 import type { CliContext } from './run-command.js';
 import { SERVE_DEFAULTS } from '../server/serve-defaults.js';
@@ -38,9 +38,7 @@ export function mcpCommand(ctx: CliContext): Command {
       import('../server/run-queue.js'),
       import('../server/run-service.js'),
     ]);
-    const options: SandboxOptions = { limits: pickLimits(flags) };
-    if (flags.policy !== undefined) options.policy = flags.policy;
-    if (flags.python !== undefined) options.python = flags.python;
+    const options: SandboxOptions = { limits: pickLimits(flags), ...pickGuestOptions(flags) };
     const sandbox = await Sandbox.create(options);
     const queue = new RunQueue(flags.maxConcurrent, SERVE_DEFAULTS.maxQueue);
     const quotas = new Quotas({ concurrentRuns: Number.MAX_SAFE_INTEGER, runsPerMinute: Number.MAX_SAFE_INTEGER, sessions: 1 });

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { DEFAULT_LIMITS, Sandbox, type Limits, type RunResult } from '../sandbox/index.js';
 import { checkOutDir, writeOutDir } from './out-dir.js';
-import { addGuestOptions, addLimitOptions, pickLimits, type LimitFlags } from './limit-flags.js';
+import { addGuestOptions, addLimitOptions, pickGuestOptions, pickLimits, type LimitFlags } from './limit-flags.js';
 import { parseFileSpec, programStdin, readCode, readHostFile } from './inputs.js';
 import { writeAll, type CliIO } from './io.js';
 import { EXIT, oneLine, UsageError } from './usage-error.js';
@@ -93,8 +93,7 @@ export async function executeRun(io: CliIO, file: string, args: string[], flags:
   const sandbox = await Sandbox.create({
     mode: 'cold',
     limits,
-    ...(flags.python !== undefined ? { python: flags.python } : {}),
-    ...(flags.policy !== undefined ? { policy: flags.policy } : {}),
+    ...pickGuestOptions(flags),
   });
   let result: RunResult;
   try {

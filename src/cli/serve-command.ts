@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { SERVE_DEFAULTS as D } from '../server/serve-defaults.js';
-import { addGuestOptions, addLimitOptions, pickLimits, type LimitFlags } from './limit-flags.js';
+import { addGuestOptions, addLimitOptions, pickGuestOptions, pickLimits, type LimitFlags } from './limit-flags.js';
 import { countOption, untilSignal } from './service-flags.js';
 import { pyboxVersion } from './main.js';
 import type { CliContext } from './run-command.js';
@@ -65,8 +65,7 @@ export function serveCommand(ctx: CliContext): Command {
         maxBodyMiB: flags.maxBody,
         quotas: { concurrentRuns: flags.keyConcurrent ?? flags.maxConcurrent, runsPerMinute: flags.keyRpm, sessions: flags.keySessions },
         limits: pickLimits(flags),
-        ...(flags.policy !== undefined ? { policy: flags.policy } : {}),
-        ...(flags.python !== undefined ? { python: flags.python } : {}),
+        ...pickGuestOptions(flags),
         allowPolicyOff: flags.allowPolicyOff === true,
         returnMode: flags.returnMode,
         sessionIdleMs: flags.sessionIdle * 1000,

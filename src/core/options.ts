@@ -46,6 +46,13 @@ export interface SandboxOptions {
   cgroupRoot?: string;
   /** Sessions open at once (openSession); one more is refused with E_TOO_MANY_SESSIONS. Default: DEFAULT_MAX_SESSIONS. */
   maxSessions?: number;
+  /**
+   * Modules (dotted names, e.g. 'numpy', 'matplotlib.pyplot') every run finds imported: a
+   * zygote imports them before it forks, a pooled jail when it starts, a cold jail before
+   * the program. Each is imported once in a jail at create: a name that is missing, fails
+   * to import, or whose import the policy refuses is E_OPTIONS_INVALID.
+   */
+  preload?: string[];
 }
 
 export const DEFAULT_MAX_SESSIONS = 32;
@@ -105,6 +112,14 @@ export const cgroupRootSchema = noNul
   .refine((p) => p.startsWith('/'), 'must be an absolute path')
   .refine((p) => !p.split('/').includes('..'), 'must not contain ..');
 
+/** A module's dotted name, as `import` takes it. */
+export const moduleNameSchema = z
+  .string()
+  .max(200)
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, 'must be a module name (dotted identifiers, e.g. numpy or matplotlib.pyplot)');
+export const MAX_PRELOAD_MODULES = 64;
+export const preloadSchema = z.array(moduleNameSchema).max(MAX_PRELOAD_MODULES);
+
 const poolSchema = z
   .object({
     size: z.number().int().min(0).max(64).optional(),
@@ -123,6 +138,7 @@ const sandboxOptionsSchema = z
     pool: poolSchema.optional(),
     cgroupRoot: cgroupRootSchema.optional(),
     maxSessions: z.number().int().min(0).max(10_000).optional(),
+    preload: preloadSchema.optional(),
   })
   .strict();
 

@@ -23,6 +23,8 @@ export interface GuestRequest {
   session?: boolean;
   /** input() and sys.stdin ask the host for each line (a run with onInput). */
   hostInput?: boolean;
+  /** Modules imported before the program (a no-op where a zygote or a pooled jail already did). */
+  preload?: readonly string[];
 }
 
 /**

@@ -52,6 +52,7 @@ export function encodeGuestRequest(r: GuestRequestBody, rlimits: readonly GuestR
       extraPaths: r.extraPaths,
       session: r.session === true,
       hostInput: r.hostInput === true,
+      preload: [...(r.preload ?? [])],
     }),
   );
 }

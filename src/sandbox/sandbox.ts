@@ -37,6 +37,7 @@ export class Sandbox {
       ...(parsed.python !== undefined ? { python: parsed.python } : {}),
       ...(parsed.pool !== undefined ? { pool: parsed.pool } : {}),
       ...(parsed.cgroupRoot !== undefined ? { cgroupRoot: parsed.cgroupRoot } : {}),
+      ...(parsed.preload !== undefined ? { preload: parsed.preload } : {}),
     });
     await backend.start();
     return new Sandbox(backend, limits, parsed.policy ?? 'strict', parsed.maxSessions ?? DEFAULT_MAX_SESSIONS);

@@ -34,6 +34,8 @@ export interface ServeOptions {
   sessionIdleMs: number;
   mode?: SandboxOptions['mode'];
   python?: string;
+  /** Modules every run finds imported (SandboxOptions.preload). */
+  preload?: string[];
   version: string;
   /** Where the JSON log lines go (default stdout). */
   logDestination?: NodeJS.WritableStream;
@@ -70,6 +72,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   if (options.policy) sandboxOptions.policy = options.policy;
   if (options.mode) sandboxOptions.mode = options.mode;
   if (options.python) sandboxOptions.python = options.python;
+  if (options.preload) sandboxOptions.preload = options.preload;
   const sandbox = await Sandbox.create(sandboxOptions);
 
   const queue = new RunQueue(options.maxConcurrent, options.maxQueue);

@@ -11,6 +11,7 @@ import { jailEnvironment } from './jail/environment.js';
 import type { JailEnvironment, JailRun } from './jail/live-jail.js';
 import { superviseJail } from './jail/supervise.js';
 import { RunPaths } from './pool/pool.js';
+import { checkPreload } from './preload-check.js';
 import { openJailSession } from './session/open-session.js';
 
 export interface NativeBackendOptions {
@@ -20,6 +21,8 @@ export interface NativeBackendOptions {
   python?: string;
   pool?: PoolOptions;
   cgroupRoot?: string;
+  /** Modules every jail imports before its program (SandboxOptions.preload). */
+  preload?: readonly string[];
 }
 
 /**
@@ -33,14 +36,22 @@ export class NativeBackend implements Backend {
   private readonly env: JailEnvironment;
   private readonly paths: RunPaths | null;
   private coldRuns = 0;
+  private readonly preload: readonly string[];
 
-  constructor(options: NativeBackendOptions) {
-    this.env = jailEnvironment(options.python, options.cgroupRoot);
+  constructor(private readonly options: NativeBackendOptions) {
+    this.preload = [...new Set(options.preload ?? [])];
+    this.env = { ...jailEnvironment(options.python, options.cgroupRoot), preload: this.preload };
     this.paths = options.mode === 'cold' ? null : new RunPaths(this.env, options.limits, options.mode, options.pool);
   }
 
+  /** Checks the preload in a jail of its own while the warm paths come up; a bad one closes them and throws. */
   async start(): Promise<void> {
-    await this.paths?.start();
+    const [checked, started] = await Promise.allSettled([checkPreload(this.env, this.options.limits, this.preload), this.paths?.start()]);
+    if (checked.status === 'rejected') {
+      await this.close();
+      throw checked.reason;
+    }
+    if (started.status === 'rejected') throw started.reason;
   }
 
   run(run: PreparedRun, hooks: RunHooks = {}): Promise<RunResult> {
@@ -50,7 +61,7 @@ export class NativeBackend implements Backend {
       onOutput: textListener(hooks.onStdout, hooks.onStderr),
       onInput: hooks.onInput ?? null,
       collect: run.collect,
-      request: { ...buildGuestRequest(run, { strictSeccomp: this.env.strictSeccomp, sitePaths: this.env.facts.sitePaths }), hostInput: hooks.onInput !== undefined },
+      request: { ...buildGuestRequest(run, { strictSeccomp: this.env.strictSeccomp, sitePaths: this.env.facts.sitePaths }), hostInput: hooks.onInput !== undefined, preload: this.preload },
     };
     if (this.paths) return this.paths.run(jailRun);
     this.coldRuns++;
@@ -63,7 +74,7 @@ export class NativeBackend implements Backend {
       { code: '', limits: options.limits, policy: options.policy, stdin: null, argv: [], files: options.files, collect: compileCollect([]) },
       { strictSeccomp: this.env.strictSeccomp, sitePaths: this.env.facts.sitePaths },
     );
-    return openJailSession(this.env, this.paths, options, { ...body, maxFiles: 0, maxFileBytes: 0 });
+    return openJailSession(this.env, this.paths, options, { ...body, maxFiles: 0, maxFileBytes: 0, preload: this.preload });
   }
 
   describe(): BackendDescription {

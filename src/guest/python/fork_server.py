@@ -75,6 +75,7 @@ class _Zygote:
 
         self.seccomp_prog = SockFprog(len(filt) // 8, ctypes.addressof(self.seccomp_buf))
         self.proc_plan = self.plan_proc_masks(config["procMasks"])
+        self.tmp_files = ()  # what the preload left in our /tmp, copied into each run's (see load_preload)
         self.ifreq_lo = ctypes.create_string_buffer(b"lo".ljust(16, b"\0") + (IFF_UP | IFF_RUNNING).to_bytes(2, "little"), 40)
 
     def harden(self, config):
@@ -153,6 +154,31 @@ class _Zygote:
         fd = self.libc.socket(1, 2 | _b_os.O_CLOEXEC, 0)  # AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC
         if fd >= 0:
             _b_os.close(fd)
+
+    def load_preload(self, names, site_paths, tmp_bytes):
+        """The Sandbox's preload, imported once here and shared by every child. Its imports
+        write to /tmp (matplotlib's font cache): a tmpfs of our own for the while, read-only
+        after; what they left there is copied into each run's /tmp (restore_tmp), so no
+        run rebuilds it."""
+        flags = MS_NOSUID | MS_NODEV
+        self.mount("tmpfs", "/tmp", "tmpfs", flags, f"size={tmp_bytes},mode=1777")
+        import_preload(names, site_paths)
+        warm_preloaded()
+        self.tmp_files = tuple(_tree_files("/tmp"))
+        self.mount(None, "/tmp", None, MS_REMOUNT | MS_RDONLY | flags)
+
+    def restore_tmp(self):
+        """R, in the run's cgroup: the zygote's /tmp files into the run's own /tmp."""
+        for rel, data in self.tmp_files:
+            path = "/tmp" + rel
+            if data is None:
+                _b_os.mkdir(path, 0o700)
+                continue
+            fd = _b_os.open(path, _b_os.O_WRONLY | _b_os.O_CREAT | _b_os.O_EXCL | _b_os.O_NOFOLLOW | _b_os.O_CLOEXEC, 0o600)
+            try:
+                write_all(fd, data)
+            finally:
+                _b_os.close(fd)
 
     # -- R: pid 1 of the run --
 
@@ -256,6 +282,7 @@ class _Zygote:
                 _b_os._exit(126)  # the host gave up on this child
             _b_os.close(GATE_FD)
             _b_os.closerange(RUN_PIPES, 1 << 20)  # the slot's files
+            self.restore_tmp()
             self.unshare(CLONE_NEWCGROUP)  # G sees its own cgroup as /
             # pid 1 keeps no handler G could trigger (_signal: the signal module costs an import)
             _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
@@ -333,8 +360,27 @@ class _Zygote:
                 _b_os._exit(125)
         # Nothing of the fork-server stays reachable by name from the program.
         for name in ZYGOTE_ONLY_MODULES:
-            sys.modules.pop(name, None)
+            if name not in self.config["preload"]:  # asked for by the Sandbox: stays, as on every path
+                sys.modules.pop(name, None)
         self.__dict__.clear()  # libc, ctypes buffers, the configuration: all of it
+
+
+def _tree_files(root):
+    """Every directory (data None) and regular file (its bytes) under root, a directory
+    before what it holds, as (path relative to root, data)."""
+    out, todo = [], [""]
+    while todo:
+        rel = todo.pop()
+        for name in sorted(_b_os.listdir(root + rel)):
+            path = rel + "/" + name
+            kind = _b_os.lstat(root + path).st_mode & S_IFMT
+            if kind == S_IFDIR:
+                out.append((path, None))
+                todo.append(path)
+            elif kind == S_IFREG:
+                with open(root + path, "rb") as f:
+                    out.append((path, f.read()))
+    return out
 
 
 def zygote_main():
@@ -343,6 +389,8 @@ def zygote_main():
     config = read_request_frame(CTRL_IN)
     z = _Zygote(config)
     preload()
+    if config["preload"]:
+        z.load_preload(config["preload"], config["sitePaths"], config["tmpBytes"])
     _SECCOMP_LOADER[0] = seccomp_loader()
     # Everything loaded so far moves to the permanent generation: a child's collections
     # never walk (and so never copy-on-write) the pages it shares with us.

@@ -15,6 +15,11 @@ def main(announce=False):
     _SECCOMP_LOADER[0] = None  # nothing of it stays reachable from the program
     send_frame(READY_FRAME)  # the jail came up: from here on, a failure is the program's
     apply_rlimits(req["rlimits"])
+    if req["preload"]:
+        try:
+            import_preload(req["preload"], req["extraPaths"])  # in a zygote or pooled jail: loaded already
+        except Exception:  # noqa: BLE001 - checked at create; a limit hit shows when the program imports it
+            pass
     for rel, data in req["files"]:
         write_input_file(rel, data)
     _b_os.chdir(WORKSPACE)
@@ -50,11 +55,19 @@ def main(announce=False):
 
 if sys.argv[1:2] == ["zygote"]:
     if zygote_main() == "run":
+        reseed_preloaded()
         warm_up()
         main(announce=True)
 else:
     if sys.argv[1:2] == ["warm"]:
         preload()
+        if len(sys.argv) > 2:  # warm <n> <n module names> <site paths...>
+            n = int(sys.argv[2])
+            try:
+                import_preload(sys.argv[3:3 + n], sys.argv[3 + n:])
+                warm_preloaded()
+            except Exception:  # noqa: BLE001 - checked at create; the run's own request retries it
+                pass
         _SECCOMP_LOADER[0] = seccomp_loader()
         warm_up()
     main()

@@ -46,3 +46,57 @@ def preload():
             __import__(name)
         except Exception:
             pass
+
+
+def import_preload(names, site_paths):
+    """The Sandbox's own preload (SandboxOptions.preload), in order, with the interpreter's
+    site paths on sys.path for the while (a run adds them itself, after its workspace).
+    What the imports (or what they start: matplotlib runs fc-list) print goes nowhere, on
+    every path alike: none of it is a run's output."""
+    saved = sys.path[:]
+    sys.path.extend(p for p in site_paths if _is_dir(p))
+    null = _b_os.open("/dev/null", _b_os.O_WRONLY | _b_os.O_CLOEXEC)
+    kept = [_b_os.dup(1), _b_os.dup(2)]
+    try:
+        _b_os.dup2(null, 1)
+        _b_os.dup2(null, 2)
+        for name in names:
+            __import__(name)
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001 - a stream the import closed or broke
+                pass
+        _b_os.dup2(kept[0], 1)
+        _b_os.dup2(kept[1], 2)
+        for fd in (*kept, null):
+            _b_os.close(fd)
+        sys.path[:] = saved
+
+
+def warm_preloaded():
+    """After a preload, in the zygote or a pooled jail: matplotlib's Agg renderer and its
+    fonts drawn once, on a Figure of its own (never pyplot's: no figure is left open for a
+    run, and figure numbers start at 1)."""
+    if "matplotlib" not in sys.modules:
+        return
+    from matplotlib.figure import Figure
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = Figure()
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1])
+    ax.set_title("pybox")
+    canvas.draw()
+    fig.clear()
+
+
+def reseed_preloaded():
+    """In each child of a zygote: numpy's global random state is a copy of the zygote's,
+    the same in every run; a fresh seed from the kernel (Python's random reseeds itself at
+    fork)."""
+    np_random = sys.modules.get("numpy.random")
+    if np_random is not None:
+        np_random.seed()

@@ -40,6 +40,12 @@ export function bwrapCgroupLimits(env: JailEnvironment, limits: Limits): CgroupL
   return jailCgroupLimits(limits, bwrapOwnPids(env));
 }
 
+/** A pooled jail's bootstrap arguments: `warm`, then its preload and the site paths to find it on. */
+function warmArgs(env: JailEnvironment): string[] {
+  const preload = env.preload ?? [];
+  return preload.length ? ['warm', String(preload.length), ...preload, ...env.facts.sitePaths] : ['warm'];
+}
+
 export interface BwrapJailOptions {
   /** Memory and pids for the cgroup, tmpfs sizes for the mounts. */
   limits: Limits;
@@ -86,7 +92,7 @@ export function startBwrapJail(env: JailEnvironment, options: BwrapJailOptions):
   const bwrap = bwrapInvocation({
     python: facts.python,
     bootstrapSource: prefix ? BOOTSTRAP_STUB : env.bootstrapSource,
-    pythonArgs: options.warm ? ['warm'] : [],
+    pythonArgs: options.warm ? warmArgs(env) : [],
     usrSymlinks: facts.usrSymlinks,
     alternatives: facts.alternatives,
     extraReadOnly: facts.extraReadOnly,

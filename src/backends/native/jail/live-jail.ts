@@ -24,6 +24,8 @@ export interface JailEnvironment {
   bootstrapSource: string;
   /** This Sandbox's bwrap-jail cgroups: made ahead for cold runs, removed after in the background (null without cgroups). */
   bwrapCgroups: CgroupRecycler | null;
+  /** Modules every jail of this Sandbox imports before its program (SandboxOptions.preload). */
+  preload?: readonly string[];
 }
 
 export interface JailRun {

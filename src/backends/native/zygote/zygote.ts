@@ -20,8 +20,12 @@ import { closeSafe, setUpChild, ZYGOTE_CHILD_OWN_PIDS, type ChildSetUp, type Zyg
 const MiB = 1024 * 1024;
 /** tmpfs mount points of the zygote's own jail; each run mounts its own over them. */
 const ZYGOTE_TMPFS_BYTES = 1024 * 1024;
+/** The zygote's /tmp while it imports a preload (matplotlib's font cache: tens of KiB); read-only after. */
+const PRELOAD_TMP_BYTES = 16 * MiB;
 /** Only against a hang: under emulation (the VM suites) and load a zygote took over 20 s to start. */
 const START_TIMEOUT_MS = 60_000;
+/** More start-up time for a zygote that imports a preload (a data stack takes seconds on a loaded host). */
+const PRELOAD_START_EXTRA_MS = 60_000;
 /** Empty cgroups a zygote keeps for its next children. */
 const MAX_FREE_CGROUPS = 8;
 /** Nice value of the zygote and of the children it makes, until one is claimed. */
@@ -164,7 +168,8 @@ export class Zygote {
       this.child = child;
       unrefJail(child);
       const fd = (n: number) => jailFd(child, n);
-      const timer = setTimeout(() => fail(new Error(`the zygote did not start within ${START_TIMEOUT_MS} ms: ${stderr.trim()}`)), START_TIMEOUT_MS);
+      const startTimeout = START_TIMEOUT_MS + (env.preload?.length ? PRELOAD_START_EXTRA_MS : 0);
+      const timer = setTimeout(() => fail(new Error(`the zygote did not start within ${startTimeout} ms: ${stderr.trim()}`)), startTimeout);
       timer.unref();
       fd(2)?.on('data', (c: Buffer) => {
         if (stderr.length < 4096) stderr += c.toString('utf8');
@@ -191,6 +196,9 @@ export class Zygote {
         slots: slotFds,
         ptys: PTYS_PER_RUN,
         backgroundNice: BACKGROUND_NICE,
+        preload: [...(env.preload ?? [])],
+        sitePaths: facts.sitePaths,
+        tmpBytes: PRELOAD_TMP_BYTES,
       });
       fd(JAIL_FDS.ctrlIn)?.write(Buffer.concat([prefix, lengthPrefixed(config)]));
       // The zygote's event lines. It runs no user code, but its jail is not trusted with
