@@ -2,6 +2,8 @@ import { z } from 'zod';
 import type { PythonError } from '../core/result.js';
 import { normaliseWorkspacePath } from '../core/workspace-path.js';
 import type { CollectMatcher } from '../core/glob.js';
+import { MAX_OUTPUTS } from '../core/outputs.js';
+import { DisplayCollector, displayHeaderSchema, type DisplayBody } from './display-frames.js';
 
 /** What the host sends on the guest's fd 3, once, before the program runs. */
 export interface GuestRequest {
@@ -23,13 +25,17 @@ export interface GuestRequest {
   session?: boolean;
   /** input() and sys.stdin ask the host for each line (a run with onInput). */
   hostInput?: boolean;
+  /** Rich output's budget (the guest drops what does not fit; the host holds it to it too). */
+  maxDisplayBytes: number;
 }
 
 /**
  * What the guest sends on fd 4, every frame [u32 big-endian length][payload]:
  *  - control frames: a JSON object of at most MAX_CONTROL_FRAME_BYTES (ready, warm, error);
  *  - a file: the control frame {t:"file", path, size}, then exactly `size` raw bytes
- *    (no length prefix of their own, no base64).
+ *    (no length prefix of their own, no base64);
+ *  - rich output: the control frame {t:"display", size, at}, then `size` bytes of its
+ *    bundle (src/guest/display-frames.ts).
  * Anything else is ignored: the guest is not trusted.
  */
 export const MAX_CONTROL_FRAME_BYTES = 64 * 1024;
@@ -68,7 +74,7 @@ const fileHeader = z.object({
 const readyFrame = z.object({ t: z.literal('ready') });
 /** A zygote's child is set up and waits for its request (nothing of a program has run yet). */
 const warmFrame = z.object({ t: z.literal('warm') });
-const frameSchema = z.discriminatedUnion('t', [readyFrame, warmFrame, errorFrameSchema, inputFrameSchema, fileHeader]);
+const frameSchema = z.discriminatedUnion('t', [readyFrame, warmFrame, errorFrameSchema, inputFrameSchema, fileHeader, displayHeaderSchema]);
 
 /**
  * [u32 big-endian length][payload]: how every message between host and guest is framed
@@ -97,6 +103,8 @@ export interface FrameLimits {
   maxFiles: number;
   /** Raw file bytes the run may send (kept or skipped): the collect budget. */
   maxTotalFileBytes: number;
+  /** The run's rich outputs: a display body is sized only within its displayBytes (none without). */
+  display?: DisplayCollector;
   /** Called for each input request of a run with onInput; without it an input frame is out of line. */
   onInput?: (seq: number, prompt: string) => void;
 }
@@ -120,6 +128,7 @@ export class FrameDecoder {
   private payload: Buffer | null = null;
   private payloadFill = 0;
   private file: IncomingFile | null = null;
+  private displayBody: DisplayBody | null = null;
   private stopped = false;
   private controlBytes = 0;
   private frames = 0;
@@ -129,7 +138,11 @@ export class FrameDecoder {
   private received = 0;
   readonly report: GuestReport = { ready: false, error: null, files: Object.create(null) as Record<string, Uint8Array> };
 
-  constructor(private readonly limits: FrameLimits) {}
+  private readonly display: DisplayCollector;
+
+  constructor(private readonly limits: FrameLimits) {
+    this.display = limits.display ?? new DisplayCollector(0);
+  }
 
   /**
    * Takes the next bytes of fd 4. After a stop it still drains (and drops) what comes, so
@@ -138,7 +151,7 @@ export class FrameDecoder {
    */
   push(chunk: Buffer): boolean {
     this.received += chunk.length;
-    if (this.received > this.limits.maxTotalFileBytes + MAX_CONTROL_BYTES_PER_RUN) {
+    if (this.received > this.limits.maxTotalFileBytes + this.display.room + MAX_CONTROL_BYTES_PER_RUN) {
       this.stop();
       return false;
     }
@@ -160,6 +173,7 @@ export class FrameDecoder {
     this.stopped = true;
     this.payload = null;
     this.file = null;
+    this.displayBody = null;
   }
 
   /** Consumes what it can of chunk from `at`; returns the new position. */
@@ -170,6 +184,14 @@ export class FrameDecoder {
       file.data?.set(chunk.subarray(at, at + n), file.data.length - file.left);
       file.left -= n;
       if (file.left === 0) this.endFile(file);
+      return at + n;
+    }
+    if (this.displayBody) {
+      const body = this.displayBody;
+      const n = Math.min(body.left, chunk.length - at);
+      body.data?.set(chunk.subarray(at, at + n), body.data.length - body.left);
+      body.left -= n;
+      if (body.left === 0) this.endDisplay(body);
       return at + n;
     }
     if (this.payload) {
@@ -192,7 +214,7 @@ export class FrameDecoder {
       // Refused at the header: nothing is allocated for a length that does not fit.
       this.frames++;
       this.controlBytes += 4 + size;
-      if (size === 0 || size > MAX_CONTROL_FRAME_BYTES || this.controlBytes > MAX_CONTROL_BYTES_PER_RUN || this.frames > this.limits.maxFiles + 8 + (this.limits.onInput ? MAX_INPUT_REQUESTS : 0)) {
+      if (size === 0 || size > MAX_CONTROL_FRAME_BYTES || this.controlBytes > MAX_CONTROL_BYTES_PER_RUN || this.frames > this.limits.maxFiles + MAX_OUTPUTS + 8 + (this.limits.onInput ? MAX_INPUT_REQUESTS : 0)) {
         this.stop();
       } else {
         this.payload = Buffer.allocUnsafe(size);
@@ -218,7 +240,22 @@ export class FrameDecoder {
     else if (f.t === 'input') {
       if (!this.limits.onInput) return this.stop();
       this.limits.onInput(f.seq, f.prompt);
-    } else this.startFile(f.path, f.size);
+    } else if (f.t === 'display') this.startDisplay(f);
+    else this.startFile(f.path, f.size);
+  }
+
+  /** A display body over the run's budget was not announced by the guest's own bookkeeping: the decoder stops. */
+  private startDisplay(header: z.infer<typeof displayHeaderSchema>): void {
+    if (header.value) return this.stop(); // a session's alone
+    const body = this.display.begin(header);
+    if (!body) return this.stop();
+    if (body.left === 0) this.endDisplay(body);
+    else this.displayBody = body;
+  }
+
+  private endDisplay(body: DisplayBody): void {
+    this.displayBody = null;
+    this.display.end(body);
   }
 
   private startFile(rawPath: string, size: number): void {
