@@ -223,6 +223,7 @@ export function prepareRun(code: unknown, input: unknown, base: { limits: Limits
   if (options.onStdout) hooks.onStdout = options.onStdout;
   if (options.onStderr) hooks.onStderr = options.onStderr;
   if (options.onInput) hooks.onInput = options.onInput;
+  if (options.onDisplay) hooks.onDisplay = options.onDisplay;
   return { run: { code, limits, policy: options.policy ?? base.policy, stdin, argv: options.argv ?? [], files, collect }, hooks };
 }
 

@@ -43,3 +43,4 @@ def preload():
             __import__(name)
         except Exception:
             pass
+    warm_figures()
