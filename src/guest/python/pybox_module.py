@@ -97,7 +97,7 @@ def _as_text(mime, value):
         if mime in _BINARY_MIME:
             return __import__("base64").b64encode(bytes(value)).decode("ascii")
         return bytes(value).decode("utf-8", "replace")
-    if mime == "application/json" and not isinstance(value, str):
+    if (mime == "application/json" or mime.endswith("+json")) and not isinstance(value, str):
         return __import__("json").dumps(value, default=repr)
     return value if isinstance(value, str) else str(value)
 
