@@ -132,6 +132,8 @@ export class FrameDecoder {
   private stopped = false;
   private controlBytes = 0;
   private frames = 0;
+  /** Display headers: up to a run's worth of outputs they do not count among its other frames. */
+  private displayFrames = 0;
   private fileBytes = 0;
   private fileCount = 0;
   private matchMs = 0;
@@ -214,7 +216,7 @@ export class FrameDecoder {
       // Refused at the header: nothing is allocated for a length that does not fit.
       this.frames++;
       this.controlBytes += 4 + size;
-      if (size === 0 || size > MAX_CONTROL_FRAME_BYTES || this.controlBytes > MAX_CONTROL_BYTES_PER_RUN || this.frames > this.limits.maxFiles + MAX_OUTPUTS + 8 + (this.limits.onInput ? MAX_INPUT_REQUESTS : 0)) {
+      if (size === 0 || size > MAX_CONTROL_FRAME_BYTES || this.controlBytes > MAX_CONTROL_BYTES_PER_RUN || this.frames - Math.min(this.displayFrames, MAX_OUTPUTS + 1) > this.limits.maxFiles + 8 + (this.limits.onInput ? MAX_INPUT_REQUESTS : 0)) {
         this.stop();
       } else {
         this.payload = Buffer.allocUnsafe(size);
@@ -247,6 +249,7 @@ export class FrameDecoder {
   /** A display body over the run's budget was not announced by the guest's own bookkeeping: the decoder stops. */
   private startDisplay(header: z.infer<typeof displayHeaderSchema>): void {
     if (header.value) return this.stop(); // a session's alone
+    this.displayFrames++;
     const body = this.display.begin(header);
     if (!body) return this.stop();
     if (body.left === 0) this.endDisplay(body);
