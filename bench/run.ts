@@ -6,7 +6,8 @@
  *   - the same program as a bare `python3 -I -S -c` spawned from Node;
  *   - sustained runs/second with 2 and 8 concurrent callers, pybox and bare;
  *   - a CPU-bound program (~0.5 s pure-Python loop): pybox (over several zygotes) vs bare;
- *   - memory of an idle warm jail (RSS and PSS from /proc/<pid>/smaps_rollup).
+ *   - memory of an idle warm jail (RSS and PSS from /proc/<pid>/smaps_rollup);
+ *   - a matplotlib figure's capture as a rich output vs savefig in bare python3 (figure.ts).
  * Each section starts once the machine is quiet (see settle).
  * Writes bench/results.json and bench/results.md and prints the table.
  * Options: --quick (fewer runs), --runs N.
@@ -17,6 +18,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { benchFigure, figureRows } from './figure.js';
 import { benchServe, serveRows, type ServeBench } from './serve.js';
 import { Sandbox } from '../src/index.js';
 import { idleWarmJails } from '../src/backends/native/pool/inventory.js';
@@ -302,6 +304,12 @@ async function main(): Promise<void> {
   console.error(`  whole run: bare ${bareCpuS.p50} ms, pybox ${boxCpuS.p50} ms; the loop alone: bare ${bareLoopS.p50} ms, pybox ${boxLoopS.p50} ms`);
   for (const box of cpuBoxes) await box.close();
 
+  // --- rich output: a figure's capture vs savefig ---
+  await settle();
+  console.error('figure capture vs savefig (bare python3)');
+  const figure = await benchFigure(quick ? 6 : 20);
+  if (figure) console.error(`  capture p50 ${figure.captureMs.p50} ms, savefig p50 ${figure.savefigMs.p50} ms, ratio ${figure.ratio}`);
+
   // --- summary ---
   const spareProcs = 2; // R (pid 1) + G (the run's interpreter) per idle zygote child
   results.bare = { latency: bareLat };
@@ -336,7 +344,8 @@ async function main(): Promise<void> {
     idlePoolPssMiB: { value: perPoolJail ? Math.round((perPoolJail.pssKiB / 1024) * 10) / 10 : null, target: 10 },
     coldVsBare: { value: ratio(coldLat.p50, bareTurns.p50), target: 2.0 },
   };
-  results.targets = targets;
+  results.figure = figure;
+  results.targets = { ...targets, figureCapture: figure ? { value: figure.ratio, target: figure.target } : null };
   results.loadavgAtEnd = loadavg();
   results.durationS = Math.round((Date.now() - started.getTime()) / 100) / 10;
 
@@ -359,6 +368,7 @@ async function main(): Promise<void> {
     `| runs/s, 8 callers | ${tp.warm_8} | ${tp.bare_8} | ${ratio(tp.warm_8 as number, tp.bare_8 as number)} | | |`,
     `| runs/s, 2 callers, cold | ${tp.cold_2} | ${tp.bare_2} | ${ratio(tp.cold_2 as number, tp.bare_2 as number)} | | |`,
     ...serveRows(served),
+    ...figureRows(figure),
     `| CPU-bound run (${loopN}-iteration loop; pybox in turns over ${CPU_ZYGOTES} zygotes), whole run ms p50 (overhead: median of ${CPU_REPS} side-by-side pairs) | ${boxCpuS.p50} | ${bareCpuS.p50} | ${(targets.cpuOverhead.value * 100).toFixed(1)} % | ≤ +3 % | ${met(targets.cpuOverhead)} |`,
     `| the same loop, its CPU time measured inside the program, ms p50 | ${boxLoopS.p50} | ${bareLoopS.p50} | ${(targets.cpuOverheadLoopOnly.value * 100).toFixed(1)} % | ≤ +3 % | ${met(targets.cpuOverheadLoopOnly)} |`,
     `| the same, fastest of ${CPU_REPS} (least disturbed by the rest of the machine), ms | ${boxLoopS.min} | ${bareLoopS.min} | ${((ratio(boxLoopS.min, bareLoopS.min) - 1) * 100).toFixed(1)} % | | |`,
