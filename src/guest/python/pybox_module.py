@@ -33,28 +33,34 @@ _MIME_METHODS = (
 _BINARY_MIME = ("image/png", "image/jpeg", "image/gif", "application/pdf")
 
 
+class _CountingStdout(__import__("_io").FileIO):
+    """fd 1 under sys.stdout: counts the bytes written through it. Made once, in the
+    bootstrap (a zygote's children share it)."""
+
+    written = 0
+
+    def write(self, b):
+        n = _io_FileIO_write(self, b)
+        if n:
+            self.written += n
+        return n
+
+
+_io_FileIO_write = __import__("_io").FileIO.write
+
+
 def count_stdout():
-    """sys.stdout made anew over a raw file that counts the bytes it writes to fd 1 (as
-    Python made it: same encoding, errors and buffering)."""
-    io = __import__("io")
-
-    class CountingStdout(io.FileIO):
-        written = 0
-
-        def write(self, b):
-            n = io.FileIO.write(self, b)
-            if n:
-                self.written += n
-            return n
-
+    """sys.stdout made anew over a _CountingStdout (as Python made it: same encoding, errors
+    and buffering)."""
+    _io = __import__("_io")
     old = sys.stdout
     try:
         old.flush()
     except Exception:
         pass
-    raw = CountingStdout(1, "w", closefd=False)
-    new = io.TextIOWrapper(io.BufferedWriter(raw), encoding=old.encoding, errors=old.errors,
-                           line_buffering=old.line_buffering, write_through=old.write_through)
+    raw = _CountingStdout(1, "w", closefd=False)
+    new = _io.TextIOWrapper(_io.BufferedWriter(raw), encoding=old.encoding, errors=old.errors,
+                            line_buffering=old.line_buffering, write_through=old.write_through)
     _STDOUT[:] = [new, raw]
     sys.stdout = sys.__stdout__ = new
 
