@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MAX_OUTPUTS, type DisplayOutput } from '../src/index.js';
+import { DisplayCollector } from '../src/guest/display-frames.js';
 import { pybox } from './helpers/cli.js';
 import { decodePng } from './helpers/png.js';
 import { PATHS, sandboxesForBlock } from './helpers/sandboxes.js';
@@ -225,5 +226,30 @@ describe.runIf(dataStack)('pybox run and rich output', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('display frames on the host', () => {
+  const body = (json: unknown) => Buffer.from(JSON.stringify(json));
+
+  it('places each output in the stdout kept, in characters, whole characters only', () => {
+    const c = new DisplayCollector(1024);
+    for (const at of [0, 2, 4, 6, 100]) {
+      const b = body({ data: { 'text/plain': String(at) } });
+      const d = c.begin({ t: 'display', size: b.length, at })!;
+      d.data!.set(b);
+      c.end(d);
+    }
+    // é is 2 bytes, 😀 4 (and 2 UTF-16 units): a character cut at `at` is not counted; past the end, all.
+    expect(c.outputs(Buffer.from('aéb😀c')).map((o) => o.stdoutOffset)).toEqual([0, 1, 3, 3, 6]);
+  });
+
+  it('sizes a body only within the budget and refuses one over it', () => {
+    const c = new DisplayCollector(100);
+    expect(c.begin({ t: 'display', size: 101, at: 0 })).toBeNull();
+    expect(c.truncated).toBe(true);
+    expect(c.begin({ t: 'display', size: 60, at: 0 })?.data?.length).toBe(60);
+    expect(c.room).toBe(40);
+    expect(c.begin({ t: 'display', size: 41, at: 0 })).toBeNull();
   });
 });
