@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Sandbox } from '../src/sandbox/index.js';
+import { percentiles, type Percentiles } from './serve.js';
 
 const PYTHON = '/usr/bin/python3';
 const PNG_BASE64 = 'iVBORw0KGgo';
@@ -36,27 +37,15 @@ export const CAPTURE_PROGRAM = program('plt.show()');
 /** In bare python3: the same figure, saved to memory. */
 export const SAVEFIG_PROGRAM = program('fig.savefig(io.BytesIO(), format="png")');
 
-export interface Series {
-  n: number;
-  p50: number;
-  p99: number;
-}
-
 export interface FigureBench {
-  captureMs: Series;
-  savefigMs: Series;
+  captureMs: Percentiles;
+  savefigMs: Percentiles;
   /** Median of the per-round ratios (capture / savefig). */
   ratio: number;
   /** Ratio of the medians. */
   ratioOfMedians: number;
   pngBytes: number;
   target: number;
-}
-
-function series(samples: number[]): Series {
-  const s = [...samples].sort((a, b) => a - b);
-  const q = (p: number) => Math.round((s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? 0) * 1000) / 1000;
-  return { n: s.length, p50: q(0.5), p99: q(0.99) };
 }
 
 function bareSavefig(configDir: string): Promise<number> {
@@ -109,10 +98,10 @@ export async function benchFigure(rounds: number): Promise<FigureBench | null> {
     await sandbox.close();
     rmSync(configDir, { recursive: true, force: true });
   }
-  const c = series(capture);
-  const s = series(savefig);
+  const c = percentiles(capture);
+  const s = percentiles(savefig);
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
-  return { captureMs: c, savefigMs: s, ratio: r3(series(ratios).p50), ratioOfMedians: r3(c.p50 / s.p50), pngBytes, target: 1.2 };
+  return { captureMs: c, savefigMs: s, ratio: r3(percentiles(ratios).p50), ratioOfMedians: r3(c.p50 / s.p50), pngBytes, target: 1.2 };
 }
 
 /** The bench table's rows for it. */

@@ -3,7 +3,7 @@ import type { PythonError } from '../core/result.js';
 import { normaliseWorkspacePath } from '../core/workspace-path.js';
 import type { CollectMatcher } from '../core/glob.js';
 import { MAX_OUTPUTS } from '../core/outputs.js';
-import { DisplayCollector, displayHeaderSchema, type DisplayBody } from './display-frames.js';
+import { DisplayCollector, displayHeaderSchema } from './display-frames.js';
 
 /** What the host sends on the guest's fd 3, once, before the program runs. */
 export interface GuestRequest {
@@ -109,11 +109,11 @@ export interface FrameLimits {
   onInput?: (seq: number, prompt: string) => void;
 }
 
-/** A file's bytes as they arrive: kept (data) or skipped (null, not asked for). */
-interface IncomingFile {
-  path: string;
+/** Raw bytes after a header (a file's, a display bundle's) as they arrive: kept (data) or skipped (null). */
+interface RawBytes {
   data: Buffer | null;
   left: number;
+  end: () => void;
 }
 
 /**
@@ -127,8 +127,7 @@ export class FrameDecoder {
   private headFill = 0;
   private payload: Buffer | null = null;
   private payloadFill = 0;
-  private file: IncomingFile | null = null;
-  private displayBody: DisplayBody | null = null;
+  private raw: RawBytes | null = null;
   private stopped = false;
   private controlBytes = 0;
   private frames = 0;
@@ -174,26 +173,20 @@ export class FrameDecoder {
   private stop(): void {
     this.stopped = true;
     this.payload = null;
-    this.file = null;
-    this.displayBody = null;
+    this.raw = null;
   }
 
   /** Consumes what it can of chunk from `at`; returns the new position. */
   private step(chunk: Buffer, at: number): number {
-    if (this.file) {
-      const file = this.file;
-      const n = Math.min(file.left, chunk.length - at);
-      file.data?.set(chunk.subarray(at, at + n), file.data.length - file.left);
-      file.left -= n;
-      if (file.left === 0) this.endFile(file);
-      return at + n;
-    }
-    if (this.displayBody) {
-      const body = this.displayBody;
-      const n = Math.min(body.left, chunk.length - at);
-      body.data?.set(chunk.subarray(at, at + n), body.data.length - body.left);
-      body.left -= n;
-      if (body.left === 0) this.endDisplay(body);
+    if (this.raw) {
+      const raw = this.raw;
+      const n = Math.min(raw.left, chunk.length - at);
+      raw.data?.set(chunk.subarray(at, at + n), raw.data.length - raw.left);
+      raw.left -= n;
+      if (raw.left === 0) {
+        this.raw = null;
+        raw.end();
+      }
       return at + n;
     }
     if (this.payload) {
@@ -252,13 +245,13 @@ export class FrameDecoder {
     this.displayFrames++;
     const body = this.display.begin(header);
     if (!body) return this.stop();
-    if (body.left === 0) this.endDisplay(body);
-    else this.displayBody = body;
+    this.expectRaw(body.data, body.left, () => this.display.end(body));
   }
 
-  private endDisplay(body: DisplayBody): void {
-    this.displayBody = null;
-    this.display.end(body);
+  /** `left` raw bytes come next, into `data` (or dropped); then `end`. */
+  private expectRaw(data: Buffer | null, left: number, end: () => void): void {
+    if (left === 0) end();
+    else this.raw = { data, left, end };
   }
 
   private startFile(rawPath: string, size: number): void {
@@ -270,9 +263,10 @@ export class FrameDecoder {
     const wanted = path !== null && !(path in this.report.files) && this.fileCount < this.limits.maxFiles && this.asked(path);
     if (this.stopped) return;
     if (wanted) this.fileCount++;
-    const file: IncomingFile = { path: path ?? '', data: wanted ? Buffer.allocUnsafe(size) : null, left: size };
-    if (size === 0) this.endFile(file);
-    else this.file = file;
+    const data = wanted ? Buffer.allocUnsafe(size) : null;
+    this.expectRaw(data, size, () => {
+      if (data && path !== null) this.report.files[path] = new Uint8Array(data.buffer, data.byteOffset, data.length);
+    });
   }
 
   /** Whether the run asked for this path, within the run's matching budget (spent: stop). */
@@ -282,10 +276,5 @@ export class FrameDecoder {
     this.matchMs += performance.now() - started;
     if (this.matchMs > MATCH_BUDGET_MS) this.stop();
     return yes;
-  }
-
-  private endFile(file: IncomingFile): void {
-    this.file = null;
-    if (file.data) this.report.files[file.path] = new Uint8Array(file.data.buffer, file.data.byteOffset, file.data.length);
   }
 }
