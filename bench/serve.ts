@@ -18,7 +18,7 @@ export interface Percentiles {
   p99: number;
 }
 
-function percentiles(samples: number[]): Percentiles {
+export function percentiles(samples: number[]): Percentiles {
   const s = [...samples].sort((a, b) => a - b);
   const q = (p: number) => Math.round((s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? 0) * 1000) / 1000;
   return { n: s.length, p50: q(0.5), p99: q(0.99) };

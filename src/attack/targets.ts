@@ -67,6 +67,7 @@ export const PYBOX_LIMITS: Limits = {
   processes: 16,
   openFiles: 64,
   outputBytes: 256 * 1024,
+  displayBytes: 1024 * 1024,
   workspaceMiB: 16,
 };
 
@@ -82,6 +83,7 @@ export const LAB_LIMITS: Limits = {
   processes: 24,
   openFiles: 128,
   outputBytes: 256 * 1024,
+  displayBytes: 1024 * 1024,
   workspaceMiB: 16,
 };
 
@@ -93,6 +95,7 @@ export const LIMIT_CAPS: Limits = {
   processes: 32,
   openFiles: 256,
   outputBytes: 1024 * 1024,
+  displayBytes: 8 * 1024 * 1024,
   workspaceMiB: 32,
 };
 

@@ -10,6 +10,7 @@ export interface LimitFlags {
   memory?: number;
   processes?: number;
   maxOutput?: number;
+  maxDisplay?: number;
   openFiles?: number;
   workspace?: number;
   python?: string;
@@ -26,6 +27,7 @@ export function addLimitOptions(command: Command): Command {
     .option('--memory <MiB>', `memory limit (default ${d.memoryMiB})`, integerOption('--memory', 'memoryMiB', 'MiB'))
     .option('--processes <n>', `processes and threads at once (default ${d.processes})`, integerOption('--processes', 'processes', 'processes'))
     .option('--max-output <bytes>', `stdout + stderr bytes before the run is killed (default ${d.outputBytes})`, integerOption('--max-output', 'outputBytes', 'bytes'))
+    .option('--max-display <bytes>', `rich output (display(), figures) bytes kept; past it they are dropped (default ${d.displayBytes})`, integerOption('--max-display', 'displayBytes', 'bytes'))
     .option('--open-files <n>', `open files per process (default ${d.openFiles})`, integerOption('--open-files', 'openFiles', 'files'))
     .option('--workspace <MiB>', `size of /workspace and /tmp (default ${d.workspaceMiB})`, integerOption('--workspace', 'workspaceMiB', 'MiB'));
 }
@@ -65,6 +67,7 @@ export function pickLimits(flags: LimitFlags): Partial<Limits> {
   set('memoryMiB', flags.memory);
   set('processes', flags.processes);
   set('outputBytes', flags.maxOutput);
+  set('displayBytes', flags.maxDisplay);
   set('openFiles', flags.openFiles);
   set('workspaceMiB', flags.workspace);
   return limits;

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { DEFAULT_LIMITS, Sandbox, type Limits, type RunResult } from '../sandbox/index.js';
+import { DEFAULT_LIMITS, Sandbox, type DisplayOutput, type Limits, type RunResult } from '../sandbox/index.js';
+import { displayImages, displayNote } from './display-notes.js';
 import { checkOutDir, writeOutDir } from './out-dir.js';
 import { addGuestOptions, addLimitOptions, pickGuestOptions, pickLimits, type LimitFlags } from './limit-flags.js';
 import { parseFileSpec, programStdin, readCode, readHostFile } from './inputs.js';
@@ -49,7 +50,7 @@ export function runCommand(ctx: CliContext): Command {
     .option('--json', 'print the RunResult as one JSON object (files as base64) and exit 0')
     .option('--file <sandbox-path>=<host-path>', 'copy a host file into /workspace (repeatable)', repeat)
     .option('--collect <sandbox-path>', 'return a /workspace file or glob after the run (repeatable)', repeat)
-    .option('--out-dir <dir>', 'write collected files here (never through a symlink, never outside it)')
+    .option('--out-dir <dir>', 'write collected files, and images the program displayed (display-<n>.png), here (never through a symlink, never outside it)')
     .option('--stdin <host-path>', "the program's stdin: a host file, or - for pybox's own stdin (without it, a program run from a file gets pybox's own stdin as it arrives, unless that is a terminal)")
     .addHelpText('after', RUN_EXIT_HELP);
   return addGuestOptions(addLimitOptions(command)).action(async (file: string, args: string[], flags: RunFlags) => {
@@ -114,7 +115,8 @@ export async function executeRun(io: CliIO, file: string, args: string[], flags:
   const outDirLines: string[] = [];
   if (flags.outDir !== undefined && (result.status === 'ok' || result.status === 'error')) {
     try {
-      const report = writeOutDir(flags.outDir, result.files);
+      // Collected files keep their names; a displayed image never replaces one.
+      const report = writeOutDir(flags.outDir, { ...displayImages(result.outputs), ...result.files });
       for (const refused of report.refused) outDirLines.push(`pybox: --out-dir: not written: ${oneLine(refused)}`);
       outDirFailed = report.refused.length > 0;
     } catch (error) {
@@ -140,9 +142,16 @@ export async function executeRun(io: CliIO, file: string, args: string[], flags:
   return outDirFailed && exitCode === EXIT.ok ? EXIT.internal : exitCode;
 }
 
-/** Writes the program's output to ours as it arrives, stdout to stdout and stderr to stderr. */
-function passThrough(io: CliIO): { onStdout: (chunk: string) => void; onStderr: (chunk: string) => void } {
-  return { onStdout: (chunk) => void writeAll(io.stdout, chunk), onStderr: (chunk) => void writeAll(io.stderr, chunk) };
+/**
+ * Writes the program's output to ours as it arrives, stdout to stdout and stderr to
+ * stderr, and a note on stderr for each rich output (a terminal cannot show an image).
+ */
+function passThrough(io: CliIO): { onStdout: (chunk: string) => void; onStderr: (chunk: string) => void; onDisplay: (output: DisplayOutput) => void } {
+  return {
+    onStdout: (chunk) => void writeAll(io.stdout, chunk),
+    onStderr: (chunk) => void writeAll(io.stderr, chunk),
+    onDisplay: (output) => void writeAll(io.stderr, displayNote(output) + '\n'),
+  };
 }
 
 /** The RunResult as JSON: `files` as base64 strings, everything else as it is. */

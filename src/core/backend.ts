@@ -99,7 +99,7 @@ export interface PreparedCell {
 
 /** A cell's result: a run's, plus the repr of its last expression (null when none, or None). */
 export interface CellResult extends RunResult {
-  value: { text: string } | null;
+  value: { text: string; data?: Record<string, string> } | null;
 }
 
 /** How many runs took each of the native backend's paths. */

@@ -1,3 +1,5 @@
+import type { DisplayListener } from './outputs.js';
+
 /**
  * The caller's side of a run while it runs: what a backend calls back. Kept apart from
  * the prepared run, which is data only, so a session can pass new hooks with each cell.
@@ -16,6 +18,11 @@ export interface RunHooks {
    * (EOFError). Without it, input() reads the run's (or the cell's) stdin.
    */
   onInput?: InputHandler;
+  /**
+   * Each rich output (display(), a matplotlib figure) as it arrives, in order: what
+   * `result.outputs` gets. Its stdoutOffset counts the stdout read by then. A throw is ignored.
+   */
+  onDisplay?: DisplayListener;
   /**
    * A host function the guest calls by name. Its answer (or rejection) goes back to the
    * guest. No backend calls it yet: the guest side of host calls is still to come.

@@ -15,6 +15,8 @@ export interface Limits {
   openFiles: number;
   /** stdout + stderr bytes; the run is killed when exceeded. */
   outputBytes: number;
+  /** Rich outputs' bytes (their MIME bundles as JSON) per run or cell; past it they are dropped, not killed. */
+  displayBytes: number;
   /** Size of the /workspace tmpfs (and of the /tmp tmpfs). */
   workspaceMiB: number;
 }
@@ -26,6 +28,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   processes: 32,
   openFiles: 64,
   outputBytes: 1024 * 1024,
+  displayBytes: 8 * 1024 * 1024,
   workspaceMiB: 64,
 });
 
@@ -40,6 +43,7 @@ export const limitsSchema = z
     processes: int(1, 4_096),
     openFiles: int(8, 65_536),
     outputBytes: int(0, 1024 * 1024 * 1024),
+    displayBytes: int(0, 1024 * 1024 * 1024),
     workspaceMiB: int(1, 65_536),
   })
   .strict();

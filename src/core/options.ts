@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { DisplayListener } from './outputs.js';
 import { CollectPatternError, compileCollect, type CollectMatcher } from './glob.js';
 import { PyboxError } from './errors.js';
 import { formatIssues, partialLimitsSchema, resolveLimits, type Limits } from './limits.js';
@@ -82,6 +83,8 @@ export interface RunOptions {
   onStderr?: (chunk: string) => void;
   /** Answers input() and sys.stdin (see RunHooks.onInput); `stdin` is then not read by the program. */
   onInput?: InputHandler;
+  /** Called with each rich output as it arrives (see RunHooks.onDisplay); `result.outputs` holds them all. */
+  onDisplay?: DisplayListener;
   argv?: string[];
   /** Written into /workspace before the run. */
   files?: Record<string, string | Uint8Array>;
@@ -105,6 +108,7 @@ export const stdinSchema = z.union([
   z.custom<AsyncIterable<Uint8Array | string>>(isAsyncIterable, 'must be a string, a Uint8Array, or a stream (an async iterable of Uint8Array, e.g. a Readable)'),
 ]);
 export const listenerSchema = z.custom<(chunk: string) => void>((v) => typeof v === 'function', 'must be a function (chunk: string) => void');
+export const displayListenerSchema = z.custom<DisplayListener>((v) => typeof v === 'function', 'must be a function (output: DisplayOutput) => void');
 export const inputHandlerSchema = z.custom<InputHandler>((v) => typeof v === 'function', 'must be a function (prompt: string) => string | Promise<string>');
 
 /** An absolute path without `..`: where pybox may make cgroups. */
@@ -148,6 +152,7 @@ const runOptionsSchema = z
     onStdout: listenerSchema.optional(),
     onStderr: listenerSchema.optional(),
     onInput: inputHandlerSchema.optional(),
+    onDisplay: displayListenerSchema.optional(),
     argv: z.array(noNul).max(1024).optional(),
     files: z.record(z.string(), bytesSchema).optional(),
     collect: z.array(noNul).max(256).optional(),
@@ -234,6 +239,7 @@ export function prepareRun(code: unknown, input: unknown, base: { limits: Limits
   if (options.onStdout) hooks.onStdout = options.onStdout;
   if (options.onStderr) hooks.onStderr = options.onStderr;
   if (options.onInput) hooks.onInput = options.onInput;
+  if (options.onDisplay) hooks.onDisplay = options.onDisplay;
   return { run: { code, limits, policy: options.policy ?? base.policy, stdin, argv: options.argv ?? [], files, collect }, hooks };
 }
 

@@ -1,3 +1,5 @@
+import type { DisplayOutput } from './outputs.js';
+
 /** How a run ended. Every status except `ok` and `error` is decided by the supervisor alone. */
 export type RunStatus =
   | 'ok'
@@ -37,10 +39,13 @@ export interface RunResult {
   signal: string | null;
   stdout: string;
   stderr: string;
-  truncated: { stdout: boolean; stderr: boolean };
+  /** display: some rich outputs were dropped (over displayBytes or MAX_OUTPUTS, or malformed). */
+  truncated: { stdout: boolean; stderr: boolean; display: boolean };
   durationMs: number;
   cpuMs: number;
   memoryPeakBytes: number | null;
   error: PythonError | null;
   files: Record<string, Uint8Array>;
+  /** Rich outputs (display(), matplotlib figures), in the order the program made them. */
+  outputs: DisplayOutput[];
 }

@@ -3,7 +3,8 @@ import { PyboxError } from './errors.js';
 import { formatIssues, partialLimitsSchema, resolveLimits, type Limits } from './limits.js';
 import type { PreparedCell, SessionOptions } from './backend.js';
 import type { InputHandler, RunHooks } from './hooks.js';
-import { bytesSchema, checkCode, inputHandlerSchema, listenerSchema, policySchema, prepareFiles, stdinSchema, toBuffer } from './options.js';
+import type { DisplayListener } from './outputs.js';
+import { bytesSchema, checkCode, displayListenerSchema, inputHandlerSchema, listenerSchema, policySchema, prepareFiles, stdinSchema, toBuffer } from './options.js';
 import type { GuestPolicy } from './prepared-run.js';
 
 /** What `sandbox.openSession` takes. */
@@ -24,10 +25,12 @@ export interface CellOptions {
   /** What input() and sys.stdin read when there is no onInput, line by line; then EOFError. */
   stdin?: string | Uint8Array | AsyncIterable<Uint8Array | string>;
   /** timeoutMs, cpuMs and outputBytes of this cell; the session's other limits cannot change. */
-  limits?: Partial<Pick<Limits, 'timeoutMs' | 'cpuMs' | 'outputBytes'>>;
+  limits?: Partial<Pick<Limits, 'timeoutMs' | 'cpuMs' | 'outputBytes' | 'displayBytes'>>;
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
   onInput?: InputHandler;
+  /** Each rich output of the cell as it arrives (see RunHooks.onDisplay). */
+  onDisplay?: DisplayListener;
 }
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60_000;
@@ -51,6 +54,7 @@ const cellOptionsSchema = z
     onStdout: listenerSchema.optional(),
     onStderr: listenerSchema.optional(),
     onInput: inputHandlerSchema.optional(),
+    onDisplay: displayListenerSchema.optional(),
   })
   .strict();
 
@@ -79,12 +83,13 @@ export function prepareCell(code: unknown, input: unknown, session: Limits): { c
   const parsed = cellOptionsSchema.safeParse(input ?? {});
   if (!parsed.success) throw invalid('cell options', parsed.error);
   const o = parsed.data;
-  const fixed = Object.keys(o.limits ?? {}).filter((k) => k !== 'timeoutMs' && k !== 'cpuMs' && k !== 'outputBytes');
+  const fixed = Object.keys(o.limits ?? {}).filter((k) => k !== 'timeoutMs' && k !== 'cpuMs' && k !== 'outputBytes' && k !== 'displayBytes');
   if (fixed.length > 0) throw new PyboxError('E_LIMIT_INVALID', `a cell cannot change the session's ${fixed.join(', ')}`);
   const stdin = o.stdin === undefined ? null : typeof o.stdin === 'string' || o.stdin instanceof Uint8Array ? toBuffer(o.stdin) : o.stdin;
   const hooks: RunHooks = {};
   if (o.onStdout) hooks.onStdout = o.onStdout;
   if (o.onStderr) hooks.onStderr = o.onStderr;
   if (o.onInput) hooks.onInput = o.onInput;
+  if (o.onDisplay) hooks.onDisplay = o.onDisplay;
   return { cell: { code, limits: resolveLimits(o.limits, session), stdin }, hooks };
 }

@@ -14,6 +14,7 @@ export const BOOTSTRAP_MODULES = [
   'seccomp',
   'rlimits',
   'runner',
+  'pybox_module',
   'warm',
   'fork_server',
   'session',

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import type { PythonError } from '../core/result.js';
 import { normaliseWorkspacePath } from '../core/workspace-path.js';
 import type { CollectMatcher } from '../core/glob.js';
+import { MAX_OUTPUTS } from '../core/outputs.js';
+import { DisplayCollector, displayHeaderSchema } from './display-frames.js';
 
 /** What the host sends on the guest's fd 3, once, before the program runs. */
 export interface GuestRequest {
@@ -25,13 +27,17 @@ export interface GuestRequest {
   hostInput?: boolean;
   /** Modules imported before the program (a no-op where a zygote or a pooled jail already did). */
   preload?: readonly string[];
+  /** Rich output's budget (the guest drops what does not fit; the host holds it to it too). */
+  maxDisplayBytes: number;
 }
 
 /**
  * What the guest sends on fd 4, every frame [u32 big-endian length][payload]:
  *  - control frames: a JSON object of at most MAX_CONTROL_FRAME_BYTES (ready, warm, error);
  *  - a file: the control frame {t:"file", path, size}, then exactly `size` raw bytes
- *    (no length prefix of their own, no base64).
+ *    (no length prefix of their own, no base64);
+ *  - rich output: the control frame {t:"display", size, at}, then `size` bytes of its
+ *    bundle (src/guest/display-frames.ts).
  * Anything else is ignored: the guest is not trusted.
  */
 export const MAX_CONTROL_FRAME_BYTES = 64 * 1024;
@@ -70,7 +76,7 @@ const fileHeader = z.object({
 const readyFrame = z.object({ t: z.literal('ready') });
 /** A zygote's child is set up and waits for its request (nothing of a program has run yet). */
 const warmFrame = z.object({ t: z.literal('warm') });
-const frameSchema = z.discriminatedUnion('t', [readyFrame, warmFrame, errorFrameSchema, inputFrameSchema, fileHeader]);
+const frameSchema = z.discriminatedUnion('t', [readyFrame, warmFrame, errorFrameSchema, inputFrameSchema, fileHeader, displayHeaderSchema]);
 
 /**
  * [u32 big-endian length][payload]: how every message between host and guest is framed
@@ -99,15 +105,17 @@ export interface FrameLimits {
   maxFiles: number;
   /** Raw file bytes the run may send (kept or skipped): the collect budget. */
   maxTotalFileBytes: number;
+  /** The run's rich outputs: a display body is sized only within its displayBytes (none without). */
+  display?: DisplayCollector;
   /** Called for each input request of a run with onInput; without it an input frame is out of line. */
   onInput?: (seq: number, prompt: string) => void;
 }
 
-/** A file's bytes as they arrive: kept (data) or skipped (null, not asked for). */
-interface IncomingFile {
-  path: string;
+/** Raw bytes after a header (a file's, a display bundle's) as they arrive: kept (data) or skipped (null). */
+interface RawBytes {
   data: Buffer | null;
   left: number;
+  end: () => void;
 }
 
 /**
@@ -121,17 +129,23 @@ export class FrameDecoder {
   private headFill = 0;
   private payload: Buffer | null = null;
   private payloadFill = 0;
-  private file: IncomingFile | null = null;
+  private raw: RawBytes | null = null;
   private stopped = false;
   private controlBytes = 0;
   private frames = 0;
+  /** Display headers: up to a run's worth of outputs they do not count among its other frames. */
+  private displayFrames = 0;
   private fileBytes = 0;
   private fileCount = 0;
   private matchMs = 0;
   private received = 0;
   readonly report: GuestReport = { ready: false, error: null, files: Object.create(null) as Record<string, Uint8Array> };
 
-  constructor(private readonly limits: FrameLimits) {}
+  private readonly display: DisplayCollector;
+
+  constructor(private readonly limits: FrameLimits) {
+    this.display = limits.display ?? new DisplayCollector(0);
+  }
 
   /**
    * Takes the next bytes of fd 4. After a stop it still drains (and drops) what comes, so
@@ -140,7 +154,7 @@ export class FrameDecoder {
    */
   push(chunk: Buffer): boolean {
     this.received += chunk.length;
-    if (this.received > this.limits.maxTotalFileBytes + MAX_CONTROL_BYTES_PER_RUN) {
+    if (this.received > this.limits.maxTotalFileBytes + this.display.room + MAX_CONTROL_BYTES_PER_RUN) {
       this.stop();
       return false;
     }
@@ -161,17 +175,20 @@ export class FrameDecoder {
   private stop(): void {
     this.stopped = true;
     this.payload = null;
-    this.file = null;
+    this.raw = null;
   }
 
   /** Consumes what it can of chunk from `at`; returns the new position. */
   private step(chunk: Buffer, at: number): number {
-    if (this.file) {
-      const file = this.file;
-      const n = Math.min(file.left, chunk.length - at);
-      file.data?.set(chunk.subarray(at, at + n), file.data.length - file.left);
-      file.left -= n;
-      if (file.left === 0) this.endFile(file);
+    if (this.raw) {
+      const raw = this.raw;
+      const n = Math.min(raw.left, chunk.length - at);
+      raw.data?.set(chunk.subarray(at, at + n), raw.data.length - raw.left);
+      raw.left -= n;
+      if (raw.left === 0) {
+        this.raw = null;
+        raw.end();
+      }
       return at + n;
     }
     if (this.payload) {
@@ -194,7 +211,7 @@ export class FrameDecoder {
       // Refused at the header: nothing is allocated for a length that does not fit.
       this.frames++;
       this.controlBytes += 4 + size;
-      if (size === 0 || size > MAX_CONTROL_FRAME_BYTES || this.controlBytes > MAX_CONTROL_BYTES_PER_RUN || this.frames > this.limits.maxFiles + 8 + (this.limits.onInput ? MAX_INPUT_REQUESTS : 0)) {
+      if (size === 0 || size > MAX_CONTROL_FRAME_BYTES || this.controlBytes > MAX_CONTROL_BYTES_PER_RUN || this.frames - Math.min(this.displayFrames, MAX_OUTPUTS + 1) > this.limits.maxFiles + 8 + (this.limits.onInput ? MAX_INPUT_REQUESTS : 0)) {
         this.stop();
       } else {
         this.payload = Buffer.allocUnsafe(size);
@@ -220,7 +237,23 @@ export class FrameDecoder {
     else if (f.t === 'input') {
       if (!this.limits.onInput) return this.stop();
       this.limits.onInput(f.seq, f.prompt);
-    } else this.startFile(f.path, f.size);
+    } else if (f.t === 'display') this.startDisplay(f);
+    else this.startFile(f.path, f.size);
+  }
+
+  /** A display body over the run's budget was not announced by the guest's own bookkeeping: the decoder stops. */
+  private startDisplay(header: z.infer<typeof displayHeaderSchema>): void {
+    if (header.value) return this.stop(); // a session's alone
+    this.displayFrames++;
+    const body = this.display.begin(header);
+    if (!body) return this.stop();
+    this.expectRaw(body.data, body.left, () => this.display.end(body));
+  }
+
+  /** `left` raw bytes come next, into `data` (or dropped); then `end`. */
+  private expectRaw(data: Buffer | null, left: number, end: () => void): void {
+    if (left === 0) end();
+    else this.raw = { data, left, end };
   }
 
   private startFile(rawPath: string, size: number): void {
@@ -232,9 +265,10 @@ export class FrameDecoder {
     const wanted = path !== null && !(path in this.report.files) && this.fileCount < this.limits.maxFiles && this.asked(path);
     if (this.stopped) return;
     if (wanted) this.fileCount++;
-    const file: IncomingFile = { path: path ?? '', data: wanted ? Buffer.allocUnsafe(size) : null, left: size };
-    if (size === 0) this.endFile(file);
-    else this.file = file;
+    const data = wanted ? Buffer.allocUnsafe(size) : null;
+    this.expectRaw(data, size, () => {
+      if (data && path !== null) this.report.files[path] = new Uint8Array(data.buffer, data.byteOffset, data.length);
+    });
   }
 
   /** Whether the run asked for this path, within the run's matching budget (spent: stop). */
@@ -244,10 +278,5 @@ export class FrameDecoder {
     this.matchMs += performance.now() - started;
     if (this.matchMs > MATCH_BUDGET_MS) this.stop();
     return yes;
-  }
-
-  private endFile(file: IncomingFile): void {
-    this.file = null;
-    if (file.data) this.report.files[file.path] = new Uint8Array(file.data.buffer, file.data.byteOffset, file.data.length);
   }
 }

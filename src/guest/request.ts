@@ -29,6 +29,7 @@ export function buildGuestRequest(run: PreparedRun, context: RequestContext): Gu
     policy: run.policy,
     seccomp: run.policy === 'strict' ? context.strictSeccomp : NO_FILTER,
     extraPaths: context.sitePaths,
+    maxDisplayBytes: run.limits.displayBytes,
   };
 }
 
@@ -53,6 +54,7 @@ export function encodeGuestRequest(r: GuestRequestBody, rlimits: readonly GuestR
       session: r.session === true,
       hostInput: r.hostInput === true,
       preload: [...(r.preload ?? [])],
+      maxDisplayBytes: r.maxDisplayBytes,
     }),
   );
 }

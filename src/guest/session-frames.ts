@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { marshal } from './marshal.js';
+import { displayHeaderSchema, type DisplayBody, type DisplayCollector } from './display-frames.js';
 import { errorFrameSchema, inputFrameSchema, lengthPrefixed, MAX_CONTROL_BYTES_PER_RUN, MAX_CONTROL_FRAME_BYTES } from './protocol.js';
 
 /**
  * The session protocol (see src/guest/python/session.py). The host sends marshal frames on
  * fd 3: a cell, or the answer to an input request. The guest sends JSON frames on fd 4:
- * ready, an input request, an error, a cell's end. Every frame the guest sends is checked
+ * ready, an input request, an error, rich output (a header, then its body's raw bytes),
+ * a cell's end. Every frame the guest sends is checked
  * here: its length before anything is allocated, its shape against the schema, and what
  * one cell may send in all. The first frame out of line ends the session.
  */
@@ -18,14 +20,15 @@ const sessionFrameSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('warm') }),
   errorFrameSchema,
   inputFrameSchema,
+  displayHeaderSchema,
   z.object({ t: z.literal('done'), n: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), value: z.string().max(MAX_VALUE_CHARS + 3).nullable() }),
 ]);
 
 export type SessionFrame = z.infer<typeof sessionFrameSchema>;
 
 /** A cell for the guest: [length][marshal]. */
-export function encodeCell(n: number, code: string, cpuSeconds: number): Buffer {
-  return lengthPrefixed(marshal({ t: 'cell', n, code, cpuSeconds }));
+export function encodeCell(n: number, code: string, cpuSeconds: number, displayBytes: number): Buffer {
+  return lengthPrefixed(marshal({ t: 'cell', n, code, cpuSeconds, displayBytes }));
 }
 
 /** The answer to input request `seq`: a line (with its newline), or null for the end of input. Runs with onInput use it too. */
@@ -42,10 +45,16 @@ export class SessionFrameReader {
   private headFill = 0;
   private payload: Buffer | null = null;
   private payloadFill = 0;
+  private body: DisplayBody | null = null;
+  private bodyOf: DisplayCollector | null = null;
   private cellBytes = 0;
   private broken = false;
 
-  constructor(private readonly onFrame: (frame: SessionFrame) => void) {}
+  /** `display`: where the running cell's rich output goes (between cells: one that is dropped). */
+  constructor(
+    private readonly onFrame: (frame: SessionFrame) => void,
+    private readonly display: () => DisplayCollector,
+  ) {}
 
   /** A new cell: its frames get a new budget. */
   nextCell(): void {
@@ -59,6 +68,15 @@ export class SessionFrameReader {
   push(chunk: Buffer): boolean {
     let at = 0;
     while (at < chunk.length && !this.broken) {
+      if (this.body) {
+        const body = this.body;
+        const n = Math.min(body.left, chunk.length - at);
+        body.data?.set(chunk.subarray(at, at + n), body.data.length - body.left);
+        body.left -= n;
+        at += n;
+        if (body.left === 0) this.endBody(body);
+        continue;
+      }
       if (this.payload) {
         const n = Math.min(this.payload.length - this.payloadFill, chunk.length - at);
         chunk.copy(this.payload, this.payloadFill, at, at + n);
@@ -101,6 +119,23 @@ export class SessionFrameReader {
       this.broken = true;
       return;
     }
-    this.onFrame(frame.data);
+    const f = frame.data;
+    if (f.t !== 'display') return this.onFrame(f);
+    // A body over the cell's budget is not what the guest's own bookkeeping sends: out of line.
+    const collector = this.display();
+    const body = collector.begin(f);
+    if (!body) {
+      this.broken = true;
+      return;
+    }
+    this.bodyOf = collector;
+    if (body.left === 0) this.endBody(body);
+    else this.body = body;
+  }
+
+  private endBody(body: DisplayBody): void {
+    this.body = null;
+    this.bodyOf?.end(body);
+    this.bodyOf = null;
   }
 }

@@ -4,6 +4,7 @@ export { PyboxError, isPyboxError, type PyboxErrorCode } from '../core/errors.js
 export { DEFAULT_LIMITS, resolveLimits, limitsSchema, type Limits } from '../core/limits.js';
 export { MAX_CODE_BYTES, preloadSchema, type RunOptions, type SandboxOptions, type SandboxMode, type PoolOptions } from '../core/options.js';
 export type { OutputListener } from '../core/output.js';
+export { MAX_OUTPUTS, type DisplayListener, type DisplayOutput } from '../core/outputs.js';
 export { RUN_STATUSES, type RunResult, type RunStatus, type PythonError } from '../core/result.js';
 export type {
   Backend,

@@ -27,12 +27,15 @@ export const runResponseSchema = z.object({
   signal: z.string().nullable(),
   stdout: z.string(),
   stderr: z.string(),
-  truncated: z.object({ stdout: z.boolean(), stderr: z.boolean() }),
+  truncated: z.object({ stdout: z.boolean(), stderr: z.boolean(), display: z.boolean() }),
   durationMs: z.number(),
   cpuMs: z.number(),
   memoryPeakBytes: z.number().nullable(),
   error: z.object({ type: z.string(), message: z.string(), traceback: z.string() }).nullable(),
   files: z.record(z.string(), z.base64()).describe('collected files: path -> base64 bytes'),
+  outputs: z
+    .array(z.object({ type: z.literal('display'), data: z.record(z.string(), z.string()), metadata: z.record(z.string(), z.unknown()).optional(), stdoutOffset: z.number().int() }))
+    .describe('rich outputs (display(), figures): MIME type -> text, or base64 for binary types'),
 });
 
 export const errorSchema = z.object({

@@ -60,6 +60,7 @@ export class NativeBackend implements Backend {
       stdin: hooks.onInput ? null : run.stdin, // input() asks the caller instead
       onOutput: textListener(hooks.onStdout, hooks.onStderr),
       onInput: hooks.onInput ?? null,
+      onDisplay: hooks.onDisplay ?? null,
       collect: run.collect,
       request: { ...buildGuestRequest(run, { strictSeccomp: this.env.strictSeccomp, sitePaths: this.env.facts.sitePaths }), hostInput: hooks.onInput !== undefined, preload: this.preload },
     };

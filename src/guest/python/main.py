@@ -30,12 +30,14 @@ def main(announce=False):
     sys.addaudithook(_name_main_code)
     if req["policy"] == "strict":
         install_policy()
+    count_stdout()
+    start_display(req.get("maxDisplayBytes", 0))
     if session:
         session_main(filename)  # never returns
     if host_input:
         install_host_input()
 
-    status = 0
+    status, out_of_memory = 0, False
     try:
         run_user_code(req["code"], filename)
     except SystemExit as exc:
@@ -45,8 +47,11 @@ def main(announce=False):
     except BaseException as exc:  # noqa: BLE001 - every escape of the user's code is reported
         status = 1
         if isinstance(exc, MemoryError):
+            out_of_memory = True
             release_user_memory(exc)
         report_exception(exc)
+    if not out_of_memory:
+        show_open_figures()
     flush_std()
     if req["collect"]:
         collect_files(req["collect"], req["maxFiles"], req["maxFileBytes"])

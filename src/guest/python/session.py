@@ -1,5 +1,5 @@
 # A session: one interpreter that runs cells, one at a time, for as long as the host
-# keeps it. Uses: prelude, framing, rlimits, runner.
+# keeps it. Uses: prelude, framing, rlimits, runner, pybox_module.
 #
 # After main()'s set-up (rlimits, files, policy) the control pipes stay open. The host
 # sends marshal frames on fd 3:
@@ -125,6 +125,7 @@ def run_cell(main_module, cell):
     code = cell["code"]
     register_source(code, filename)
     _set_cpu_rlimit(cell["cpuSeconds"])
+    start_display(cell.get("displayBytes", 0))
     value = None
     try:
         try:
@@ -137,6 +138,7 @@ def run_cell(main_module, cell):
                     sys.modules["builtins"]._ = result  # as the console keeps it
                     text = repr(result)
                     value = text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + "..."
+                    emit_value(result)
         finally:
             _signal.pthread_sigmask(_signal.SIG_BLOCK, _SIGINT_SET)
     except SystemExit:
@@ -192,6 +194,8 @@ def session_main(filename):
             break
         if exc is not None:
             report_exception(exc)  # the session's state stays: no release_user_memory
+        if not isinstance(exc, MemoryError):
+            show_open_figures()
         flush_std()
         _drop_pending_sigint()
         send_frame({"t": "done", "n": frame["n"], "value": value})

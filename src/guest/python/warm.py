@@ -91,6 +91,8 @@ def warm_preloaded():
     ax.set_title("pybox")
     canvas.draw()
     fig.clear()
+    # pyplot's figure and the PNG encoder too (rich output's capture path).
+    warm_figures()
 
 
 def reseed_preloaded():

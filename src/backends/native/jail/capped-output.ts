@@ -31,6 +31,13 @@ export class CappedOutput {
     }
   }
 
+  /** The stdout bytes kept so far (what `text().stdout` decodes). */
+  stdoutBytes(): Buffer {
+    const kept = this.kept.stdout;
+    if (kept.length > 1) this.kept.stdout = [Buffer.concat(kept)];
+    return this.kept.stdout[0] ?? Buffer.alloc(0);
+  }
+
   text(): { stdout: string; stderr: string } {
     return { stdout: Buffer.concat(this.kept.stdout).toString('utf8'), stderr: Buffer.concat(this.kept.stderr).toString('utf8') };
   }

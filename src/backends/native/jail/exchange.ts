@@ -1,4 +1,6 @@
 import type { Readable } from 'node:stream';
+import type { DisplayOutput } from '../../../core/outputs.js';
+import { DisplayCollector } from '../../../guest/display-frames.js';
 import { FrameDecoder, type GuestReport } from '../../../guest/protocol.js';
 import { encodeGuestRequest } from '../../../guest/request.js';
 import { encodeLine } from '../../../guest/session-frames.js';
@@ -27,6 +29,7 @@ export class GuestExchange {
   private readonly captured: CappedOutput;
   private readonly tap: OutputTap;
   private readonly frames: FrameDecoder;
+  private readonly display: DisplayCollector;
   private stopStdin: () => void = () => undefined;
 
   /** `overLimit` is called once output passes the run's outputBytes (the caller kills the jail). */
@@ -45,7 +48,9 @@ export class GuestExchange {
 
     // The budget the guest was sent is the one the host holds it to.
     const onInput = run.onInput ?? null;
+    this.display = new DisplayCollector(run.request.maxDisplayBytes, run.onDisplay ?? undefined, () => this.captured.stdoutBytes());
     this.frames = new FrameDecoder({
+      display: this.display,
       collect: run.collect,
       maxFiles: run.request.maxFiles,
       maxTotalFileBytes: run.request.maxFileBytes,
@@ -81,8 +86,13 @@ export class GuestExchange {
     return this.frames.report;
   }
 
-  get truncated(): Record<Stream, boolean> {
-    return this.captured.truncated;
+  get truncated(): Record<Stream | 'display', boolean> {
+    return { ...this.captured.truncated, display: this.display.truncated };
+  }
+
+  /** The rich outputs kept, placed in the stdout kept. */
+  outputs(): DisplayOutput[] {
+    return this.display.outputs(this.captured.stdoutBytes());
   }
 
   /** The output kept, as text; hands the listener what came after the guest's ready frame. */

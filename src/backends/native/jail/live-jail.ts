@@ -2,6 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { CollectMatcher } from '../../../core/glob.js';
 import type { InputHandler } from '../../../core/hooks.js';
 import type { Limits } from '../../../core/limits.js';
+import type { DisplayListener } from '../../../core/outputs.js';
 import type { OutputListener } from '../../../core/output.js';
 import type { RunStdin } from '../../../core/prepared-run.js';
 import type { GuestRequestBody } from '../../../guest/request.js';
@@ -38,6 +39,8 @@ export interface JailRun {
   collect: CollectMatcher;
   /** Answers the program's input() (the request then has hostInput), or null. */
   onInput?: InputHandler | null;
+  /** Each rich output as it arrives, or null. */
+  onDisplay?: DisplayListener | null;
 }
 
 /** How a run got its jail: started for it, taken warm from the pool, or forked by a zygote. */

@@ -138,6 +138,7 @@ export function superviseRun(jail: LiveJail, run: JailRun, options: SuperviseOpt
           memoryPeakBytes: stats?.memoryPeakBytes ?? null,
           error,
           files: verdict.status === 'ok' || verdict.status === 'error' ? report.files : {},
+          outputs: exchange.outputs(),
         };
       }
     });
@@ -151,12 +152,13 @@ export function internalError(message: string, durationMs: number): RunResult {
     signal: null,
     stdout: '',
     stderr: `pybox: ${message}\n`,
-    truncated: { stdout: false, stderr: false },
+    truncated: { stdout: false, stderr: false, display: false },
     durationMs,
     cpuMs: 0,
     memoryPeakBytes: null,
     error: null,
     files: {},
+    outputs: [],
   };
 }
 

@@ -5,6 +5,7 @@ import { PyboxError } from '../../../core/errors.js';
 import type { RunHooks } from '../../../core/hooks.js';
 import type { Limits } from '../../../core/limits.js';
 import { textListener } from '../../../core/output.js';
+import { DisplayCollector } from '../../../guest/display-frames.js';
 import type { PythonError, RunStatus } from '../../../core/result.js';
 import { encodeCell, encodeLine, SessionFrameReader, type SessionFrame } from '../../../guest/session-frames.js';
 import { processStartTime, withDescendants } from '../../../host/processes.js';
@@ -36,6 +37,7 @@ interface RunningCell {
   started: number;
   cpuAtStart: number;
   output: CappedOutput;
+  display: DisplayCollector;
   error: PythonError | null;
   /** Why the host interrupted it, if it did. */
   interruptedBy: 'interrupt' | 'timeout' | 'output_limit' | null;
@@ -77,6 +79,7 @@ export class JailSession implements BackendSession {
   private cellCount = 0;
   private guest: { pid: number; start: string | null } | null = null;
   private readonly reader: SessionFrameReader;
+  private idleDisplay: DisplayCollector | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private lifetimeTimer: NodeJS.Timeout | null = null;
   private cpuTimer: NodeJS.Timeout | null = null;
@@ -92,7 +95,11 @@ export class JailSession implements BackendSession {
   ) {
     this.turnCpuLimit = options.limits.cpuMs;
     this.ready = new Promise((resolve) => (this.readyResolve = resolve));
-    this.reader = new SessionFrameReader((frame) => this.onFrame(frame));
+    // Rich output between cells (a thread a cell left running) is nobody's: counted and dropped.
+    this.reader = new SessionFrameReader(
+      (frame) => this.onFrame(frame),
+      () => this.cell?.display ?? (this.idleDisplay ??= new DisplayCollector(options.limits.displayBytes)),
+    );
     const { io } = jail;
     io.ctrlOut?.on('data', (chunk: Buffer) => {
       if (!this.reader.push(chunk)) this.end('crashed', 'the guest broke the session protocol');
@@ -190,12 +197,15 @@ export class JailSession implements BackendSession {
     const n = ++this.cellCount;
     const tap = new OutputTap(textListener(hooks.onStdout, hooks.onStderr));
     tap.open();
+    this.idleDisplay = null;
+    const output: CappedOutput = new CappedOutput(prepared.limits.outputBytes, tap, () => this.interruptCell(cell, 'output_limit'));
     const cell: RunningCell = {
       n,
       limits: prepared.limits,
       started: performance.now(),
       cpuAtStart: this.cpuNow(),
-      output: new CappedOutput(prepared.limits.outputBytes, tap, () => this.interruptCell(cell, 'output_limit')),
+      output,
+      display: new DisplayCollector(prepared.limits.displayBytes, hooks.onDisplay, () => output.stdoutBytes()),
       error: null,
       interruptedBy: null,
       timers: [],
@@ -214,7 +224,7 @@ export class JailSession implements BackendSession {
     this.reader.nextCell();
     cell.timers.push(setTimeout(() => this.interruptCell(cell, 'timeout'), prepared.limits.timeoutMs));
     this.pollCpu(CPU_POLL_MS);
-    this.jail.io.ctrlIn?.write(encodeCell(n, prepared.code, rlimitCpuSeconds(prepared.limits.cpuMs, this.options.withCgroups)));
+    this.jail.io.ctrlIn?.write(encodeCell(n, prepared.code, rlimitCpuSeconds(prepared.limits.cpuMs, this.options.withCgroups), prepared.limits.displayBytes));
   }
 
   /** SIGINT to the guest (KeyboardInterrupt); a cell that does not stop within the grace ends the session. */
@@ -300,13 +310,14 @@ export class JailSession implements BackendSession {
       exitCode: exit ? exit.code : status === 'ok' ? 0 : status === 'error' ? 1 : null,
       signal: exit?.signal ?? null,
       ...cell.output.text(),
-      truncated: cell.output.truncated,
+      truncated: { ...cell.output.truncated, display: cell.display.truncated },
       durationMs: Math.round((performance.now() - cell.started) * 1000) / 1000,
       cpuMs: Math.round(cpuMs * 1000) / 1000,
       memoryPeakBytes: this.jail.cgroup?.stats().memoryPeakBytes ?? null,
       error,
       files: {},
-      value: value === null ? null : { text: value },
+      outputs: cell.display.outputs(cell.output.stdoutBytes()),
+      value: value === null ? null : cell.display.valueData ? { text: value, data: cell.display.valueData } : { text: value },
     });
   }
 
