@@ -1,37 +1,27 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { attackCommand } from '../attack/cli.js';
 import { doctorCommand } from './doctor.js';
 import { mcpCommand } from './mcp-command.js';
 import { processIO, writeAll, type CliIO } from './io.js';
+import { replCommand } from './repl-command.js';
 import { runCommand, type CliContext } from './run-command.js';
 import { serveCommand } from './serve-command.js';
 import { describeError, EXIT, oneLine } from './usage-error.js';
+import { pyboxVersion } from './version.js';
 
-/** The version in pybox's package.json, found by walking up from this file (src/ or dist/src/). */
-export function pyboxVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'pybox' && pkg.version) return pkg.version;
-    } catch {
-      /* keep looking */
-    }
-    dir = dirname(dir);
-  }
-  return 'unknown';
-}
+export { pyboxVersion };
 
 const PROGRAM_HELP = `
 Exit codes of "pybox run" (see "pybox run --help"): the program's own code; 2 usage error;
 3 the jail cannot be built here; 124 timeout/cpu_limit; 125 internal error; 137 memory_limit,
 output_limit or killed. "pybox doctor" exits 0 when pybox can run here, 1 otherwise.
 
+Exit codes of "pybox repl" (see "pybox repl --help"): 0 when left; n for exit(n); 2, 3, 124, 125
+and 137 as for run, when a limit ends the session.
+
 Examples:
   pybox run hello.py
+  pybox repl --memory 512
   pybox run --json --timeout 2000 job.py
   pybox serve --port 8000
   pybox mcp
@@ -52,7 +42,7 @@ export function buildProgram(ctx: CliContext): Command {
     })
     .addHelpText('after', PROGRAM_HELP);
 
-  for (const command of [runCommand(ctx), doctorCommand(ctx), serveCommand(ctx), mcpCommand(ctx), attackCommand()]) {
+  for (const command of [runCommand(ctx), replCommand(ctx), doctorCommand(ctx), serveCommand(ctx), mcpCommand(ctx), attackCommand()]) {
     command.copyInheritedSettings(program);
     program.addCommand(command);
   }

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { Sandbox, type SandboxOptions } from '../sandbox/index.js';
 import { addGuestOptions, addLimitOptions, pickGuestOptions, pickLimits, type LimitFlags } from './limit-flags.js';
-import { pyboxVersion } from './main.js';
+import { pyboxVersion } from './version.js';
 import type { CliContext } from './run-command.js';
 import { SERVE_DEFAULTS } from '../server/serve-defaults.js';
 import { countOption, untilSignal } from './service-flags.js';

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { SERVE_DEFAULTS as D } from '../server/serve-defaults.js';
 import { addGuestOptions, addLimitOptions, pickGuestOptions, pickLimits, type LimitFlags } from './limit-flags.js';
 import { countOption, untilSignal } from './service-flags.js';
-import { pyboxVersion } from './main.js';
+import { pyboxVersion } from './version.js';
 import type { CliContext } from './run-command.js';
 import { EXIT, UsageError } from './usage-error.js';
 

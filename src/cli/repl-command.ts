@@ -1,0 +1,113 @@
+import { Command } from 'commander';
+import { isPyboxError, Sandbox, type Session } from '../sandbox/index.js';
+import { readCode } from './inputs.js';
+import { writeAll, type CliIO } from './io.js';
+import { addGuestOptions, addLimitOptions, pickLimits, type LimitFlags } from './limit-flags.js';
+import { SETUP_CELL, type ReplEnd } from './repl-cells.js';
+import { consoleLoop } from './repl-console.js';
+import { ScriptLines, TerminalLines, type LineSource } from './repl-lines.js';
+import { ReplOutput } from './repl-output.js';
+import type { CliContext } from './run-command.js';
+import { EXIT, oneLine, UsageError } from './usage-error.js';
+import { pyboxVersion } from './version.js';
+
+export const REPL_HELP = `
+An interactive console like python3's, in one session: names, imports and /workspace
+persist from cell to cell. ">>> " and "... " prompts; a compound statement (if, def, class...)
+ends with an empty line, or with a line back at the left margin. The last expression's repr
+is printed. Ctrl-C interrupts the running cell (the session lives on) or clears the line;
+Ctrl-D or exit() leaves. --timeout and --cpu hold for each cell; --memory, --processes and
+--workspace for the whole session.
+
+With stdin not a terminal, the program piped in runs block by block as if typed (no banner
+or prompts; reprs printed; an exception is reported and the next block runs), and input()
+reads the lines that follow it.
+
+Exit codes:
+  0     Ctrl-D, end of the piped program, exit()
+  <n>   exit(n) / SystemExit(n) in a cell
+  2     usage error
+  3     the session could not open here (run \`pybox doctor\`)
+  124   a timeout or cpu_limit ended the session, or it idled out   (one "pybox: ..." line on stderr)
+  125   internal error
+  137   memory_limit, output_limit or killed ended the session
+
+Examples:
+  pybox repl
+  pybox repl --memory 512 --timeout 60000
+  printf 'x = 6\\nx * 7\\n' | pybox repl`;
+
+export function replCommand(ctx: CliContext): Command {
+  const command = new Command('repl').description('an interactive Python console in a jail (one session)').addHelpText('after', REPL_HELP);
+  return addGuestOptions(addLimitOptions(command)).action(async (flags: LimitFlags) => {
+    ctx.exitCode = await executeRepl(ctx.io, flags);
+  });
+}
+
+/** `pybox repl`: opens a session, runs the console on it, and returns the exit code. */
+export async function executeRepl(io: CliIO, flags: LimitFlags): Promise<number> {
+  if (flags.python !== undefined && !flags.python.startsWith('/')) {
+    throw new UsageError(`--python must be an absolute path, got ${JSON.stringify(flags.python)}`);
+  }
+  const interactive = (io.stdin as { isTTY?: boolean }).isTTY === true;
+  // A piped program is read whole first: a usage error (too long, not UTF-8) before anything runs.
+  const script = interactive ? null : await readCode('-', io.stdin);
+
+  // One session: a cold jail opens it sooner than a pool or fork-server would start.
+  const sandbox = await Sandbox.create({
+    mode: 'cold',
+    limits: pickLimits(flags),
+    ...(flags.python !== undefined ? { python: flags.python } : {}),
+    ...(flags.policy !== undefined ? { policy: flags.policy } : {}),
+  });
+  try {
+    const session = await openSession(sandbox);
+    if (typeof session === 'string') {
+      await writeAll(io.stderr, session + '\n');
+      return EXIT.unavailable;
+    }
+    const setup = await session.run(SETUP_CELL);
+    if (setup.status !== 'ok' || !session.alive) {
+      await writeAll(io.stderr, `pybox: internal_error: the session did not start (${setup.status}: ${oneLine(setup.stderr)})\n`);
+      return EXIT.internal;
+    }
+    const out = new ReplOutput(io);
+    let lines: LineSource;
+    if (script === null) {
+      out.stderr(banner(setup.stdout.trim(), session));
+      lines = new TerminalLines(io.stdin, io.stdout, out);
+    } else {
+      lines = new ScriptLines(script, out);
+    }
+    let end: ReplEnd;
+    try {
+      end = await consoleLoop({ session, lines, out }, { prompts: script === null });
+    } finally {
+      lines.close();
+    }
+    if (end.line !== null) out.stderr((out.tail === '' ? '' : '\n') + end.line + '\n');
+    await writeAll(io.stderr, '');
+    return end.exitCode;
+  } finally {
+    await sandbox.close();
+  }
+}
+
+/** The session, or the line saying why it could not open. */
+async function openSession(sandbox: Sandbox): Promise<Session | string> {
+  try {
+    return await sandbox.openSession();
+  } catch (error) {
+    if (!isPyboxError(error)) throw error;
+    return `pybox: the session could not open: ${oneLine(error.message)} (run \`pybox doctor\` to see what this host is missing)`;
+  }
+}
+
+function banner(pythonVersion: string, session: Session): string {
+  const l = session.limits;
+  return (
+    `Python ${pythonVersion} in a pybox ${pyboxVersion()} jail\n` +
+    `Limits: ${l.timeoutMs} ms and ${l.cpuMs} ms of CPU per cell, ${l.memoryMiB} MiB for the session.\n` +
+    'Ctrl-C interrupts a running cell; exit() or Ctrl-D leaves.\n'
+  );
+}
