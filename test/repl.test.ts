@@ -2,6 +2,8 @@
  * `pybox repl`, for real: in a terminal (tmux gives it a pty; keys are typed, the screen
  * is read back), and with a program piped in. Every step waits for what the screen shows.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pybox, ROOT } from './helpers/cli.js';
 import { Terminal } from './helpers/tmux.js';
@@ -162,5 +164,29 @@ describe('pybox repl with a program piped in', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^pybox: --memory expects a whole number of MiB/);
+  });
+});
+
+describe('pybox repl, the rest', () => {
+  it('is in --help, with its exit codes in its own help', async () => {
+    const help = await pybox(['--help']);
+    expect(help.stdout).toMatch(/^ {2}repl\b/m);
+    const own = await pybox(['repl', '--help']);
+    expect(own.code).toBe(0);
+    expect(own.stdout).toMatch(/--memory <MiB>/);
+    expect(own.stdout).toMatch(/^ {2}137 /m);
+  });
+
+  it("the CI script installs what the README's test command installs (tmux among them)", () => {
+    const packages = (text: string): string[] =>
+      [...text.replace(/\\\n/g, ' ').matchAll(/apt-get install ([^&\n>]*)/g)]
+        .flatMap((m) => m[1]!.split(/\s+/))
+        .filter((word) => word !== '' && !word.startsWith('-'))
+        .sort();
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const testCommand = readme.slice(readme.indexOf('Pass its tests'), readme.indexOf('npm test'));
+    const ci = packages(readFileSync(join(ROOT, '.ci/run'), 'utf8'));
+    expect(ci).toContain('tmux');
+    expect(ci).toEqual(packages(testCommand));
   });
 });
