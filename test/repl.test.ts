@@ -72,6 +72,16 @@ describe('pybox repl in a terminal', () => {
     await term.waitFor((s) => s.endsWith('who are you? Ada\n>>>'), 'the prompt after the answer');
     term.type('print("hello,", name)');
     await term.waitFor((s) => s.endsWith('\nhello, Ada\n>>>'), 'the answer used');
+
+    // Ctrl-C while input() waits: KeyboardInterrupt in the cell, and the session goes on.
+    term.type('again = input("again? ")');
+    await term.waitForEnd('again? ');
+    term.keys('C-c');
+    await term.waitFor((s) => s.endsWith('KeyboardInterrupt\n>>>'), 'input() interrupted');
+    expect(term.screen()).toMatch(/again = input\("again\? "\)\n\s*\^+\nKeyboardInterrupt\n>>>$/);
+    // A prompt continues the line the output left unfinished, as Python's does.
+    term.type('print("no newline", end="")');
+    await term.waitFor((s) => s.endsWith('\nno newline>>>'), 'the prompt after the unfinished line');
   });
 
   it('Ctrl-C interrupts a running cell and the next cell works; at a prompt it drops the line', async () => {

@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { Command } from 'commander';
 import { isPyboxError, Sandbox, type Session } from '../sandbox/index.js';
 import { readCode } from './inputs.js';
@@ -79,12 +80,22 @@ export async function executeRepl(io: CliIO, flags: LimitFlags): Promise<number>
     } else {
       lines = new ScriptLines(script, out);
     }
+    // A closed terminal (SIGHUP) or SIGTERM ends the console and closes the session before pybox exits.
+    let stoppedBy: NodeJS.Signals | null = null;
+    const stop = (signal: NodeJS.Signals): void => {
+      stoppedBy ??= signal;
+      lines.close();
+      void session.close();
+    };
+    process.on('SIGHUP', stop).on('SIGTERM', stop);
     let end: ReplEnd;
     try {
       end = await consoleLoop({ session, lines, out }, { prompts: script === null });
     } finally {
+      process.off('SIGHUP', stop).off('SIGTERM', stop);
       lines.close();
     }
+    if (stoppedBy !== null) return 128 + constants.signals[stoppedBy];
     if (end.line !== null) out.stderr((out.tail === '' ? '' : '\n') + end.line + '\n');
     await writeAll(io.stderr, '');
     return end.exitCode;
