@@ -1,6 +1,7 @@
 import { isPyboxError, type CellResult, type Session } from '../sandbox/index.js';
 import type { LineSource } from './repl-lines.js';
 import type { ReplOutput } from './repl-output.js';
+import { exitCodeFor } from './run-command.js';
 import { EXIT } from './usage-error.js';
 
 /**
@@ -68,30 +69,8 @@ export async function runCell({ session, lines, out }: CellContext, code: string
     if (note !== null) out.stderr(note + '\n');
     return null;
   }
-  return sessionEnd(result, note);
-}
-
-/** The console's end once the session has ended with `result`. */
-function sessionEnd(result: CellResult, note: string | null): ReplEnd {
-  switch (result.status) {
-    case 'ok':
-      return { exitCode: EXIT.ok, line: null }; // exit() / SystemExit(0)
-    case 'error': {
-      // SystemExit(n): Python has printed a message given instead of a number.
-      const code = result.exitCode;
-      return { exitCode: code !== null && Number.isInteger(code) && code > 0 && code < 256 ? code : 1, line: null };
-    }
-    case 'timeout':
-    case 'cpu_limit':
-      return { exitCode: EXIT.timeLimit, line: note };
-    case 'internal_error':
-      return { exitCode: EXIT.internal, line: note };
-    case 'memory_limit':
-    case 'output_limit':
-    case 'killed':
-    case 'interrupted':
-      return { exitCode: EXIT.killed, line: note };
-  }
+  // exit() / SystemExit(n) (Python has printed a message given instead of a number), or a limit.
+  return { exitCode: exitCodeFor(result), line: note };
 }
 
 /** pybox's one line about a cell it stopped, or null for ok / error (and a plain Ctrl-C, whose traceback says it). */
