@@ -58,7 +58,11 @@ export async function runCell({ session, lines, out }: CellContext, code: string
       },
     });
   } catch (error) {
-    if (isPyboxError(error) && error.code === 'E_SESSION_ENDED') return { exitCode: EXIT.timeLimit, line: 'pybox: the session has ended (idle too long, or past its lifetime)' };
+    if (isPyboxError(error) && error.code === 'E_SESSION_ENDED') {
+      // While the console waited at a prompt: the session idled out or reached its lifetime.
+      const why = session.endReason === 'lifetime' ? 'it reached its maximum lifetime' : session.endReason === 'idle' ? 'it was idle too long' : String(session.endReason);
+      return { exitCode: EXIT.timeLimit, line: `pybox: the session has ended: ${why}` };
+    }
     throw error;
   } finally {
     lines.onInterrupt = null;
@@ -93,6 +97,8 @@ function cellNote(result: CellResult, session: Session): string | null {
       return `pybox: memory_limit: the session exceeded its ${limits.memoryMiB} MiB memory limit${ended}`;
     case 'output_limit':
       return `pybox: output_limit: the cell's stdout and stderr exceeded ${limits.outputBytes} bytes and it was stopped${ended}`;
+    case 'process_limit':
+      return `pybox: process_limit: the cell started more than ${limits.processes} processes and threads${ended}`;
     case 'killed':
       return `pybox: killed: the session's interpreter was killed by ${result.signal ?? 'a signal'}${ended}`;
     case 'internal_error':

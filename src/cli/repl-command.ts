@@ -31,7 +31,7 @@ Exit codes:
   3     the session could not open here (run \`pybox doctor\`)
   124   a timeout or cpu_limit ended the session, or it idled out   (one "pybox: ..." line on stderr)
   125   internal error
-  137   memory_limit, output_limit or killed ended the session
+  137   memory_limit, output_limit, process_limit or killed ended the session
 
 Examples:
   pybox repl
