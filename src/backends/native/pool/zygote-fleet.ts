@@ -240,13 +240,13 @@ export class ZygoteFleet {
   }
 
   /**
-   * Refills in the background while `z` has a readied spare for its next run; at normal
-   * weight while it has none, when the next run would wait for them (background-group.ts).
+   * Unready spares in the background while `z` has a readied one for its next run; at
+   * normal weight while it has none, when the next run would wait for them
+   * (background-group.ts). A claimed one is promoted before the run waits for it.
    */
   private pace(z: Zygote): void {
     const list = this.sparesOf(z);
     const slack = list.some((c) => this.readied.has(c));
-    z.setSlack(slack);
     for (const c of list) if (!this.readied.has(c)) c.setBackground(slack);
   }
 
@@ -270,7 +270,7 @@ export class ZygoteFleet {
       const pending = this.zygotes.find((z) => !z.busy && this.inflightOf(z).size > 0);
       if (pending) {
         if (noFreeSpare()) this.grow();
-        await pending.hurry(Promise.race(this.inflightOf(pending)));
+        await Promise.race(this.inflightOf(pending));
         chosen = pick();
       }
     }
@@ -280,7 +280,7 @@ export class ZygoteFleet {
       const idle = this.zygotes.find((z) => !z.busy && z.isAlive);
       if (idle) {
         idle.busy = true;
-        const child = await idle.hurry(this.launchFork(idle, size, false));
+        const child = await this.launchFork(idle, size, false);
         if (child) chosen = { z: idle, child };
         else idle.busy = false;
       }
@@ -301,7 +301,7 @@ export class ZygoteFleet {
       // Claimed before it was readied: its pid 1 may still be moving itself into its cgroup
       // (its program reads a request only once warm anyway), and must be in before a run.
       if (!ready) child.promote(); // normal weight before it is warm: the run waits for it
-      if (!ready && !((await z.hurry(warmOrGone(child))) && child.inCgroup())) throw new Error('not in its cgroup');
+      if (!ready && !((await warmOrGone(child)) && child.inCgroup())) throw new Error('not in its cgroup');
       const early = ready && sameLimits(ready.limits, wanted) ? await ready.baseline : null;
       if (child.cgroup) baseline = early ?? (await child.cgroup.retune(wanted));
     } catch {

@@ -14,7 +14,6 @@ import { CgroupSlots, type CgroupSlot } from './cgroup-slots.js';
 import { marshal } from '../../../guest/marshal.js';
 import { BOOTSTRAP_STUB, precompiledBootstrap } from '../../../guest/precompile.js';
 import { zygoteSeccompFilter } from './zygote-seccomp.js';
-import { BackgroundGroup } from './background-group.js';
 import { EventLines, forkCommand, type ZygoteEvent } from './line-protocol.js';
 import { closeSafe, setUpChild, ZYGOTE_CHILD_OWN_PIDS, type ChildSetUp, type ZygoteChild, type ZygoteChildLimits } from './child.js';
 
@@ -58,8 +57,6 @@ export class Zygote {
   private stopped = false;
   readonly ended: Promise<void>;
   private resolveEnded!: () => void;
-  /** Its scheduling group, where the host can put it in the background (background-group.ts). */
-  private group: BackgroundGroup | null = null;
   /** Set while one of its children runs a program: one run at a time per zygote (see pool.ts). */
   busy = false;
   lastUsed = Date.now();
@@ -230,7 +227,6 @@ export class Zygote {
                 /* not permitted: everything runs at one priority */
               }
             }
-            this.group = BackgroundGroup.of(this.hostPid); // the nice above ranks within its group only
             resolve();
           } else this.onEvent(event);
         }
@@ -344,16 +340,6 @@ export class Zygote {
       },
       c,
     );
-  }
-
-  /** Background while it has a readied spare for its next run (`slack`), else normal weight. */
-  setSlack(slack: boolean): void {
-    this.group?.setSlack(slack);
-  }
-
-  /** `wait` (for one of its children) with the zygote at normal weight: a run is waiting on it. */
-  hurry<T>(wait: Promise<T>): Promise<T> {
-    return this.group ? this.group.hurry(wait) : wait;
   }
 
   /** Kills the zygote and, with its namespace, every child it made. */
