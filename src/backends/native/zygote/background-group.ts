@@ -14,7 +14,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 /** A group's nice while it works in the background (weight 15 against 1024). */
 const BACKGROUND_GROUP_NICE = 19;
 
-/** Whether the host may lower and raise a group's nice (raising back needs CAP_SYS_NICE). */
+/** Whether the host may write a pid 1's group: R is non-dumpable, its /proc files are root's. */
 const canRaise = (): boolean => process.getuid?.() === 0;
 
 /** Whether this process has an autogroup (autogroup scheduling is on). */
