@@ -244,6 +244,10 @@ class _Zygote:
             _b_os.close(rp)
             try:
                 self.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS)
+                # A session of its own, and so a scheduling autogroup of its own, before the
+                # zygote reports the fork: the host sets the group's weight (background
+                # until the run is claimed, and again once it has answered).
+                _b_os.setsid()
             except BaseException as exc:
                 try:
                     _b_os.write(wp, b"!" + str(exc).encode()[:200])
@@ -269,7 +273,6 @@ class _Zygote:
             for i, fd in enumerate(joins):
                 _b_os.dup2(fd, RUN_PIPES + i)
             _b_os.closerange(RUN_PIPES + len(joins), 1 << 20)  # nothing of the zygote or of other children
-            _b_os.setsid()
             self.setup_run(workspace_bytes, tmp_bytes)
             self.prctl(PR_SET_DUMPABLE, 0)
             if slot >= 0:

@@ -206,7 +206,8 @@ export class ZygoteFleet {
       if (!spare) return child;
       const list = this.sparesOf(z);
       list.push(child);
-      void child.warm.then(() => this.readySpare(child, list));
+      this.pace(z);
+      void child.warm.then(() => this.readySpare(z, child, list));
       void child.ended.then(() => {
         const i = list.indexOf(child);
         if (i >= 0) {
@@ -226,7 +227,7 @@ export class ZygoteFleet {
    * request. A spare is idle once warm (G waits for its request, R for G), so its counters
    * stay where they are restarted here until its run.
    */
-  private readySpare(child: ZygoteChild, list: ZygoteChild[]): void {
+  private readySpare(z: Zygote, child: ZygoteChild, list: ZygoteChild[]): void {
     if (this.isClosed() || child.hasEnded || !child.cgroup || !list.includes(child)) return;
     if (!child.inCgroup()) {
       list.splice(list.indexOf(child), 1);
@@ -235,6 +236,18 @@ export class ZygoteFleet {
     const limits = jailCgroupLimits(this.limits, child.ownPids);
     this.readied.set(child, { limits, baseline: child.cgroup.retune(limits).catch(() => null) });
     child.promote();
+    this.pace(z);
+  }
+
+  /**
+   * Unready spares in the background while `z` has a readied one for its next run; at
+   * normal weight while it has none, when the next run would wait for them
+   * (background-group.ts). A claimed one is promoted before the run waits for it.
+   */
+  private pace(z: Zygote): void {
+    const list = this.sparesOf(z);
+    const slack = list.some((c) => this.readied.has(c));
+    for (const c of list) if (!this.readied.has(c)) c.setBackground(slack);
   }
 
   async claim(limits: Limits): Promise<Claimed | null> {
@@ -278,6 +291,7 @@ export class ZygoteFleet {
     }
     const { z, child } = chosen;
     z.busy = true;
+    this.pace(z);
     this.owner.set(child, z);
     this.ledger.claimed.add(child);
     let baseline: CgroupBaseline | null = null;
@@ -286,6 +300,7 @@ export class ZygoteFleet {
     try {
       // Claimed before it was readied: its pid 1 may still be moving itself into its cgroup
       // (its program reads a request only once warm anyway), and must be in before a run.
+      if (!ready) child.promote(); // normal weight before it is warm: the run waits for it
       if (!ready && !((await warmOrGone(child)) && child.inCgroup())) throw new Error('not in its cgroup');
       const early = ready && sameLimits(ready.limits, wanted) ? await ready.baseline : null;
       if (child.cgroup) baseline = early ?? (await child.cgroup.retune(wanted));
@@ -296,7 +311,6 @@ export class ZygoteFleet {
       void this.topUp(z);
       return null;
     }
-    if (!ready) child.promote();
     z.lastUsed = Date.now();
     // Replace the child just taken after the run (forking now would compete with it for
     // the CPU), unless the zygote has none left.

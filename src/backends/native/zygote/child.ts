@@ -7,6 +7,7 @@ import type { CgroupLimits, JailCgroup } from '../cgroup/cgroups.js';
 import { O_CLOEXEC } from '../jail/inherited-fds.js';
 import type { JailExit, LiveJail } from '../jail/live-jail.js';
 import type { CgroupSlot } from './cgroup-slots.js';
+import { setGroupBackground } from './background-group.js';
 import { closeCommand } from './line-protocol.js';
 
 // A zygote's child, once forked: finding it on the host, opening its pipes, putting it in
@@ -31,6 +32,11 @@ export interface ZygoteChild extends LiveJail {
   readonly hostPid: number;
   /** Back to normal priority (the zygote makes children at a lower one): once warm, or at the claim. */
   promote(): void;
+  /**
+   * Its scheduling group in the background (its set-up and warm-up while its zygote has a
+   * readied spare, its pid 1's exit once its run has answered) or not (background-group.ts).
+   */
+  setBackground(background: boolean): void;
   /**
    * Resolves once the child is set up and waits for its request (its warm frame), before
    * any program ran in it; never, if it is claimed or ends first and its frame comes late.
@@ -135,7 +141,13 @@ export async function setUpChild(parent: ChildParent, c: ChildSetUp): Promise<Zy
   const warm = new Promise<void>((resolve) => io.ctrlOut.once('data', (chunk: Buffer) => chunk.equals(WARM_FRAME) && resolve()));
   const cg = cgroup;
   let released = false;
-    return {
+  let inBackground = false;
+  const setBackground = (background: boolean) => {
+    if (background === inBackground || isEnded()) return;
+    inBackground = background;
+    setGroupBackground(hostPid, background);
+  };
+  return {
     path: 'zygote',
     ownPids: ZYGOTE_CHILD_OWN_PIDS,
     hostPid,
@@ -156,6 +168,7 @@ export async function setUpChild(parent: ChildParent, c: ChildSetUp): Promise<Zy
     sampleCpuMs: () => null,
     guestPid: () => (isEnded() ? null : (childPids(hostPid)[0] ?? null)),
     promote() {
+      setBackground(false);
       for (const pid of [hostPid, ...childPids(hostPid)]) {
         try {
           setPriority(pid, 0);
@@ -164,6 +177,7 @@ export async function setUpChild(parent: ChildParent, c: ChildSetUp): Promise<Zy
         }
       }
     },
+    setBackground,
     get rootPid() {
       return isEnded() ? null : hostPid;
     },
