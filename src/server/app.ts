@@ -10,10 +10,13 @@ import { openApiDocument } from './openapi.js';
 import { parseRunRequest, runResultJson, type RunPolicy } from './run-route.js';
 import type { RunService } from './run-service.js';
 import type { HealthProbe } from './health.js';
+import { registerSessionRoutes } from './session-routes.js';
+import type { SessionService } from './session-service.js';
 import { hostHeaderName, isLoopback } from './loopback.js';
 
 export interface AppDeps {
   service: RunService;
+  sessions: SessionService;
   keys: ApiKeys | null;
   policy: RunPolicy;
   metrics: ServerMetrics;
@@ -79,6 +82,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     deps.metrics.requestDuration.observe({ route: '/v1/run' }, (performance.now() - started) / 1000);
     return reply.code(200).send(runResultJson(result));
   });
+
+  registerSessionRoutes(app, { sessions: deps.sessions, policy: deps.policy, metrics: deps.metrics });
 
   app.get('/healthz', async (_request, reply) => {
     const h = await deps.health.check();
