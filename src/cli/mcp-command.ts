@@ -44,7 +44,7 @@ export function mcpCommand(ctx: CliContext): Command {
     const sandbox = await Sandbox.create(options);
     const queue = new RunQueue(flags.maxConcurrent, SERVE_DEFAULTS.maxQueue);
     const quotas = new Quotas({ concurrentRuns: Number.MAX_SAFE_INTEGER, runsPerMinute: Number.MAX_SAFE_INTEGER, sessions: sandbox.maxSessions });
-    const metrics = new ServerMetrics({ queueDepth: () => queue.depth, running: () => queue.active, warmJails: () => sandbox.mode.warmJails, liveSessions: () => sandbox.sessionCount, mcpSessions: () => 1 });
+    const metrics = new ServerMetrics({ queueDepth: () => queue.depth, running: () => queue.active, warmJails: () => sandbox.mode.warmJails, liveSessions: () => sandbox.sessionCount, mcpSessions: () => 1, cellsInFlight: (): number => sessions.cellsInFlight });
     const service = new RunService(sandbox, queue, quotas, metrics);
     const sessions = new SessionService(service, sandbox.maxSessions);
     try {

@@ -48,6 +48,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     loggerInstance: deps.logger,
     bodyLimit: deps.maxBodyBytes,
     return503OnClosing: false, // the onRequest hook answers 503 in our own error shape
+    // The router's own refusals (a path parameter over its length cap) in the API's shape too.
+    frameworkErrors: (error, _request, reply) => void sendError(reply, fastifyError(error)),
   });
 
   app.addHook('onRequest', async (request, reply) => {

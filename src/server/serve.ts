@@ -87,6 +87,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     warmJails: () => sandbox.mode.warmJails,
     liveSessions: () => sandbox.sessionCount,
     mcpSessions: () => mcp?.size ?? 0,
+    cellsInFlight: (): number => sessions.cellsInFlight,
   });
   const service = new RunService(sandbox, queue, quotas, metrics);
   const sessions = new SessionService(service, options.maxSessions);

@@ -42,6 +42,11 @@ export class SessionService {
     readonly maxSessions: number,
   ) {}
 
+  /** Cells running or waiting their turn in a session. */
+  get cellsInFlight(): number {
+    return this.inFlight.size;
+  }
+
   /** Sessions open now. */
   get size(): number {
     return this.openCount;
