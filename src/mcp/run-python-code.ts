@@ -100,6 +100,9 @@ export async function runInSession(tools: McpSessionTools, id: string, call: Omi
       call.onOutput('stderr', chunk);
     },
   });
+  // A session writes a cell's traceback to stderr too: it is the answer's error, not its output.
+  const traceback = result.error?.traceback;
+  if (traceback && printed.endsWith(traceback)) printed = printed.slice(0, -traceback.length);
   const output = outputLines(printed);
   const outcome: CallOutcome =
     result.status === 'ok' ? { status: 'success', output, returnValue: result.value?.text ?? null, error: null } : { status: 'run-error', output, returnValue: null, error: failureText(result) };
