@@ -41,7 +41,7 @@ async function timed(fn: () => Promise<boolean>, n: number, warmup: number): Pro
 }
 
 /** Runs per second with `callers` loops for `ms` (after a short warm-up at that concurrency). */
-async function rate(fn: () => Promise<boolean>, callers: number, ms: number): Promise<number> {
+export async function rate(fn: () => Promise<boolean>, callers: number, ms: number): Promise<number> {
   const loop = async (until: number, count: { n: number }) => {
     while (performance.now() < until) if (await fn()) count.n++;
   };
@@ -62,7 +62,7 @@ export interface ServeBench {
 }
 
 /** Runs per second of POST /v1/run with `callers` connections, the load client in a worker thread. */
-function httpRate(url: string, callers: number, ms: number): Promise<number> {
+export function httpRate(url: string, callers: number, ms: number): Promise<number> {
   const worker = new Worker(new URL('./http-load-worker.js', import.meta.url), {
     workerData: { url: `${url}/v1/run`, body: JSON.stringify({ code: HELLO }), callers, warmMs: Math.min(1000, ms / 3), ms },
   });
