@@ -22,7 +22,6 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
 import { MAX_CODE_BYTES } from '../sandbox/index.js';
-import { displayJson, displaysOf } from '../mcp/displays.js';
 import { ANONYMOUS, type ApiKeys, type Principal } from './api-keys.js';
 import { toHttpError } from './http-error.js';
 import { hostHeaderName, isLoopback } from './loopback.js';
@@ -191,6 +190,7 @@ class SocketSession {
       .run(this.principal, this.live, code, {
         onStdout: (data) => this.send({ type: 'stdout', id, data }),
         onStderr: (data) => this.send({ type: 'stderr', id, data }),
+        onDisplay: (output) => this.send({ type: 'display', id, data: output.data }),
         onInput: (prompt) => {
           this.send({ type: 'input_request', id, prompt });
           const line = this.lines.shift();
@@ -200,7 +200,6 @@ class SocketSession {
       })
       .then(
         (result) => {
-          for (const d of displaysOf(result)) this.send({ type: 'display', id, data: displayJson(d) });
           this.send({ type: 'result', id, result: runResultJson(result) });
         },
         (error: unknown) => {
