@@ -44,7 +44,7 @@ describe('pybox mcp over stdio', () => {
 
   it('offers run_python_code with mcp-run-python\'s input schema, and the file tools', async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['delete_file', 'retrieve_file', 'run_python_code', 'upload_file']);
+    expect(tools.map((t) => t.name).sort()).toEqual(['close_session', 'delete_file', 'open_session', 'retrieve_file', 'run_in_session', 'run_python_code', 'upload_file']);
     const run = tools.find((t) => t.name === 'run_python_code');
     expect(run?.inputSchema).toMatchObject({
       type: 'object',
@@ -112,6 +112,41 @@ describe('pybox mcp over stdio', () => {
     await expect(client.readResource({ uri: 'file:///../etc/passwd' })).rejects.toThrow();
   });
 
+  it('hidden files (dot names, at any depth) persist in the workspace like any other', async () => {
+    await runCode(client, 'import os\nos.makedirs(".cfg/deep/.inner", exist_ok=True)\nos.makedirs("d", exist_ok=True)\nfor p in [".env", ".cfg/a.txt", ".cfg/deep/.inner/b", "d/.x"]: open(p, "w").write(p)');
+    expect(await runCode(client, '[open(p).read() for p in [".env", ".cfg/a.txt", ".cfg/deep/.inner/b", "d/.x"]]')).toBe(
+      '<status>success</status>\n<return_value>\n[\n  ".env",\n  ".cfg/a.txt",\n  ".cfg/deep/.inner/b",\n  "d/.x"\n]\n</return_value>',
+    );
+    const { resources } = await client.listResources();
+    expect(resources.map((r) => r.uri)).toEqual(expect.arrayContaining(['file:///.env', 'file:///.cfg/a.txt', 'file:///.cfg/deep/.inner/b', 'file:///d/.x']));
+  });
+
+  it('session tools: open_session, run_in_session (state persists, same answer form, output as logs), close_session', async () => {
+    await call(client, 'upload_file', { type: 'text', filename: 'session-in.txt', text: 'hello' });
+    const opened = await call(client, 'open_session', {});
+    const [idItem] = opened.content;
+    if (idItem?.type !== 'text') throw new Error(JSON.stringify(opened));
+    const session_id = idItem.text;
+    const inSession = async (code: string): Promise<string> => {
+      const r = await call(client, 'run_in_session', { session_id, code });
+      const [item] = r.content;
+      if (item?.type !== 'text' || r.content.length !== 1) throw new Error(JSON.stringify(r));
+      return item.text;
+    };
+    logs.length = 0;
+    expect(await inSession('import math\nx = 6\nprint("set", flush=True)')).toBe('<status>success</status>\n<output>\nset\n</output>');
+    expect(logs).toEqual([{ level: 'info', data: 'set\n' }]);
+    expect(await inSession('math.factorial(x)')).toBe('<status>success</status>\n<return_value>\n720\n</return_value>');
+    expect(await inSession('"text"')).toBe("<status>success</status>\n<return_value>\n'text'\n</return_value>");
+    expect(await inSession('open("session-in.txt").read()')).toContain("'hello'"); // it opened with the workspace's files
+    expect(await inSession('x / 0')).toMatch(/^<status>run-error<\/status>\n<error>\n[\s\S]*ZeroDivisionError: division by zero\n\n<\/error>$/);
+    expect(await inSession('x')).toContain('\n6\n'); // an error does not end the session
+    expect(await inSession('while True: pass')).toBe('<status>run-error</status>\n<error>\npybox: cpu_limit: the program used up its CPU time\n</error>');
+    expect((await call(client, 'close_session', { session_id })).isError).toBeFalsy();
+    expect((await call(client, 'run_in_session', { session_id, code: '1' })).content).toEqual([{ type: 'text', text: expect.stringMatching(/^pybox: E_(SESSION_ENDED|NOT_FOUND): /) }]);
+    expect((await call(client, 'run_in_session', { session_id: 'no-such-session', code: '1' })).content).toEqual([{ type: 'text', text: expect.stringMatching(/^pybox: E_NOT_FOUND: /) }]);
+  });
+
   it('takes 16 calls at once, each with its own answer', async () => {
     const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => runCode(client, `import time\ntime.sleep(0.2)\n${i} * 2`)));
     expect(answers).toEqual(Array.from({ length: 16 }, (_, i) => `<status>success</status>\n<return_value>\n${i * 2}\n</return_value>`));
@@ -130,7 +165,7 @@ describe('MCP over streamable HTTP at /mcp', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pybox-mcp-keys-'));
     writeFileSync(join(dir, 'keys'), `${KEY_A}\n${KEY_B}\n`);
-    server = await startTestServer({ apiKeysFile: join(dir, 'keys'), returnMode: 'json', quotas: { concurrentRuns: 16, runsPerMinute: 1000, sessions: 1 } });
+    server = await startTestServer({ apiKeysFile: join(dir, 'keys'), returnMode: 'json', quotas: { concurrentRuns: 16, runsPerMinute: 1000, sessions: 2 } });
   });
   afterAll(async () => {
     await server.drain();
@@ -157,8 +192,18 @@ describe('MCP over streamable HTTP at /mcp', () => {
       // Without a key: 401.
       const anonymous = await fetch(`${server.url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       expect(anonymous.status).toBe(401);
-      // A's session quota is 1: a second session of A is refused with 429.
+      // A session of A's connection: another key cannot reach it.
+      const opened = await call(a.client, 'open_session', {});
+      const session_id = (opened.content[0] as { text: string }).text;
+      expect(JSON.parse(((await call(a.client, 'run_in_session', { session_id, code: 'y = [1]\ny * 2' })).content[0] as { text: string }).text)).toEqual({ status: 'success', output: [], return_value: [1, 1] });
+      const b = await connect(KEY_B);
+      expect((await call(b.client, 'run_in_session', { session_id, code: 'y' })).content).toEqual([{ type: 'text', text: expect.stringMatching(/^pybox: E_NOT_FOUND: /) }]);
+      await b.transport.terminateSession();
+      await b.client.close();
+      // A's session quota is 2 (its MCP connection and its open session): one more is refused with 429.
       await expect(connect(KEY_A)).rejects.toThrow(/429|E_QUOTA/);
+      expect((await call(a.client, 'open_session', {})).content).toEqual([{ type: 'text', text: expect.stringMatching(/^pybox: E_QUOTA: /) }]);
+      expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/^pybox_live_sessions 1$/m);
     } finally {
       await a.transport.terminateSession();
       await a.client.close();
@@ -168,6 +213,7 @@ describe('MCP over streamable HTTP at /mcp', () => {
     expect(JSON.parse(await runCode(again.client, '"back"'))).toMatchObject({ return_value: 'back' });
     await again.transport.terminateSession();
     await again.client.close();
-    expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/^pybox_live_sessions 0$/m);
+    // The session A's first connection left open ended with it.
+    await expect.poll(async () => (await (await fetch(`${server.url}/metrics`)).text()).match(/^pybox_(live|mcp)_sessions \d+$/gm)).toEqual(['pybox_live_sessions 0', 'pybox_mcp_sessions 0']);
   });
 });

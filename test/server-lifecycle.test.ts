@@ -71,17 +71,23 @@ describe('pybox serve as a process', () => {
     expect(bad.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 
-  it.runIf(isRoot)('SIGTERM drains: the run in flight finishes, new requests are refused, exit 0, nothing left (needs root for cgroups)', async () => {
+  it.runIf(isRoot)('SIGTERM drains: the run and the session cell in flight finish, new requests are refused, sessions end, exit 0, nothing left (needs root for cgroups)', async () => {
     const server = await spawnServer();
     const pid = server.child.pid as number;
+    const idle = await post(`${server.url}/v1/sessions`, {});
+    const busy = await post(`${server.url}/v1/sessions`, {});
+    expect([idle.status, busy.status]).toEqual([201, 201]);
+    const cell = post(`${server.url}/v1/sessions/${(busy.body as { id: string }).id}/run`, { code: 'import time; time.sleep(1); "cell done"' });
     const running = post(`${server.url}/v1/run`, { code: 'import time; time.sleep(1); print("finished")' });
     await expect.poll(() => inFlight(server)).toBe(1);
+    await expect.poll(async () => /^pybox_cells_in_flight 1$/m.test(await (await fetch(`${server.url}/metrics`)).text())).toBe(true);
     server.child.kill('SIGTERM');
     const late = await post(`${server.url}/v1/run`, { code: 'print(1)' }).catch(() => null);
     if (late) expect([late.status, late.body]).toEqual([503, { error: { code: 'E_SHUTTING_DOWN', message: expect.any(String) } }]);
     const done = await running;
     expect(done.status).toBe(200);
     expect(done.body).toMatchObject({ status: 'ok', stdout: 'finished\n' });
+    expect((await cell).body).toMatchObject({ status: 'ok', value: { text: "'cell done'" } });
     const exit = await server.exited;
     expect([exit.code, exit.signal, exit.stderr]).toEqual([0, null, '']);
     expect(remainsOf(pid)).toEqual([]);

@@ -4,14 +4,17 @@
  * One McpServer per connection: each has its own workspace and log level.
  */
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { SetLevelRequestSchema, type CallToolResult, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { SetLevelRequestSchema, type CallToolResult, type LoggingLevel, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { isPyboxError } from '../sandbox/index.js';
-import { runPythonCode, type McpRunner, type ReturnMode } from './run-python-code.js';
+import { runInSession, runPythonCode, type McpRunner, type McpSessionTools, type ReturnMode, type ToolAnswer } from './run-python-code.js';
 import { Workspace, WorkspaceError } from './workspace.js';
 
 export interface PyboxMcpOptions {
   run: McpRunner;
+  /** The session tools (open_session, run_in_session, close_session); without it they are not offered. */
+  sessions?: McpSessionTools;
   returnMode: ReturnMode;
   /** The workspace's size: the runs' workspace limit. */
   workspaceBytes: number;
@@ -45,12 +48,23 @@ const textOrBlob = (data: Uint8Array): { text: string } | { blob: string } => {
   }
 };
 
-export function createPyboxMcpServer(options: PyboxMcpOptions): { server: McpServer; workspace: Workspace } {
+const answer = (a: ToolAnswer): CallToolResult => ({ content: [{ type: 'text', text: a.text }, ...a.images] });
+
+export interface PyboxMcp {
+  server: McpServer;
+  workspace: Workspace;
+  /** Ends the sessions this connection opened and did not close (call when it goes). */
+  closeSessions(): Promise<void>;
+}
+
+export function createPyboxMcpServer(options: PyboxMcpOptions): PyboxMcp {
   const workspace = new Workspace(options.workspaceBytes);
   const server = new McpServer(
     { name: 'pybox', version: options.version },
     {
-      instructions: 'Call "run_python_code" with Python code to run it in a fresh jail; files persist between calls (upload_file, retrieve_file, delete_file).',
+      instructions:
+        'Call "run_python_code" with Python code to run it in a fresh jail; files persist between calls (upload_file, retrieve_file, delete_file).' +
+        (options.sessions ? ' For state that persists (variables, imports), open_session, then run_in_session, then close_session.' : ''),
       capabilities: { logging: {}, resources: { listChanged: true } },
     },
   );
@@ -62,6 +76,17 @@ export function createPyboxMcpServer(options: PyboxMcpOptions): { server: McpSer
   const loud = (level: LoggingLevel) => LEVELS.indexOf(level) >= LEVELS.indexOf(minLevel);
   const link = (path: string) => ({ type: 'resource_link' as const, uri: Workspace.uri(path), name: path });
   const changed = () => void server.sendResourceListChanged();
+  /** A call's stdout and stderr as log notifications (info / warning) while it runs; `flush` waits until they are sent. */
+  const notifier: Notifier = (extra) => {
+    const logs: Promise<void>[] = [];
+    return {
+      onOutput: (stream: 'stdout' | 'stderr', data: string) => {
+        const level = stream === 'stdout' ? 'info' : 'warning';
+        if (loud(level)) logs.push(extra.sendNotification({ method: 'notifications/message', params: { level, logger: stream, data } }).catch(() => {}));
+      },
+      flush: () => Promise.all(logs),
+    };
+  };
 
   server.registerTool(
     'run_python_code',
@@ -76,26 +101,21 @@ export function createPyboxMcpServer(options: PyboxMcpOptions): { server: McpSer
       },
     },
     async ({ python_code, global_variables }, extra) => {
-      const logs: Promise<void>[] = [];
+      const out = notifier(extra);
       try {
-        const text = await runPythonCode(options.run, workspace, {
-          code: python_code,
-          globals: global_variables,
-          returnMode: options.returnMode,
-          onOutput: (stream, data) => {
-            const level = stream === 'stdout' ? 'info' : 'warning';
-            if (loud(level)) logs.push(extra.sendNotification({ method: 'notifications/message', params: { level, logger: stream, data } }).catch(() => {}));
-          },
-        });
-        await Promise.all(logs);
+        const result = await runPythonCode(options.run, workspace, { code: python_code, globals: global_variables, returnMode: options.returnMode, onOutput: out.onOutput });
+        await out.flush();
         changed();
-        return { content: [{ type: 'text', text }] };
+        return answer(result);
       } catch (error) {
-        await Promise.all(logs);
+        await out.flush();
         return toolError(error);
       }
     },
   );
+
+  const opened = new Set<string>();
+  if (options.sessions) registerSessionTools(server, options.sessions, opened, workspace, options, notifier);
 
   server.registerTool(
     'upload_file',
@@ -175,5 +195,75 @@ export function createPyboxMcpServer(options: PyboxMcpOptions): { server: McpSer
     },
   );
 
-  return { server, workspace };
+  return {
+    server,
+    workspace,
+    closeSessions: async () => {
+      await Promise.allSettled([...opened].map((id) => options.sessions?.close(id)));
+      opened.clear();
+    },
+  };
+}
+
+type Notifier = (extra: Pick<RequestHandlerExtra<ServerRequest, ServerNotification>, 'sendNotification'>) => { onOutput: (stream: 'stdout' | 'stderr', data: string) => void; flush: () => Promise<unknown> };
+
+/** open_session, run_in_session, close_session: a live interpreter whose names persist from call to call. */
+function registerSessionTools(server: McpServer, tools: McpSessionTools, opened: Set<string>, workspace: Workspace, options: PyboxMcpOptions, notifier: Notifier): void {
+  server.registerTool(
+    'open_session',
+    {
+      title: 'Open a Python session',
+      description:
+        "Start a Python interpreter whose variables, imports and files persist from one run_in_session call to the next, in a jail of its own (it starts with the workspace's files). " +
+        `Answers the session_id. Close it with close_session when done; it also ends after a while idle. ${options.limitsText}`,
+      inputSchema: {},
+    },
+    async () => {
+      try {
+        const id = await tools.open(Object.fromEntries(workspace.snapshot()));
+        opened.add(id);
+        return { content: [{ type: 'text', text: id }] };
+      } catch (error) {
+        return toolError(error);
+      }
+    },
+  );
+
+  server.registerTool(
+    'run_in_session',
+    {
+      title: 'Run Python code in a session',
+      description: "Run Python code in an open session (see open_session): its answer is run_python_code's, the return value being the repr of the last expression.",
+      inputSchema: { session_id: z.string().max(200).describe('what open_session answered'), code: z.string().describe('Python code to run') },
+    },
+    async ({ session_id, code }, extra) => {
+      const out = notifier(extra);
+      try {
+        const result = await runInSession(tools, session_id, { code, returnMode: options.returnMode, onOutput: out.onOutput });
+        await out.flush();
+        return answer(result);
+      } catch (error) {
+        await out.flush();
+        return toolError(error);
+      }
+    },
+  );
+
+  server.registerTool(
+    'close_session',
+    {
+      title: 'Close a Python session',
+      description: 'End a session opened with open_session (its interpreter and files are gone).',
+      inputSchema: { session_id: z.string().max(200) },
+    },
+    async ({ session_id }) => {
+      try {
+        await tools.close(session_id);
+        opened.delete(session_id);
+        return { content: [{ type: 'text', text: `closed ${session_id}` }] };
+      } catch (error) {
+        return toolError(error);
+      }
+    },
+  );
 }

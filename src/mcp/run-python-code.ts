@@ -3,8 +3,9 @@
  * connection's workspace files in and out, and answers in mcp-run-python's form.
  */
 import { z } from 'zod';
-import type { RunOptions, RunResult } from '../sandbox/index.js';
+import type { CellResult, RunOptions, RunResult } from '../sandbox/index.js';
 import { asJson, asTagged, outputLines, type CallOutcome } from './answer.js';
+import { imageContent } from './displays.js';
 import { wrapProgram } from './python-wrapper.js';
 import type { Workspace } from './workspace.js';
 
@@ -36,13 +37,32 @@ export interface RunCall {
   onOutput: (stream: 'stdout' | 'stderr', text: string) => void;
 }
 
-export async function runPythonCode(run: McpRunner, workspace: Workspace, call: RunCall): Promise<string> {
+/**
+ * Every file of the workspace, hidden ones (dot names) too: `**` skips hidden names, as
+ * Python's glob does, so each hidden component needs a pattern that names it (`.*`).
+ * Paths with up to HIDDEN_DEPTH hidden components are kept.
+ */
+const HIDDEN_DEPTH = 4;
+export const WORKSPACE_PATTERNS: readonly string[] = ['**'].concat(
+  Array.from({ length: HIDDEN_DEPTH }, (_, i) => {
+    const hidden = Array.from({ length: i + 1 }, () => '**/.*').join('/');
+    return [hidden, `${hidden}/**`];
+  }).flat(),
+);
+
+/** A tool's answer: the text in mcp-run-python's form, then the images the code displayed. */
+export interface ToolAnswer {
+  text: string;
+  images: { type: 'image'; data: string; mimeType: 'image/png' }[];
+}
+
+export async function runPythonCode(run: McpRunner, workspace: Workspace, call: RunCall): Promise<ToolAnswer> {
   const wrapped = wrapProgram(call.code, call.globals, call.returnMode === 'json');
   const before = workspace.snapshot();
   let printed = '';
   const result = await run(wrapped.code, {
     files: Object.fromEntries(before),
-    collect: ['**', wrapped.outcomePath],
+    collect: [...WORKSPACE_PATTERNS, wrapped.outcomePath],
     onStdout: (chunk) => {
       printed += chunk;
       call.onOutput('stdout', chunk);
@@ -56,7 +76,37 @@ export async function runPythonCode(run: McpRunner, workspace: Workspace, call: 
   const { [wrapped.outcomePath]: _outcomeFile, ...files } = result.files;
   // Only a program that got to its end has handed back its whole workspace.
   if (wrapped.outcomePath in result.files) workspace.settle(before, files);
-  return call.returnMode === 'json' ? asJson(outcome) : asTagged(outcome);
+  return { text: call.returnMode === 'json' ? asJson(outcome) : asTagged(outcome), images: imageContent(result) };
+}
+
+/** How an MCP connection reaches its sessions (ownership, quotas and limits are the caller's). */
+export interface McpSessionTools {
+  /** Opens a session with these files in its /workspace; resolves to its id. */
+  open(files: Record<string, Uint8Array>): Promise<string>;
+  run(id: string, code: string, hooks: { onStdout: (chunk: string) => void; onStderr: (chunk: string) => void }): Promise<CellResult>;
+  close(id: string): Promise<void>;
+}
+
+/** run_in_session: one cell, answered like run_python_code (its value is the repr Python's console shows). */
+export async function runInSession(tools: McpSessionTools, id: string, call: Omit<RunCall, 'globals'>): Promise<ToolAnswer> {
+  let printed = '';
+  const result = await tools.run(id, call.code, {
+    onStdout: (chunk) => {
+      printed += chunk;
+      call.onOutput('stdout', chunk);
+    },
+    onStderr: (chunk) => {
+      printed += chunk;
+      call.onOutput('stderr', chunk);
+    },
+  });
+  // A session writes a cell's traceback to stderr too: it is the answer's error, not its output.
+  const traceback = result.error?.traceback;
+  if (traceback && printed.endsWith(traceback)) printed = printed.slice(0, -traceback.length);
+  const output = outputLines(printed);
+  const outcome: CallOutcome =
+    result.status === 'ok' ? { status: 'success', output, returnValue: result.value?.text ?? null, error: null } : { status: 'run-error', output, returnValue: null, error: failureText(result) };
+  return { text: call.returnMode === 'json' ? asJson(outcome) : asTagged(outcome), images: imageContent(result) };
 }
 
 function describe(result: RunResult, outcomePath: string, output: string[]): CallOutcome {
@@ -72,11 +122,13 @@ function describe(result: RunResult, outcomePath: string, output: string[]): Cal
     if (parsed?.ok) return { status: 'success', output, returnValue: parsed.value, error: null };
     if (parsed) return { status: 'run-error', output, returnValue: null, error: parsed.error };
   }
+  return { status: 'run-error', output, returnValue: null, error: failureText(result) };
+}
+
+/** Why a run did not succeed: a limit, or the user's traceback. */
+function failureText(result: RunResult): string {
   const detail = LIMIT_TEXT[result.status];
-  const error = detail
-    ? `pybox: ${result.status}: ${detail}`
-    : result.error
-      ? result.error.traceback || `${result.error.type}: ${result.error.message}`
-      : `pybox: the program ended (${result.status}, exit code ${result.exitCode}) before its result was written`;
-  return { status: 'run-error', output, returnValue: null, error };
+  if (detail) return `pybox: ${result.status}: ${detail}`;
+  if (result.error) return result.error.traceback || `${result.error.type}: ${result.error.message}`;
+  return `pybox: the program ended (${result.status}, exit code ${result.exitCode}) before its result was written`;
 }

@@ -21,6 +21,11 @@ export class Session {
     return this.inner.id;
   }
 
+  /** Resolves once the session has ended (for any reason) and nothing of it is left. */
+  get gone(): Promise<void> {
+    return this.inner.gone;
+  }
+
   /** False once the session has ended. */
   get alive(): boolean {
     return this.inner.alive;

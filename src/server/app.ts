@@ -10,10 +10,13 @@ import { openApiDocument } from './openapi.js';
 import { parseRunRequest, runResultJson, type RunPolicy } from './run-route.js';
 import type { RunService } from './run-service.js';
 import type { HealthProbe } from './health.js';
+import { registerSessionRoutes } from './session-routes.js';
+import type { SessionService } from './session-service.js';
 import { hostHeaderName, isLoopback } from './loopback.js';
 
 export interface AppDeps {
   service: RunService;
+  sessions: SessionService;
   keys: ApiKeys | null;
   policy: RunPolicy;
   metrics: ServerMetrics;
@@ -45,6 +48,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     loggerInstance: deps.logger,
     bodyLimit: deps.maxBodyBytes,
     return503OnClosing: false, // the onRequest hook answers 503 in our own error shape
+    // The router's own refusals (a path parameter over its length cap) in the API's shape too.
+    frameworkErrors: (error, _request, reply) => void sendError(reply, fastifyError(error)),
   });
 
   app.addHook('onRequest', async (request, reply) => {
@@ -79,6 +84,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     deps.metrics.requestDuration.observe({ route: '/v1/run' }, (performance.now() - started) / 1000);
     return reply.code(200).send(runResultJson(result));
   });
+
+  registerSessionRoutes(app, { sessions: deps.sessions, policy: deps.policy, metrics: deps.metrics });
 
   app.get('/healthz', async (_request, reply) => {
     const h = await deps.health.check();

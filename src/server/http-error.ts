@@ -12,6 +12,10 @@ export type HttpErrorCode =
   | 'E_QUOTA' // over one of the key's quotas
   | 'E_BUSY' // the queue in front of the sandbox is full
   | 'E_SHUTTING_DOWN' // draining after SIGTERM
+  | 'E_TOO_MANY_SESSIONS' // --max-sessions sessions are open
+  | 'E_SESSION_ENDED' // a cell for a session that has ended (409)
+  | 'E_SESSION_BUSY' // a session's cell queue is full
+  | 'E_FORBIDDEN_ORIGIN' // a WebSocket from a page whose Origin is not loopback, on a server without keys
   | 'E_INTERNAL'; // a bug in pybox: logged, never shown with a stack
 
 /** An error answered as JSON with `status`; `retryAfter` (seconds) goes out as Retry-After. */
@@ -40,6 +44,9 @@ export function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
   if (isPyboxError(error)) {
     if (error.code === 'E_SANDBOX_CLOSED') return new HttpError(503, 'E_SHUTTING_DOWN', 'the server is shutting down', 5);
+    if (error.code === 'E_SESSION_ENDED') return new HttpError(409, error.code, error.message);
+    if (error.code === 'E_SESSION_BUSY') return new HttpError(503, error.code, error.message, 1);
+    if (error.code === 'E_TOO_MANY_SESSIONS') return new HttpError(503, error.code, error.message, 5);
     if (error.code === 'E_INTERNAL' || error.code === 'E_JAIL_UNAVAILABLE' || error.code === 'E_PYTHON_NOT_FOUND') {
       return new HttpError(500, error.code, error.message.split('\n')[0] ?? error.code);
     }

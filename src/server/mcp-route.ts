@@ -13,6 +13,7 @@ import type { Principal } from './api-keys.js';
 import { principalOf, sendError } from './app.js';
 import { HttpError, toHttpError } from './http-error.js';
 import type { RunService } from './run-service.js';
+import type { SessionService } from './session-service.js';
 
 interface McpSession {
   transport: StreamableHTTPServerTransport;
@@ -22,7 +23,8 @@ interface McpSession {
 
 export interface McpRouteOptions {
   service: RunService;
-  mcp: Omit<PyboxMcpOptions, 'run'>;
+  sessions: SessionService;
+  mcp: Omit<PyboxMcpOptions, 'run' | 'sessions'>;
   maxSessions: number;
   idleMs: number;
 }
@@ -79,7 +81,11 @@ export class McpSessions {
       throw new HttpError(503, 'E_BUSY', `the server holds its maximum of ${this.options.maxSessions} MCP sessions`, 5);
     }
     const release = this.options.service.quotas.openSession(principal);
-    const { server } = createPyboxMcpServer({ ...this.options.mcp, run: (code, opts) => this.options.service.run(principal, code, opts) });
+    const { server, closeSessions } = createPyboxMcpServer({
+      ...this.options.mcp,
+      run: (code, opts) => this.options.service.run(principal, code, opts),
+      sessions: this.options.sessions.toolsFor(principal),
+    });
     const session: McpSession = {
       owner: principal.id,
       idle: null,
@@ -92,6 +98,7 @@ export class McpSessions {
       if (session.idle) clearTimeout(session.idle);
       if (session.transport.sessionId) this.sessions.delete(session.transport.sessionId);
       release();
+      void closeSessions();
       void server.close().catch(() => {});
     };
     try {

@@ -14,7 +14,7 @@ export class ServerMetrics {
     return new Histogram({ name, help, labelNames: [label], buckets: SECONDS_BUCKETS, registers: [this.registry] });
   }
 
-  constructor(gauges: { queueDepth: () => number; running: () => number; warmJails: () => number; liveSessions: () => number }) {
+  constructor(gauges: { queueDepth: () => number; running: () => number; warmJails: () => number; liveSessions: () => number; mcpSessions: () => number; cellsInFlight: () => number }) {
     const gauge = (name: string, help: string, read: () => number) =>
       new Gauge({
         name,
@@ -27,6 +27,8 @@ export class ServerMetrics {
     gauge('pybox_queue_depth', 'Runs waiting for a slot', gauges.queueDepth);
     gauge('pybox_runs_in_flight', 'Runs in their jails now', gauges.running);
     gauge('pybox_warm_jails', 'Warm jails (pool or zygote spares) ready now', gauges.warmJails);
-    gauge('pybox_live_sessions', 'Live sessions (MCP workspaces)', gauges.liveSessions);
+    gauge('pybox_live_sessions', 'Live sessions (interpreters of /v1/sessions and the MCP session tools)', gauges.liveSessions);
+    gauge('pybox_cells_in_flight', 'Session cells running or waiting their turn in their session', gauges.cellsInFlight);
+    gauge('pybox_mcp_sessions', 'MCP connections over streamable HTTP (each with its workspace)', gauges.mcpSessions);
   }
 }

@@ -14,6 +14,19 @@ export function parseRunRequest(body: unknown, policy: RunPolicy): { code: strin
   const parsed = runRequestSchema.safeParse(body);
   if (!parsed.success) throw new HttpError(400, 'E_BAD_REQUEST', `invalid run request: ${formatZodIssues(parsed.error)}`);
   const req: RunRequest = parsed.data;
+  checkAllowed(req, policy);
+  const options: RunOptions = {};
+  if (req.stdin !== undefined) options.stdin = req.stdin;
+  if (req.argv !== undefined) options.argv = req.argv;
+  if (req.collect !== undefined) options.collect = req.collect;
+  if (req.limits !== undefined) options.limits = req.limits;
+  if (req.policy !== undefined) options.policy = req.policy;
+  if (req.files !== undefined) options.files = decodeFiles(req.files);
+  return { code: req.code, options };
+}
+
+/** Limits within the server's own, and policy 'off' only where the server allows it: else a 400. */
+export function checkAllowed(req: Pick<RunRequest, 'limits' | 'policy'>, policy: RunPolicy): void {
   for (const [key, value] of Object.entries(req.limits ?? {}) as [keyof Limits, number | undefined][]) {
     if (value !== undefined && value > policy.limits[key]) {
       throw new HttpError(400, 'E_LIMIT_INVALID', `limits.${key} ${value} is over this server's ${policy.limits[key]}`);
@@ -22,16 +35,10 @@ export function parseRunRequest(body: unknown, policy: RunPolicy): { code: strin
   if (req.policy === 'off' && !policy.allowPolicyOff) {
     throw new HttpError(400, 'E_OPTIONS_INVALID', "policy 'off' is not allowed on this server (pybox serve --allow-policy-off)");
   }
-  const options: RunOptions = {};
-  if (req.stdin !== undefined) options.stdin = req.stdin;
-  if (req.argv !== undefined) options.argv = req.argv;
-  if (req.collect !== undefined) options.collect = req.collect;
-  if (req.limits !== undefined) options.limits = req.limits;
-  if (req.policy !== undefined) options.policy = req.policy;
-  if (req.files !== undefined) {
-    options.files = Object.fromEntries(Object.entries(req.files).map(([path, b64]) => [path, new Uint8Array(Buffer.from(b64, 'base64'))]));
-  }
-  return { code: req.code, options };
+}
+
+export function decodeFiles(files: Record<string, string>): Record<string, Uint8Array> {
+  return Object.fromEntries(Object.entries(files).map(([path, b64]) => [path, new Uint8Array(Buffer.from(b64, 'base64'))]));
 }
 
 /** The RunResult as JSON: files (and only they are bytes) as base64. */

@@ -21,15 +21,19 @@ export class RunService {
     try {
       const releaseSlot = await this.queue.acquire();
       try {
-        const result = await this.sandbox.run(code, options);
-        this.metrics.runs.inc({ status: result.status });
-        this.metrics.runDuration.observe({ status: result.status }, result.durationMs / 1000);
-        return result;
+        return this.count(await this.sandbox.run(code, options));
       } finally {
         releaseSlot();
       }
     } finally {
       releaseQuota();
     }
+  }
+
+  /** Counts a finished run or cell in the metrics. */
+  count<R extends RunResult>(result: R): R {
+    this.metrics.runs.inc({ status: result.status });
+    this.metrics.runDuration.observe({ status: result.status }, result.durationMs / 1000);
+    return result;
   }
 }

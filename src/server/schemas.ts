@@ -21,6 +21,32 @@ export const runRequestSchema = z
 
 export type RunRequest = z.infer<typeof runRequestSchema>;
 
+export const sessionOpenSchema = z
+  .object({
+    limits: runRequestSchema.shape.limits.describe("the session's limits, within the server's own: memoryMiB, processes and workspaceMiB for its life, the rest each cell's"),
+    policy: runRequestSchema.shape.policy,
+    files: runRequestSchema.shape.files.describe('written into /workspace when the session opens: path -> base64 bytes'),
+  })
+  .strict();
+
+export type SessionOpenRequest = z.infer<typeof sessionOpenSchema>;
+
+export const cellRequestSchema = z
+  .object({
+    code: runRequestSchema.shape.code.describe('the cell (UTF-8, at most 1 MiB): its names, imports and files persist to the next'),
+    stdin: runRequestSchema.shape.stdin.describe("what this cell's input() and sys.stdin read"),
+  })
+  .strict();
+
+export const sessionCreatedSchema = z.object({ id: z.string().describe("the session's id: its URL is /v1/sessions/{id}") });
+
+export const sessionInfoSchema = z.object({
+  id: z.string(),
+  alive: z.boolean().describe('false once it has ended (closed, a limit, idle or lifetime expiry)'),
+  createdAt: z.string().describe('ISO 8601'),
+  cells: z.number().int().describe('cells run so far'),
+});
+
 export const runResponseSchema = z.object({
   status: z.enum(RUN_STATUSES as [string, ...string[]]),
   exitCode: z.number().int().nullable(),
@@ -36,6 +62,10 @@ export const runResponseSchema = z.object({
   outputs: z
     .array(z.object({ type: z.literal('display'), data: z.record(z.string(), z.string()), metadata: z.record(z.string(), z.unknown()).optional(), stdoutOffset: z.number().int() }))
     .describe('rich outputs (display(), figures): MIME type -> text, or base64 for binary types'),
+});
+
+export const cellResponseSchema = runResponseSchema.extend({
+  value: z.object({ text: z.string() }).nullable().describe("the repr of the cell's last expression, as Python's console shows it; null when it had none or it was None"),
 });
 
 export const errorSchema = z.object({

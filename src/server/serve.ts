@@ -13,6 +13,8 @@ import { ServerMetrics } from './metrics.js';
 import { Quotas, type QuotaLimits } from './quotas.js';
 import { RunQueue } from './run-queue.js';
 import { RunService } from './run-service.js';
+import { SessionService } from './session-service.js';
+import { SessionSockets } from './session-socket.js';
 import type { ReturnMode } from '../mcp/run-python-code.js';
 import { limitsText } from '../mcp/limits-text.js';
 export { SERVE_DEFAULTS } from './serve-defaults.js';
@@ -45,7 +47,7 @@ export interface ServeOptions {
 export interface RunningServer {
   /** http://host:port, with the port the OS chose for port 0. */
   url: string;
-  /** Stops taking requests, lets runs in flight finish within their limits, ends MCP sessions, closes every jail. */
+  /** Stops taking requests, lets runs and cells in flight finish within their limits, ends sessions and MCP sessions, closes every jail. */
   drain(): Promise<void>;
 }
 
@@ -73,6 +75,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   if (options.mode) sandboxOptions.mode = options.mode;
   if (options.python) sandboxOptions.python = options.python;
   if (options.preload) sandboxOptions.preload = options.preload;
+  sandboxOptions.maxSessions = options.maxSessions;
   const sandbox = await Sandbox.create(sandboxOptions);
 
   const queue = new RunQueue(options.maxConcurrent, options.maxQueue);
@@ -82,12 +85,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     queueDepth: () => queue.depth,
     running: () => queue.active,
     warmJails: () => sandbox.mode.warmJails,
-    liveSessions: () => mcp?.size ?? 0,
+    liveSessions: () => sandbox.sessionCount,
+    mcpSessions: () => mcp?.size ?? 0,
+    cellsInFlight: (): number => sessions.cellsInFlight,
   });
   const service = new RunService(sandbox, queue, quotas, metrics);
+  const sessions = new SessionService(service, options.maxSessions);
   let draining = false;
   const app = buildApp({
     service,
+    sessions,
     keys,
     policy: { limits: sandbox.limits, allowPolicyOff: options.allowPolicyOff },
     metrics,
@@ -99,11 +106,20 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   mcp = new McpSessions({
     service,
+    sessions,
     maxSessions: options.maxSessions,
     idleMs: options.sessionIdleMs,
     mcp: { returnMode: options.returnMode, workspaceBytes: sandbox.limits.workspaceMiB * 1024 * 1024, version: options.version, limitsText: limitsText(sandbox.limits) },
   });
   mcp.register(app);
+  const sockets = new SessionSockets({
+    sessions,
+    keys,
+    maxMessageBytes: Math.round(options.maxBodyMiB * 1024 * 1024),
+    draining: () => draining,
+    onError: (error) => logger.error({ err: error }, 'session socket failed'),
+  });
+  sockets.attach(app.server);
 
   try {
     await app.listen({ host: options.host, port: options.port });
@@ -125,6 +141,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         draining = true;
         logger.info({ running: queue.active, queued: queue.depth }, 'draining');
         await queue.drain();
+        // Cells in flight finish within their limits; then sockets go (1001) and sessions end.
+        await sessions.drain(() => sockets.closeAll());
         await mcp?.closeAll();
         await app.close();
         await sandbox.close();
