@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { PATHS, sandboxesForBlock } from './helpers/sandboxes.js';
-import { heldStdin, runUntilPrinted } from './helpers/wait.js';
+import { heldStdin, runUntilPrinted, until } from './helpers/wait.js';
 
 const py = (lines: string[]) => lines.join('\n');
 
@@ -155,6 +155,10 @@ describe('zygote children', () => {
 
   it('concurrent runs do not see each other: pids, files, abstract sockets, SysV IPC, ptys', async () => {
     const tag = randomBytes(6).toString('hex');
+    // Both zygotes up with spares first (one run at a time per zygote): otherwise, on a loaded
+    // host, the probe finds the second zygote still starting and goes through a cold jail.
+    await until(() => sandbox.mode.zygotes === 2 && sandbox.mode.warmJails > 3, { what: 'spares in both zygotes' });
+    const before = sandbox.pathCounts.zygote;
     // The holder keeps what it made until the probe is done (its stdin ends then).
     const { stdin, release } = heldStdin();
     const { result: holder, printed } = runUntilPrinted(
@@ -193,7 +197,8 @@ describe('zygote children', () => {
     const held = await holder;
     expect(held.status).toBe('ok');
     expect(held.stdout).toBe('ready\n');
-    expect(probe.status).toBe('ok');
+    expect(probe.status, probe.stderr).toBe('ok');
+    expect(sandbox.pathCounts.zygote - before).toBe(2);
     const lines = probe.stdout.trim().split('\n');
     expect(lines[0]).toBe('[]');
     expect(lines[1]).toBe('ConnectionRefusedError');
