@@ -9,6 +9,7 @@
  *   - memory of an idle warm jail (RSS and PSS from /proc/<pid>/smaps_rollup);
  *   - sessions: a cell, opening one, the first streamed chunk, memory (bench/sessions.ts).
  *   - the data program on a preloaded Sandbox vs bare python3, and an idle preloaded child's PSS (data.ts).
+ *   - a host function call's round trip vs a raw pipe round trip (host-calls.ts).
  * Each section starts once the machine is quiet (see settle).
  * Writes bench/results.json and bench/results.md and prints the table.
  * Options: --quick (fewer runs), --runs N.
@@ -20,6 +21,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { benchData, dataRows, type DataBench } from './data.js';
+import { benchHostCalls, hostCallRows, type HostCallBench } from './host-calls.js';
 import { benchServe, serveRows, type ServeBench } from './serve.js';
 import { benchSessions, sessionRows, sessionTargets, type SessionBench } from './sessions.js';
 import { Sandbox } from '../src/index.js';
@@ -323,6 +325,11 @@ async function main(): Promise<void> {
   console.error(`  whole run: bare ${bareCpuS.p50} ms, pybox ${boxCpuS.p50} ms; the loop alone: bare ${bareLoopS.p50} ms, pybox ${boxLoopS.p50} ms`);
   for (const box of cpuBoxes) await box.close();
 
+  // --- host functions ---
+  await settle();
+  console.error('host calls vs raw pipe round trips');
+  const hostCalls: HostCallBench = await benchHostCalls(quick);
+
   // --- summary ---
   const spareProcs = 2; // R (pid 1) + G (the run's interpreter) per idle zygote child
   results.bare = { latency: bareLat };
@@ -333,6 +340,7 @@ async function main(): Promise<void> {
   results.serve = served;
   results.sessions = sessions;
   results.data = data;
+  results.hostCalls = hostCalls;
   results.cpuBound = {
     loopIterations: loopN,
     wholeRun: { bareMs: bareCpuS, pyboxMs: boxCpuS, overhead: pairedOverhead(boxCpu, bareCpu) },
@@ -385,6 +393,7 @@ async function main(): Promise<void> {
     ...serveRows(served),
     ...sessionRows(sessions, met),
     ...(data ? dataRows(data) : []),
+    ...hostCallRows(hostCalls),
     `| CPU-bound run (${loopN}-iteration loop; pybox in turns over ${CPU_ZYGOTES} zygotes), whole run ms p50 (overhead: median of ${CPU_REPS} side-by-side pairs) | ${boxCpuS.p50} | ${bareCpuS.p50} | ${(targets.cpuOverhead.value * 100).toFixed(1)} % | ≤ +3 % | ${met(targets.cpuOverhead)} |`,
     `| the same loop, its CPU time measured inside the program, ms p50 | ${boxLoopS.p50} | ${bareLoopS.p50} | ${(targets.cpuOverheadLoopOnly.value * 100).toFixed(1)} % | ≤ +3 % | ${met(targets.cpuOverheadLoopOnly)} |`,
     `| the same, fastest of ${CPU_REPS} (least disturbed by the rest of the machine), ms | ${boxLoopS.min} | ${bareLoopS.min} | ${((ratio(boxLoopS.min, bareLoopS.min) - 1) * 100).toFixed(1)} % | | |`,

@@ -3,7 +3,7 @@
  * (policy 'off', the lab harness as the program, a fake host planted in the jail):
  * running them is always safe, and they show what each weaker defence misses.
  */
-import type { Limits } from '../sandbox/index.js';
+import { HOST_CALL_LIMITS, type Limits } from '../sandbox/index.js';
 
 export type TargetKind = 'ladder' | 'language' | 'decoy' | 'pybox';
 
@@ -68,6 +68,7 @@ export const PYBOX_LIMITS: Limits = {
   openFiles: 64,
   outputBytes: 256 * 1024,
   workspaceMiB: 16,
+  ...HOST_CALL_LIMITS,
 };
 
 /**
@@ -83,6 +84,7 @@ export const LAB_LIMITS: Limits = {
   openFiles: 128,
   outputBytes: 256 * 1024,
   workspaceMiB: 16,
+  ...HOST_CALL_LIMITS,
 };
 
 /** Whatever a caller asks for, no run of the lab goes above these. */
@@ -94,6 +96,7 @@ export const LIMIT_CAPS: Limits = {
   openFiles: 256,
   outputBytes: 1024 * 1024,
   workspaceMiB: 32,
+  ...HOST_CALL_LIMITS,
 };
 
 export function capLimits(limits: Limits): Limits {

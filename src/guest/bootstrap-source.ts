@@ -17,6 +17,8 @@ export const BOOTSTRAP_MODULES = [
   'warm',
   'fork_server',
   'session',
+  'pybox_module',
+  'host_calls',
   'main',
 ] as const;
 

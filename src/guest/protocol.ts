@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { PythonError } from '../core/result.js';
 import { normaliseWorkspacePath } from '../core/workspace-path.js';
 import type { CollectMatcher } from '../core/glob.js';
+import { frameHeader } from './host-call-frames.js';
 
 /** What the host sends on the guest's fd 3, once, before the program runs. */
 export interface GuestRequest {
@@ -25,6 +26,9 @@ export interface GuestRequest {
   hostInput?: boolean;
   /** Modules imported before the program (a no-op where a zygote or a pooled jail already did). */
   preload?: readonly string[];
+  /** Host functions the program may call (src/guest/python/host_calls.py), and the bound of one call's arguments. */
+  hostFunctions?: readonly string[];
+  hostCallBytes?: number;
 }
 
 /**
@@ -101,6 +105,11 @@ export interface FrameLimits {
   maxTotalFileBytes: number;
   /** Called for each input request of a run with onInput; without it an input frame is out of line. */
   onInput?: (seq: number, prompt: string) => void;
+  /**
+   * A run with host functions: each call frame's payload (at most maxFrameBytes), and the
+   * first frame out of line (the run ends: its program may be waiting for an answer).
+   */
+  calls?: { maxFrameBytes: number; onCall: (payload: Buffer) => void; onViolation: (why: string) => void };
 }
 
 /** A file's bytes as they arrive: kept (data) or skipped (null, not asked for). */
@@ -121,6 +130,7 @@ export class FrameDecoder {
   private headFill = 0;
   private payload: Buffer | null = null;
   private payloadFill = 0;
+  private payloadIsCall = false;
   private file: IncomingFile | null = null;
   private stopped = false;
   private controlBytes = 0;
@@ -158,7 +168,8 @@ export class FrameDecoder {
     return this.stopped;
   }
 
-  private stop(): void {
+  private stop(why?: string): void {
+    if (why && !this.stopped) this.limits.calls?.onViolation(why);
     this.stopped = true;
     this.payload = null;
     this.file = null;
@@ -181,7 +192,8 @@ export class FrameDecoder {
       if (this.payloadFill === this.payload.length) {
         const payload = this.payload;
         this.payload = null;
-        this.accept(payload);
+        if (this.payloadIsCall) this.limits.calls?.onCall(payload);
+        else this.accept(payload);
       }
       return at + n;
     }
@@ -190,13 +202,20 @@ export class FrameDecoder {
     this.headFill += n;
     if (this.headFill === 4) {
       this.headFill = 0;
-      const size = this.head.readUInt32BE(0);
-      // Refused at the header: nothing is allocated for a length that does not fit.
-      this.frames++;
-      this.controlBytes += 4 + size;
-      if (size === 0 || size > MAX_CONTROL_FRAME_BYTES || this.controlBytes > MAX_CONTROL_BYTES_PER_RUN || this.frames > this.limits.maxFiles + 8 + (this.limits.onInput ? MAX_INPUT_REQUESTS : 0)) {
+      // Refused at the header: nothing is allocated for a length that does not fit. Host
+      // calls have their own bounds (host-calls.ts), not the control budget.
+      const header = frameHeader(this.head.readUInt32BE(0), MAX_CONTROL_FRAME_BYTES, this.limits.calls?.maxFrameBytes ?? null);
+      const size = header?.size ?? 0;
+      if (header?.call) this.received -= 4 + size; // (at most one call's bytes ahead of the drain bound)
+      else if (header) {
+        this.frames++;
+        this.controlBytes += 4 + size;
+      }
+      if (!header) this.stop('a frame of a length out of line');
+      else if (this.controlBytes > MAX_CONTROL_BYTES_PER_RUN || this.frames > this.limits.maxFiles + 8 + (this.limits.onInput ? MAX_INPUT_REQUESTS : 0)) {
         this.stop();
       } else {
+        this.payloadIsCall = header.call;
         this.payload = Buffer.allocUnsafe(size);
         this.payloadFill = 0;
       }
@@ -209,10 +228,10 @@ export class FrameDecoder {
     try {
       value = JSON.parse(payload.toString('utf8'));
     } catch {
-      return this.stop();
+      return this.stop('a frame that is not JSON');
     }
     const frame = frameSchema.safeParse(value);
-    if (!frame.success) return this.stop();
+    if (!frame.success) return this.stop('a frame of no known shape');
     const f = frame.data;
     if (f.t === 'ready') this.report.ready = true;
     else if (f.t === 'warm') return; // for the pool, before the request (see zygote.ts)

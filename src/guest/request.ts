@@ -29,6 +29,8 @@ export function buildGuestRequest(run: PreparedRun, context: RequestContext): Gu
     policy: run.policy,
     seccomp: run.policy === 'strict' ? context.strictSeccomp : NO_FILTER,
     extraPaths: context.sitePaths,
+    hostFunctions: run.hostFunctions ?? [],
+    hostCallBytes: run.limits.hostCallBytes,
   };
 }
 
@@ -53,6 +55,8 @@ export function encodeGuestRequest(r: GuestRequestBody, rlimits: readonly GuestR
       session: r.session === true,
       hostInput: r.hostInput === true,
       preload: [...(r.preload ?? [])],
+      hostFunctions: [...(r.hostFunctions ?? [])],
+      hostCallBytes: r.hostCallBytes ?? 0,
     }),
   );
 }

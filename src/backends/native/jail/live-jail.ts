@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import type { CollectMatcher } from '../../../core/glob.js';
-import type { InputHandler } from '../../../core/hooks.js';
+import type { HostCallHandler, InputHandler } from '../../../core/hooks.js';
 import type { Limits } from '../../../core/limits.js';
 import type { OutputListener } from '../../../core/output.js';
 import type { RunStdin } from '../../../core/prepared-run.js';
@@ -38,6 +38,8 @@ export interface JailRun {
   collect: CollectMatcher;
   /** Answers the program's input() (the request then has hostInput), or null. */
   onInput?: InputHandler | null;
+  /** Answers the program's host calls (the request names the functions), or null. */
+  onHostCall?: HostCallHandler | null;
 }
 
 /** How a run got its jail: started for it, taken warm from the pool, or forked by a zygote. */
