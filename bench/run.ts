@@ -10,6 +10,7 @@
  *   - sessions: a cell, opening one, the first streamed chunk, memory (bench/sessions.ts).
  *   - the data program on a preloaded Sandbox vs bare python3, and an idle preloaded child's PSS (data.ts).
  *   - a matplotlib figure's capture as a rich output vs savefig in bare python3 (figure.ts).
+ *   - a host function call's round trip vs a raw pipe round trip (host-calls.ts).
  * Each section starts once the machine is quiet (see settle).
  * Writes bench/results.json and bench/results.md and prints the table.
  * Options: --quick (fewer runs), --runs N.
@@ -22,6 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { benchData, dataRows, type DataBench } from './data.js';
 import { benchFigure, figureRows } from './figure.js';
+import { benchHostCalls, hostCallRows, type HostCallBench } from './host-calls.js';
 import { benchServe, serveRows, type ServeBench } from './serve.js';
 import { benchSessions, sessionRows, sessionTargets, type SessionBench } from './sessions.js';
 import { Sandbox } from '../src/index.js';
@@ -330,6 +332,10 @@ async function main(): Promise<void> {
   console.error('figure capture vs savefig (bare python3)');
   const figure = await benchFigure(quick ? 6 : 20);
   if (figure) console.error(`  capture p50 ${figure.captureMs.p50} ms, savefig p50 ${figure.savefigMs.p50} ms, ratio ${figure.ratio}`);
+  // --- host functions ---
+  await settle();
+  console.error('host calls vs raw pipe round trips');
+  const hostCalls: HostCallBench = await benchHostCalls(quick);
 
   // --- summary ---
   const spareProcs = 2; // R (pid 1) + G (the run's interpreter) per idle zygote child
@@ -341,6 +347,7 @@ async function main(): Promise<void> {
   results.serve = served;
   results.sessions = sessions;
   results.data = data;
+  results.hostCalls = hostCalls;
   results.cpuBound = {
     loopIterations: loopN,
     wholeRun: { bareMs: bareCpuS, pyboxMs: boxCpuS, overhead: pairedOverhead(boxCpu, bareCpu) },
@@ -395,6 +402,7 @@ async function main(): Promise<void> {
     ...sessionRows(sessions, met),
     ...(data ? dataRows(data) : []),
     ...figureRows(figure),
+    ...hostCallRows(hostCalls),
     `| CPU-bound run (${loopN}-iteration loop; pybox in turns over ${CPU_ZYGOTES} zygotes), whole run ms p50 (overhead: median of ${CPU_REPS} side-by-side pairs) | ${boxCpuS.p50} | ${bareCpuS.p50} | ${(targets.cpuOverhead.value * 100).toFixed(1)} % | ≤ +3 % | ${met(targets.cpuOverhead)} |`,
     `| the same loop, its CPU time measured inside the program, ms p50 | ${boxLoopS.p50} | ${bareLoopS.p50} | ${(targets.cpuOverheadLoopOnly.value * 100).toFixed(1)} % | ≤ +3 % | ${met(targets.cpuOverheadLoopOnly)} |`,
     `| the same, fastest of ${CPU_REPS} (least disturbed by the rest of the machine), ms | ${boxLoopS.min} | ${bareLoopS.min} | ${((ratio(boxLoopS.min, bareLoopS.min) - 1) * 100).toFixed(1)} % | | |`,

@@ -346,7 +346,7 @@ describe('limits of the lab itself', () => {
   });
 
   it('caps every run', () => {
-    const wild = capLimits({ timeoutMs: 10 ** 7, cpuMs: 10 ** 7, memoryMiB: 10 ** 5, processes: 4096, openFiles: 10 ** 5, outputBytes: 10 ** 9, displayBytes: 10 ** 9, workspaceMiB: 10 ** 4 });
+    const wild = capLimits({ timeoutMs: 10 ** 7, cpuMs: 10 ** 7, memoryMiB: 10 ** 5, processes: 4096, openFiles: 10 ** 5, outputBytes: 10 ** 9, displayBytes: 10 ** 9, workspaceMiB: 10 ** 4, hostCallTimeoutMs: 10 ** 6, hostCalls: 10 ** 6, hostCallBytes: 10 ** 7 });
     expect(wild).toEqual(LIMIT_CAPS);
     for (const l of [PYBOX_LIMITS, LAB_LIMITS]) expect(capLimits(l)).toEqual(l);
     expect(PYBOX_LIMITS.timeoutMs).toBeLessThanOrEqual(3000);

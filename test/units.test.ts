@@ -267,7 +267,7 @@ describe('workspace paths and globs', () => {
 
 describe('limits and options', () => {
   it('has the documented defaults', () => {
-    expect(DEFAULT_LIMITS).toEqual({ timeoutMs: 10000, cpuMs: 5000, memoryMiB: 256, processes: 32, openFiles: 64, outputBytes: 1048576, displayBytes: 8388608, workspaceMiB: 64 });
+    expect(DEFAULT_LIMITS).toEqual({ timeoutMs: 10000, cpuMs: 5000, memoryMiB: 256, processes: 32, openFiles: 64, outputBytes: 1048576, displayBytes: 8388608, workspaceMiB: 64, hostCallTimeoutMs: 10000, hostCalls: 10000, hostCallBytes: 1048576 });
   });
   it('rejects bad limits with a typed error', () => {
     for (const bad of [{ timeoutMs: -1 }, { memoryMiB: 1.5 }, { processes: '3' }, { nope: 1 }, { cpuMs: Infinity }]) {

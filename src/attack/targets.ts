@@ -3,7 +3,7 @@
  * (policy 'off', the lab harness as the program, a fake host planted in the jail):
  * running them is always safe, and they show what each weaker defence misses.
  */
-import type { Limits } from '../sandbox/index.js';
+import { HOST_CALL_LIMITS, type Limits } from '../sandbox/index.js';
 
 export type TargetKind = 'ladder' | 'language' | 'decoy' | 'pybox';
 
@@ -69,6 +69,7 @@ export const PYBOX_LIMITS: Limits = {
   outputBytes: 256 * 1024,
   displayBytes: 1024 * 1024,
   workspaceMiB: 16,
+  ...HOST_CALL_LIMITS,
 };
 
 /**
@@ -85,6 +86,7 @@ export const LAB_LIMITS: Limits = {
   outputBytes: 256 * 1024,
   displayBytes: 1024 * 1024,
   workspaceMiB: 16,
+  ...HOST_CALL_LIMITS,
 };
 
 /** Whatever a caller asks for, no run of the lab goes above these. */
@@ -97,6 +99,7 @@ export const LIMIT_CAPS: Limits = {
   outputBytes: 1024 * 1024,
   displayBytes: 8 * 1024 * 1024,
   workspaceMiB: 32,
+  ...HOST_CALL_LIMITS,
 };
 
 export function capLimits(limits: Limits): Limits {

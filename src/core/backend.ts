@@ -87,6 +87,8 @@ export interface SessionOptions {
   files: [string, Uint8Array][];
   idleTimeoutMs: number;
   maxLifetimeMs: number;
+  /** Names of the host functions every cell may call (the session's hooks answer them). */
+  hostFunctions?: readonly string[];
 }
 
 /** One cell of a session, validated. */

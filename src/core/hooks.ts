@@ -24,8 +24,9 @@ export interface RunHooks {
    */
   onDisplay?: DisplayListener;
   /**
-   * A host function the guest calls by name. Its answer (or rejection) goes back to the
-   * guest. No backend calls it yet: the guest side of host calls is still to come.
+   * A host function the guest calls by name (one of the run's or session's
+   * `hostFunctions`). Its answer goes back to the guest; a rejection becomes the guest's
+   * pybox.HostError. The backend holds each call to the host-call limits.
    */
   onHostCall?: HostCallHandler;
 }

@@ -19,7 +19,16 @@ export interface Limits {
   displayBytes: number;
   /** Size of the /workspace tmpfs (and of the /tmp tmpfs). */
   workspaceMiB: number;
+  /** How long one host function call may take; past it the program gets HostError "timed out". */
+  hostCallTimeoutMs: number;
+  /** Host function calls per run (per cell in a session); the next raises HostError. */
+  hostCalls: number;
+  /** Bytes of one call's arguments, and of one result, as JSON (UTF-8). */
+  hostCallBytes: number;
 }
+
+/** The host-call limits' defaults (a run without host functions never uses them). */
+export const HOST_CALL_LIMITS = Object.freeze({ hostCallTimeoutMs: 10_000, hostCalls: 10_000, hostCallBytes: 1024 * 1024 });
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   timeoutMs: 10_000,
@@ -30,6 +39,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   outputBytes: 1024 * 1024,
   displayBytes: 8 * 1024 * 1024,
   workspaceMiB: 64,
+  ...HOST_CALL_LIMITS,
 });
 
 /** Upper bounds keep a typo (or a hostile API caller) from disabling a limit. */
@@ -45,6 +55,9 @@ export const limitsSchema = z
     outputBytes: int(0, 1024 * 1024 * 1024),
     displayBytes: int(0, 1024 * 1024 * 1024),
     workspaceMiB: int(1, 65_536),
+    hostCallTimeoutMs: int(1, 3_600_000),
+    hostCalls: int(0, 10_000_000),
+    hostCallBytes: int(16, 64 * 1024 * 1024),
   })
   .strict();
 

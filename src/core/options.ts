@@ -4,6 +4,7 @@ import { CollectPatternError, compileCollect, type CollectMatcher } from './glob
 import { PyboxError } from './errors.js';
 import { formatIssues, partialLimitsSchema, resolveLimits, type Limits } from './limits.js';
 import type { InputHandler, RunHooks } from './hooks.js';
+import { hostCallHandler, hostFunctionsSchema, type HostFunctions } from './host-functions.js';
 import type { GuestPolicy, PreparedRun } from './prepared-run.js';
 import { normaliseWorkspacePath } from './workspace-path.js';
 
@@ -92,6 +93,12 @@ export interface RunOptions {
   collect?: string[];
   limits?: Partial<Limits>;
   policy?: GuestPolicy;
+  /**
+   * Host functions the program may call by name (see docs/host-functions.md): each is a
+   * callable in its `__main__` and in `pybox.host`. JSON values in and out; a throw or a
+   * rejection raises `pybox.HostError` in Python. Limits: hostCallTimeoutMs, hostCalls, hostCallBytes.
+   */
+  functions?: HostFunctions;
 }
 
 export const MAX_CODE_BYTES = 1024 * 1024;
@@ -158,6 +165,7 @@ const runOptionsSchema = z
     collect: z.array(noNul).max(256).optional(),
     limits: partialLimitsSchema.optional(),
     policy: policySchema.optional(),
+    functions: hostFunctionsSchema.optional(),
   })
   .strict();
 
@@ -240,7 +248,9 @@ export function prepareRun(code: unknown, input: unknown, base: { limits: Limits
   if (options.onStderr) hooks.onStderr = options.onStderr;
   if (options.onInput) hooks.onInput = options.onInput;
   if (options.onDisplay) hooks.onDisplay = options.onDisplay;
-  return { run: { code, limits, policy: options.policy ?? base.policy, stdin, argv: options.argv ?? [], files, collect }, hooks };
+  const hostFunctions = Object.keys(options.functions ?? {});
+  if (options.functions && hostFunctions.length > 0) hooks.onHostCall = hostCallHandler(options.functions);
+  return { run: { code, limits, policy: options.policy ?? base.policy, stdin, argv: options.argv ?? [], files, collect, hostFunctions }, hooks };
 }
 
 export function toBuffer(data: string | Uint8Array): Buffer {

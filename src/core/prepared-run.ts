@@ -22,4 +22,6 @@ export interface PreparedRun {
   files: [string, Uint8Array][];
   /** The collect patterns, compiled: what the host accepts back. */
   collect: CollectMatcher;
+  /** Names of the host functions the program may call (the caller's hooks answer them). */
+  hostFunctions?: readonly string[];
 }

@@ -4,6 +4,7 @@ import { formatIssues, partialLimitsSchema, resolveLimits, type Limits } from '.
 import type { PreparedCell, SessionOptions } from './backend.js';
 import type { InputHandler, RunHooks } from './hooks.js';
 import type { DisplayListener } from './outputs.js';
+import { hostCallHandler, hostFunctionsSchema, type HostFunctions } from './host-functions.js';
 import { bytesSchema, checkCode, displayListenerSchema, inputHandlerSchema, listenerSchema, policySchema, prepareFiles, stdinSchema, toBuffer } from './options.js';
 import type { GuestPolicy } from './prepared-run.js';
 
@@ -18,6 +19,8 @@ export interface SessionOpenOptions {
   idleTimeoutMs?: number;
   /** The session ends this long after it opened, whatever it does. Default 1 hour. */
   maxLifetimeMs?: number;
+  /** Host functions every cell may call (see RunOptions.functions); hostCalls counts per cell. */
+  functions?: HostFunctions;
 }
 
 /** What `session.run` takes. */
@@ -44,6 +47,7 @@ const sessionOptionsSchema = z
     files: z.record(z.string(), bytesSchema).optional(),
     idleTimeoutMs: z.number().int().min(100).max(MAX_SESSION_MS).optional(),
     maxLifetimeMs: z.number().int().min(100).max(MAX_SESSION_MS).optional(),
+    functions: hostFunctionsSchema.optional(),
   })
   .strict();
 
@@ -63,18 +67,23 @@ function invalid(what: string, error: z.ZodError): PyboxError {
   return new PyboxError(limitsOnly ? 'E_LIMIT_INVALID' : 'E_OPTIONS_INVALID', `invalid ${what}: ${formatIssues(error)}`);
 }
 
-export function prepareSession(input: unknown, base: { limits: Limits; policy: GuestPolicy }): SessionOptions {
+/** The session's options, and its hooks (its host functions' handler), validated. */
+export function prepareSession(input: unknown, base: { limits: Limits; policy: GuestPolicy }): { session: SessionOptions; hooks: RunHooks } {
   const parsed = sessionOptionsSchema.safeParse(input ?? {});
   if (!parsed.success) throw invalid('session options', parsed.error);
   const o = parsed.data;
   const limits = resolveLimits(o.limits, base.limits);
-  return {
+  const hostFunctions = Object.keys(o.functions ?? {});
+  const hooks: RunHooks = o.functions && hostFunctions.length > 0 ? { onHostCall: hostCallHandler(o.functions) } : {};
+  const session: SessionOptions = {
     limits,
     policy: o.policy ?? base.policy,
     files: prepareFiles(o.files, limits),
     idleTimeoutMs: o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
     maxLifetimeMs: o.maxLifetimeMs ?? DEFAULT_MAX_LIFETIME_MS,
+    hostFunctions,
   };
+  return { session, hooks };
 }
 
 /** A cell's code and options; limits a session holds for its whole life cannot be changed per cell. */

@@ -18,6 +18,7 @@ export const BOOTSTRAP_MODULES = [
   'warm',
   'fork_server',
   'session',
+  'host_calls',
   'main',
 ] as const;
 

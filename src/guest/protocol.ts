@@ -4,6 +4,7 @@ import { normaliseWorkspacePath } from '../core/workspace-path.js';
 import type { CollectMatcher } from '../core/glob.js';
 import { MAX_OUTPUTS } from '../core/outputs.js';
 import { DisplayCollector, displayHeaderSchema } from './display-frames.js';
+import { frameHeader } from './host-call-frames.js';
 
 /** What the host sends on the guest's fd 3, once, before the program runs. */
 export interface GuestRequest {
@@ -29,6 +30,9 @@ export interface GuestRequest {
   preload?: readonly string[];
   /** Rich output's budget (the guest drops what does not fit; the host holds it to it too). */
   maxDisplayBytes: number;
+  /** Host functions the program may call (src/guest/python/host_calls.py), and the bound of one call's arguments. */
+  hostFunctions?: readonly string[];
+  hostCallBytes?: number;
 }
 
 /**
@@ -109,6 +113,11 @@ export interface FrameLimits {
   display?: DisplayCollector;
   /** Called for each input request of a run with onInput; without it an input frame is out of line. */
   onInput?: (seq: number, prompt: string) => void;
+  /**
+   * A run with host functions: each call frame's payload (at most maxFrameBytes), and the
+   * first frame out of line (the run ends: its program may be waiting for an answer).
+   */
+  calls?: { maxFrameBytes: number; onCall: (payload: Buffer) => void; onViolation: (why: string) => void };
 }
 
 /** Raw bytes after a header (a file's, a display bundle's) as they arrive: kept (data) or skipped (null). */
@@ -130,6 +139,7 @@ export class FrameDecoder {
   private payload: Buffer | null = null;
   private payloadFill = 0;
   private raw: RawBytes | null = null;
+  private payloadIsCall = false;
   private stopped = false;
   private controlBytes = 0;
   private frames = 0;
@@ -172,7 +182,8 @@ export class FrameDecoder {
     return this.stopped;
   }
 
-  private stop(): void {
+  private stop(why?: string): void {
+    if (why && !this.stopped) this.limits.calls?.onViolation(why);
     this.stopped = true;
     this.payload = null;
     this.raw = null;
@@ -198,7 +209,8 @@ export class FrameDecoder {
       if (this.payloadFill === this.payload.length) {
         const payload = this.payload;
         this.payload = null;
-        this.accept(payload);
+        if (this.payloadIsCall) this.limits.calls?.onCall(payload);
+        else this.accept(payload);
       }
       return at + n;
     }
@@ -207,13 +219,20 @@ export class FrameDecoder {
     this.headFill += n;
     if (this.headFill === 4) {
       this.headFill = 0;
-      const size = this.head.readUInt32BE(0);
-      // Refused at the header: nothing is allocated for a length that does not fit.
-      this.frames++;
-      this.controlBytes += 4 + size;
-      if (size === 0 || size > MAX_CONTROL_FRAME_BYTES || this.controlBytes > MAX_CONTROL_BYTES_PER_RUN || this.frames - Math.min(this.displayFrames, MAX_OUTPUTS + 1) > this.limits.maxFiles + 8 + (this.limits.onInput ? MAX_INPUT_REQUESTS : 0)) {
+      // Refused at the header: nothing is allocated for a length that does not fit. Host
+      // calls have their own bounds (host-calls.ts), not the control budget.
+      const header = frameHeader(this.head.readUInt32BE(0), MAX_CONTROL_FRAME_BYTES, this.limits.calls?.maxFrameBytes ?? null);
+      const size = header?.size ?? 0;
+      if (header?.call) this.received -= 4 + size; // (at most one call's bytes ahead of the drain bound)
+      else if (header) {
+        this.frames++;
+        this.controlBytes += 4 + size;
+      }
+      if (!header) this.stop('a frame of a length out of line');
+      else if (this.controlBytes > MAX_CONTROL_BYTES_PER_RUN || this.frames - Math.min(this.displayFrames, MAX_OUTPUTS + 1) > this.limits.maxFiles + 8 + (this.limits.onInput ? MAX_INPUT_REQUESTS : 0)) {
         this.stop();
       } else {
+        this.payloadIsCall = header.call;
         this.payload = Buffer.allocUnsafe(size);
         this.payloadFill = 0;
       }
@@ -226,10 +245,10 @@ export class FrameDecoder {
     try {
       value = JSON.parse(payload.toString('utf8'));
     } catch {
-      return this.stop();
+      return this.stop('a frame that is not JSON');
     }
     const frame = frameSchema.safeParse(value);
-    if (!frame.success) return this.stop();
+    if (!frame.success) return this.stop('a frame of no known shape');
     const f = frame.data;
     if (f.t === 'ready') this.report.ready = true;
     else if (f.t === 'warm') return; // for the pool, before the request (see zygote.ts)

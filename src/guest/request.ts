@@ -30,6 +30,8 @@ export function buildGuestRequest(run: PreparedRun, context: RequestContext): Gu
     seccomp: run.policy === 'strict' ? context.strictSeccomp : NO_FILTER,
     extraPaths: context.sitePaths,
     maxDisplayBytes: run.limits.displayBytes,
+    hostFunctions: run.hostFunctions ?? [],
+    hostCallBytes: run.limits.hostCallBytes,
   };
 }
 
@@ -55,6 +57,8 @@ export function encodeGuestRequest(r: GuestRequestBody, rlimits: readonly GuestR
       hostInput: r.hostInput === true,
       preload: [...(r.preload ?? [])],
       maxDisplayBytes: r.maxDisplayBytes,
+      hostFunctions: [...(r.hostFunctions ?? [])],
+      hostCallBytes: r.hostCallBytes ?? 0,
     }),
   );
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { frameHeader } from './host-call-frames.js';
 import { marshal } from './marshal.js';
 import { displayHeaderSchema, type DisplayBody, type DisplayCollector } from './display-frames.js';
 import { errorFrameSchema, inputFrameSchema, lengthPrefixed, MAX_CONTROL_BYTES_PER_RUN, MAX_CONTROL_FRAME_BYTES } from './protocol.js';
@@ -47,13 +48,18 @@ export class SessionFrameReader {
   private payloadFill = 0;
   private body: DisplayBody | null = null;
   private bodyOf: DisplayCollector | null = null;
+  private payloadIsCall = false;
   private cellBytes = 0;
   private broken = false;
 
-  /** `display`: where the running cell's rich output goes (between cells: one that is dropped). */
+  /**
+   * `display`: where the running cell's rich output goes (between cells: one that is dropped).
+   * `calls`: a session with host functions, and its call frames' bound (see host-call-frames.ts).
+   */
   constructor(
     private readonly onFrame: (frame: SessionFrame) => void,
     private readonly display: () => DisplayCollector,
+    private readonly calls: { maxFrameBytes: number; onCall: (payload: Buffer) => void } | null = null,
   ) {}
 
   /** A new cell: its frames get a new budget. */
@@ -85,7 +91,8 @@ export class SessionFrameReader {
         if (this.payloadFill === this.payload.length) {
           const payload = this.payload;
           this.payload = null;
-          this.accept(payload);
+          if (this.payloadIsCall) this.calls?.onCall(payload);
+          else this.accept(payload);
         }
         continue;
       }
@@ -95,10 +102,12 @@ export class SessionFrameReader {
       at += n;
       if (this.headFill < 4) continue;
       this.headFill = 0;
-      const size = this.head.readUInt32BE(0);
-      this.cellBytes += 4 + size;
-      if (size === 0 || size > MAX_CONTROL_FRAME_BYTES || this.cellBytes > MAX_CONTROL_BYTES_PER_RUN) this.broken = true;
+      const header = frameHeader(this.head.readUInt32BE(0), MAX_CONTROL_FRAME_BYTES, this.calls?.maxFrameBytes ?? null);
+      const size = header?.size ?? 0;
+      if (header && !header.call) this.cellBytes += 4 + size; // calls have their own bounds (host-calls.ts)
+      if (!header || this.cellBytes > MAX_CONTROL_BYTES_PER_RUN) this.broken = true;
       else {
+        this.payloadIsCall = header.call;
         this.payload = Buffer.allocUnsafe(size);
         this.payloadFill = 0;
       }

@@ -1,7 +1,8 @@
 export { Sandbox } from './sandbox.js';
 export { MAIN_FILENAME } from '../guest/request.js';
 export { PyboxError, isPyboxError, type PyboxErrorCode } from '../core/errors.js';
-export { DEFAULT_LIMITS, resolveLimits, limitsSchema, type Limits } from '../core/limits.js';
+export { DEFAULT_LIMITS, HOST_CALL_LIMITS, resolveLimits, limitsSchema, type Limits } from '../core/limits.js';
+export { hostFunctionNameProblem, MAX_HOST_FUNCTIONS, type HostFunction, type HostFunctions, type JsonValue } from '../core/host-functions.js';
 export { MAX_CODE_BYTES, preloadSchema, type RunOptions, type SandboxOptions, type SandboxMode, type PoolOptions } from '../core/options.js';
 export type { OutputListener } from '../core/output.js';
 export { MAX_OUTPUTS, type DisplayListener, type DisplayOutput } from '../core/outputs.js';

@@ -77,13 +77,13 @@ export class Sandbox {
    */
   async openSession(options?: SessionOpenOptions): Promise<Session> {
     if (this.closed) throw new PyboxError('E_SANDBOX_CLOSED', 'this sandbox is closed');
-    const prepared = prepareSession(options, { limits: this.limits, policy: this.policy });
+    const { session: prepared, hooks } = prepareSession(options, { limits: this.limits, policy: this.policy });
     if (this.sessions.size + this.opening >= this.maxSessions) {
       throw new PyboxError('E_TOO_MANY_SESSIONS', `${this.maxSessions} sessions are open (maxSessions)`);
     }
     this.opening++;
     try {
-      const inner = await this.backend.openSession(prepared);
+      const inner = await this.backend.openSession(prepared, hooks);
       const session = new Session(inner, Object.freeze(prepared.limits));
       this.sessions.add(session);
       void inner.gone.then(() => this.sessions.delete(session));

@@ -61,6 +61,7 @@ export class NativeBackend implements Backend {
       onOutput: textListener(hooks.onStdout, hooks.onStderr),
       onInput: hooks.onInput ?? null,
       onDisplay: hooks.onDisplay ?? null,
+      onHostCall: hooks.onHostCall ?? null,
       collect: run.collect,
       request: { ...buildGuestRequest(run, { strictSeccomp: this.env.strictSeccomp, sitePaths: this.env.facts.sitePaths }), hostInput: hooks.onInput !== undefined, preload: this.preload },
     };
@@ -70,12 +71,13 @@ export class NativeBackend implements Backend {
   }
 
   /** A session in a jail of its own: a zygote's child or a warm jail when one is free, else one started for it. */
-  openSession(options: SessionOptions): Promise<BackendSession> {
+  openSession(options: SessionOptions, hooks: RunHooks = {}): Promise<BackendSession> {
+    const hostFunctions = hooks.onHostCall ? (options.hostFunctions ?? []) : [];
     const body = buildGuestRequest(
-      { code: '', limits: options.limits, policy: options.policy, stdin: null, argv: [], files: options.files, collect: compileCollect([]) },
+      { code: '', limits: options.limits, policy: options.policy, stdin: null, argv: [], files: options.files, collect: compileCollect([]), hostFunctions },
       { strictSeccomp: this.env.strictSeccomp, sitePaths: this.env.facts.sitePaths },
     );
-    return openJailSession(this.env, this.paths, options, { ...body, maxFiles: 0, maxFileBytes: 0, preload: this.preload });
+    return openJailSession(this.env, this.paths, options, { ...body, maxFiles: 0, maxFileBytes: 0, preload: this.preload }, hooks.onHostCall ?? null);
   }
 
   describe(): BackendDescription {

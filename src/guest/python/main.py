@@ -8,7 +8,8 @@ def main(announce=False):
     # A session, or a run that asks the host for its input, keeps the request pipe: the
     # host's cells and answers come on it.
     session, host_input = req.get("session"), req.get("hostInput")
-    if not (session or host_input):
+    host_functions = req.get("hostFunctions") or []
+    if not (session or host_input or host_functions):
         _b_os.close(CTRL_IN)
     if req["policy"] == "strict":
         load_strict_filter(req["seccomp"])
@@ -28,6 +29,7 @@ def main(announce=False):
     sys.path[:0] = [WORKSPACE]
     sys.path.extend(p for p in req["extraPaths"] if _is_dir(p))
     sys.addaudithook(_name_main_code)
+    install_host_functions(host_functions, req.get("hostCallBytes", 0), session, host_input)
     if req["policy"] == "strict":
         install_policy()
     count_stdout()

@@ -1,4 +1,4 @@
-# The `pybox` module programs import (`from pybox import display`). Uses: prelude, framing, runner.
+# The `pybox` module programs import (`from pybox import display, host, HostError`). Uses: prelude, framing, runner.
 #
 # One module object, made here and put in sys.modules: no file, no import cost. Each part
 # of it lives in its own section below and adds its names to PYBOX.

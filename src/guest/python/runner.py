@@ -1,5 +1,8 @@
 # Running the user's code. Uses: prelude, framing.
 
+# Names every program finds in its __main__ (a run's, or a session's): its host functions.
+MAIN_GLOBALS = {}
+
 def register_source(source, filename):
     """main.py's source for tracebacks, once linecache is loaded (loading it costs ~5 ms)."""
     lc = sys.modules.get("linecache")
@@ -58,6 +61,7 @@ def run_user_code(source, filename):
     main.__file__ = filename
     main.__builtins__ = __builtins__
     main.__loader__ = _MainSource(source)
+    main.__dict__.update(MAIN_GLOBALS)
     sys.modules["__main__"] = main
     _NAME_NEXT_EXEC[0] = filename
     try:

@@ -29,9 +29,12 @@ def _read_host_frame():
     poller.poll()
     old = _signal.pthread_sigmask(_signal.SIG_BLOCK, _SIGINT_SET)
     try:
-        return read_request_frame(CTRL_IN)
+        frame = read_request_frame(CTRL_IN)
     finally:
         _signal.pthread_sigmask(_signal.SIG_SETMASK, old)
+    if frame.get("t") == "ret":
+        host_answer_seen(frame)  # (host_calls.py) an interrupted call's answer
+    return frame
 
 
 def ask_host_for_line(prompt):
@@ -176,6 +179,7 @@ def session_main(filename):
     main_module = type(sys)("__main__")
     main_module.__file__ = filename
     main_module.__builtins__ = __builtins__
+    main_module.__dict__.update(MAIN_GLOBALS)
     sys.modules["__main__"] = main_module
     install_host_input()
     for name in ("ast", "linecache", "select"):  # loaded now: the first cell does not pay for them

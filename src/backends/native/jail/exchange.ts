@@ -4,6 +4,7 @@ import { DisplayCollector } from '../../../guest/display-frames.js';
 import { FrameDecoder, type GuestReport } from '../../../guest/protocol.js';
 import { encodeGuestRequest } from '../../../guest/request.js';
 import { encodeLine } from '../../../guest/session-frames.js';
+import { HostCallDoor } from './host-calls.js';
 import { askInputHandler } from './input-lines.js';
 import type { JailIo, JailRun } from './live-jail.js';
 import { CappedOutput } from './capped-output.js';
@@ -30,14 +31,19 @@ export class GuestExchange {
   private readonly tap: OutputTap;
   private readonly frames: FrameDecoder;
   private readonly display: DisplayCollector;
+  private readonly door: HostCallDoor | null;
   private stopStdin: () => void = () => undefined;
 
-  /** `overLimit` is called once output passes the run's outputBytes (the caller kills the jail). */
+  /**
+   * `overLimit` is called once output passes the run's outputBytes, `broken` once the guest
+   * broke the host-call protocol (the caller kills the jail for either).
+   */
   constructor(
     private readonly io: JailIo,
     private readonly run: JailRun,
     guard: Guard,
     overLimit: () => void,
+    broken: (why: string) => void = () => undefined,
   ) {
     this.tap = new OutputTap(run.onOutput);
     // Output: counted as it arrives, stored only up to the limit.
@@ -49,12 +55,19 @@ export class GuestExchange {
     // The budget the guest was sent is the one the host holds it to.
     const onInput = run.onInput ?? null;
     this.display = new DisplayCollector(run.request.maxDisplayBytes, run.onDisplay ?? undefined, () => this.captured.stdoutBytes());
+    const names = run.request.hostFunctions ?? [];
+    this.door =
+      run.onHostCall && names.length > 0
+        ? new HostCallDoor({ names, handler: run.onHostCall, limits: run.limits, answer: (frame) => writeIfOpen(io, frame), violation: broken })
+        : null;
+    const door = this.door;
     this.frames = new FrameDecoder({
       display: this.display,
       collect: run.collect,
       maxFiles: run.request.maxFiles,
       maxTotalFileBytes: run.request.maxFileBytes,
       ...(onInput ? { onInput: (seq: number, prompt: string) => void askInputHandler(onInput, prompt).then((line) => io.ctrlIn?.write(encodeLine(seq, line, false))) } : {}),
+      ...(door ? { calls: { maxFrameBytes: door.maxFrameBytes, onCall: door.onCall, onViolation: broken } } : {}),
     });
     // Once the decoder has what it may take (or the guest broke the protocol), fd 4 is
     // closed: the guest's next write fails, and it costs the host nothing more.
@@ -69,9 +82,9 @@ export class GuestExchange {
 
   /** Sends the request with these rlimits, then the program's stdin. Only once the jail is contained. */
   send(rlimits: readonly Rlimit[]): void {
-    // With onInput the guest keeps fd 3 for the answers: it closes with the run.
+    // With onInput or host functions the guest keeps fd 3 for the answers: it closes with the run.
     const request = encodeGuestRequest(this.run.request, rlimits);
-    if (this.run.onInput) this.io.ctrlIn?.write(request);
+    if (this.run.onInput || this.door) this.io.ctrlIn?.write(request);
     else this.io.ctrlIn?.end(request);
     this.stopStdin = feedStdin(this.run.stdin, this.io.stdin);
   }
@@ -79,6 +92,7 @@ export class GuestExchange {
   /** The program is over: its stdin source is no longer read. */
   stop(): void {
     this.stopStdin();
+    this.door?.close();
   }
 
   /** What the guest reported (guest-controlled: only its files and error text are used). */
@@ -125,7 +139,13 @@ export class GuestExchange {
 
   /** Closes the host's ends of the jail's pipes. */
   close(): void {
+    this.door?.close();
     const { stdin, stdout, stderr, ctrlIn, ctrlOut } = this.io;
     for (const s of [stdin, stdout, stderr, ctrlIn, ctrlOut]) s?.destroy();
   }
+}
+
+/** An answer for the guest on fd 3, unless the pipe is already closed (the run is ending). */
+export function writeIfOpen(io: JailIo, frame: Buffer): void {
+  if (io.ctrlIn && io.ctrlIn.writable) io.ctrlIn.write(frame);
 }

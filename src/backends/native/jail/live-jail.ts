@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import type { CollectMatcher } from '../../../core/glob.js';
-import type { InputHandler } from '../../../core/hooks.js';
+import type { HostCallHandler, InputHandler } from '../../../core/hooks.js';
 import type { Limits } from '../../../core/limits.js';
 import type { DisplayListener } from '../../../core/outputs.js';
 import type { OutputListener } from '../../../core/output.js';
@@ -41,6 +41,8 @@ export interface JailRun {
   onInput?: InputHandler | null;
   /** Each rich output as it arrives, or null. */
   onDisplay?: DisplayListener | null;
+  /** Answers the program's host calls (the request names the functions), or null. */
+  onHostCall?: HostCallHandler | null;
 }
 
 /** How a run got its jail: started for it, taken warm from the pool, or forked by a zygote. */

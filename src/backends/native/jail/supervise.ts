@@ -70,7 +70,11 @@ export function superviseRun(jail: LiveJail, run: JailRun, options: SuperviseOpt
         }
       };
 
-    const exchange = new GuestExchange(jail.io, run, guarded, () => kill('output_limit'));
+    let protocolBreach: string | null = null;
+    const exchange = new GuestExchange(jail.io, run, guarded, () => kill('output_limit'), (why) => {
+      protocolBreach ??= why;
+      kill('protocol');
+    });
     jail.contained.then(() => exchange.send(rlimits), () => undefined); // on failure the jail is already being killed
 
     const wallTimer = setTimeout(() => kill('timeout'), limits.timeoutMs);
@@ -104,7 +108,10 @@ export function superviseRun(jail: LiveJail, run: JailRun, options: SuperviseOpt
         const stats = rawStats ? sinceBaseline(rawStats, baseline) : null;
         const cpuMs = stats?.cpuUsageMs ?? lastCpuMs;
         const report = exchange.report;
-        const { stdout, stderr } = exchange.output();
+        const output = exchange.output();
+        const { stdout } = output;
+        // Said by the host, after the program's own stderr: why the run was ended.
+        const stderr = killReason === 'protocol' ? `${output.stderr}pybox: the run was ended: the program broke the host-call protocol (${protocolBreach})\n` : output.stderr;
         const verdict = decideVerdict({
           killReason,
           exit: { code: exit.code, signal: exit.signal },

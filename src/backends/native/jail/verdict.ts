@@ -2,7 +2,8 @@ import { constants } from 'node:os';
 import type { CgroupStats } from '../cgroup/cgroups.js';
 import type { RunStatus } from '../../../core/result.js';
 
-export type KillReason = 'timeout' | 'output_limit' | 'cpu_limit';
+/** 'protocol': the guest broke the host-call protocol (a forged or out-of-line frame); its status is 'killed'. */
+export type KillReason = 'timeout' | 'output_limit' | 'cpu_limit' | 'protocol';
 
 export interface VerdictInput {
   /** Why the supervisor killed the jail, if it did. */
@@ -49,7 +50,7 @@ export function decideVerdict(v: VerdictInput): Verdict {
   }
   const killedBySignal = signal !== null;
 
-  if (v.killReason) return { status: v.killReason, exitCode: null, signal: 'SIGKILL' };
+  if (v.killReason) return { status: v.killReason === 'protocol' ? 'killed' : v.killReason, exitCode: null, signal: 'SIGKILL' };
   if (v.cgroup && v.cgroup.oomKills > 0) return { status: 'memory_limit', exitCode, signal };
   // Only measured CPU decides: a guest can exit with 152 (128 + SIGXCPU) without using any.
   // Used up is over, even if the program got to finish between two samples. The cgroup

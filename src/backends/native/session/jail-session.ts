@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { BackendSession, CellResult, PreparedCell, SessionEndReason } from '../../../core/backend.js';
 import { PyboxError } from '../../../core/errors.js';
-import type { RunHooks } from '../../../core/hooks.js';
+import type { HostCallHandler, RunHooks } from '../../../core/hooks.js';
 import type { Limits } from '../../../core/limits.js';
 import { textListener } from '../../../core/output.js';
 import { DisplayCollector } from '../../../guest/display-frames.js';
@@ -10,6 +10,8 @@ import type { PythonError, RunStatus } from '../../../core/result.js';
 import { encodeCell, encodeLine, SessionFrameReader, type SessionFrame } from '../../../guest/session-frames.js';
 import { processStartTime, withDescendants } from '../../../host/processes.js';
 import type { CgroupBaseline, CgroupStats } from '../cgroup/cgroups.js';
+import { writeIfOpen } from '../jail/exchange.js';
+import { HostCallDoor } from '../jail/host-calls.js';
 import { keepAlive } from '../jail/keepalive.js';
 import type { JailExit, LiveJail } from '../jail/live-jail.js';
 import { CappedOutput } from '../jail/capped-output.js';
@@ -55,6 +57,8 @@ export interface JailSessionOptions {
   baseline: CgroupBaseline | null;
   /** Gives the jail back (release, zygote free again); called once, when the session is gone. */
   done: () => Promise<void>;
+  /** The session's host functions (its request names them), or null. */
+  hostCalls?: { names: readonly string[]; handler: HostCallHandler } | null;
 }
 
 /**
@@ -80,6 +84,7 @@ export class JailSession implements BackendSession {
   private guest: { pid: number; start: string | null } | null = null;
   private readonly reader: SessionFrameReader;
   private idleDisplay: DisplayCollector | null = null;
+  private readonly door: HostCallDoor | null;
   private idleTimer: NodeJS.Timeout | null = null;
   private lifetimeTimer: NodeJS.Timeout | null = null;
   private cpuTimer: NodeJS.Timeout | null = null;
@@ -95,12 +100,17 @@ export class JailSession implements BackendSession {
   ) {
     this.turnCpuLimit = options.limits.cpuMs;
     this.ready = new Promise((resolve) => (this.readyResolve = resolve));
+    const { io } = jail;
+    const calls = options.hostCalls ?? null;
+    this.door = calls
+      ? new HostCallDoor({ ...calls, limits: options.limits, answer: (frame) => writeIfOpen(io, frame), violation: (why) => this.end('crashed', `the guest broke the host-call protocol: ${why}`) })
+      : null;
     // Rich output between cells (a thread a cell left running) is nobody's: counted and dropped.
     this.reader = new SessionFrameReader(
       (frame) => this.onFrame(frame),
       () => this.cell?.display ?? (this.idleDisplay ??= new DisplayCollector(options.limits.displayBytes)),
+      this.door ? { maxFrameBytes: this.door.maxFrameBytes, onCall: this.door.onCall } : null,
     );
-    const { io } = jail;
     io.ctrlOut?.on('data', (chunk: Buffer) => {
       if (!this.reader.push(chunk)) this.end('crashed', 'the guest broke the session protocol');
     });
@@ -222,6 +232,7 @@ export class JailSession implements BackendSession {
     this.turnCpuStart = cell.cpuAtStart;
     this.turnCpuLimit = prepared.limits.cpuMs;
     this.reader.nextCell();
+    this.door?.nextCell();
     cell.timers.push(setTimeout(() => this.interruptCell(cell, 'timeout'), prepared.limits.timeoutMs));
     this.pollCpu(CPU_POLL_MS);
     this.jail.io.ctrlIn?.write(encodeCell(n, prepared.code, rlimitCpuSeconds(prepared.limits.cpuMs, this.options.withCgroups), prepared.limits.displayBytes));
@@ -373,6 +384,7 @@ export class JailSession implements BackendSession {
   private async onJailEnded(exit: JailExit): Promise<void> {
     // Not ended by the host: the program ended its interpreter, or something killed it.
     this.reason ??= exit.signal !== null || (exit.code !== null && exit.code > 128) ? 'crashed' : 'exited';
+    this.door?.close();
     for (const t of [this.idleTimer, this.lifetimeTimer]) if (t) clearTimeout(t);
     if (this.cpuTimer) clearInterval(this.cpuTimer);
     this.readyResolve(false);

@@ -1,4 +1,5 @@
 import type { SessionOptions } from '../../../core/backend.js';
+import type { HostCallHandler } from '../../../core/hooks.js';
 import { encodeGuestRequest, type GuestRequestBody } from '../../../guest/request.js';
 import { startColdJail } from '../jail/bwrap-jail.js';
 import type { JailEnvironment } from '../jail/live-jail.js';
@@ -11,7 +12,13 @@ import { JailSession } from './jail-session.js';
  * (kept for the session's whole life), else a bwrap jail started for it. Resolves once the
  * guest is ready for its first cell.
  */
-export async function openJailSession(env: JailEnvironment, paths: RunPaths | null, session: SessionOptions, request: GuestRequestBody): Promise<JailSession> {
+export async function openJailSession(
+  env: JailEnvironment,
+  paths: RunPaths | null,
+  session: SessionOptions,
+  request: GuestRequestBody,
+  onHostCall: HostCallHandler | null = null,
+): Promise<JailSession> {
   const { jail, baseline, done } = (paths ? await paths.claimForSession(session.limits) : null) ?? (await startColdJail(env, session.limits));
   const withCgroups = jail.cgroup !== null;
   // As for a run (see superviseRun), but without RLIMIT_CPU: a session's CPU is counted
@@ -22,7 +29,9 @@ export async function openJailSession(env: JailEnvironment, paths: RunPaths | nu
   const rlimits = guestRlimits(session.limits, withCgroups).filter(
     ([name]) => (perUid || !PER_UID_RLIMITS.includes(name)) && name !== 'RLIMIT_CPU' && !(withCgroups && name === 'RLIMIT_NPROC'),
   );
-  const s = new JailSession(jail, { limits: session.limits, idleTimeoutMs: session.idleTimeoutMs, maxLifetimeMs: session.maxLifetimeMs, withCgroups, baseline, done });
+  const s = new JailSession(jail, { limits: session.limits, idleTimeoutMs: session.idleTimeoutMs, maxLifetimeMs: session.maxLifetimeMs, withCgroups, baseline, done,
+    hostCalls: onHostCall && request.hostFunctions?.length ? { names: request.hostFunctions, handler: onHostCall } : null,
+  });
   await s.open(encodeGuestRequest({ ...request, session: true }, rlimits));
   return s;
 }
