@@ -190,11 +190,11 @@ describe.each(PATHS)('how sessions end, path %s', (path) => {
     expect(chunks.join('')).toBe('late\nnext\n');
     expect(next.stderr.length).toBe(64 * 1024);
     expect(next.stderr.replaceAll('e', '')).toBe('');
-    expect(next.truncated).toEqual({ stdout: false, stderr: true });
+    expect(next.truncated).toEqual({ stdout: false, stderr: true, display: false });
     const after = await s.run('print("after")');
     expect(after.stdout).toBe('after\n');
     expect(after.stderr).toBe('');
-    expect(after.truncated).toEqual({ stdout: false, stderr: false });
+    expect(after.truncated).toEqual({ stdout: false, stderr: false, display: false });
     await s.close();
   });
 
