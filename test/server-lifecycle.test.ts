@@ -82,6 +82,8 @@ describe('pybox serve as a process', () => {
     await expect.poll(() => inFlight(server)).toBe(1);
     await expect.poll(async () => /^pybox_cells_in_flight 1$/m.test(await (await fetch(`${server.url}/metrics`)).text())).toBe(true);
     server.child.kill('SIGTERM');
+    // The signal is handled asynchronously: a request sent before the drain began is served.
+    await server.logged('draining');
     const late = await post(`${server.url}/v1/run`, { code: 'print(1)' }).catch(() => null);
     if (late) expect([late.status, late.body]).toEqual([503, { error: { code: 'E_SHUTTING_DOWN', message: expect.any(String) } }]);
     const done = await running;

@@ -29,6 +29,8 @@ export interface SpawnedServer {
   child: ChildProcess;
   url: string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+  /** Resolves once the server has logged a line with this message (pino's `msg`). */
+  logged: (msg: string) => Promise<void>;
 }
 
 /** `node bin/pybox serve --port 0 ...args`; resolves once its log says where it listens. */
@@ -39,10 +41,20 @@ export function spawnServer(args: string[] = []): Promise<SpawnedServer> {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr })));
   return new Promise((resolve, reject) => {
     let buffered = '';
+    const logged = (msg: string): Promise<void> =>
+      new Promise((done) => {
+        const check = (): void => {
+          if (!buffered.includes(`"msg":${JSON.stringify(msg)}`)) return;
+          child.stdout?.off('data', check);
+          done();
+        };
+        child.stdout?.on('data', check);
+        check();
+      });
     child.stdout?.on('data', (c: Buffer) => {
       buffered += c.toString('utf8');
       const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*"pybox serve listening"/.exec(buffered);
-      if (m?.[1]) resolve({ child, url: m[1], exited });
+      if (m?.[1]) resolve({ child, url: m[1], exited, logged });
     });
     void exited.then((e) => reject(new Error(`pybox serve exited (${e.code ?? e.signal}) before listening: ${e.stderr}`)));
   });
