@@ -59,20 +59,13 @@ export interface ToolAnswer {
 export async function runPythonCode(run: McpRunner, workspace: Workspace, call: RunCall): Promise<ToolAnswer> {
   const wrapped = wrapProgram(call.code, call.globals, call.returnMode === 'json');
   const before = workspace.snapshot();
-  let printed = '';
+  const output = teeOutput(call.onOutput);
   const result = await run(wrapped.code, {
     files: Object.fromEntries(before),
     collect: [...WORKSPACE_PATTERNS, wrapped.outcomePath],
-    onStdout: (chunk) => {
-      printed += chunk;
-      call.onOutput('stdout', chunk);
-    },
-    onStderr: (chunk) => {
-      printed += chunk;
-      call.onOutput('stderr', chunk);
-    },
+    ...output.hooks,
   });
-  const outcome = describe(result, wrapped.outcomePath, outputLines(printed));
+  const outcome = describe(result, wrapped.outcomePath, outputLines(output.printed()));
   const { [wrapped.outcomePath]: _outcomeFile, ...files } = result.files;
   // Only a program that got to its end has handed back its whole workspace.
   if (wrapped.outcomePath in result.files) workspace.settle(before, files);
@@ -89,18 +82,10 @@ export interface McpSessionTools {
 
 /** run_in_session: one cell, answered like run_python_code (its value is the repr Python's console shows). */
 export async function runInSession(tools: McpSessionTools, id: string, call: Omit<RunCall, 'globals'>): Promise<ToolAnswer> {
-  let printed = '';
-  const result = await tools.run(id, call.code, {
-    onStdout: (chunk) => {
-      printed += chunk;
-      call.onOutput('stdout', chunk);
-    },
-    onStderr: (chunk) => {
-      printed += chunk;
-      call.onOutput('stderr', chunk);
-    },
-  });
+  const tee = teeOutput(call.onOutput);
+  const result = await tools.run(id, call.code, tee.hooks);
   // A session writes a cell's traceback to stderr too: it is the answer's error, not its output.
+  let printed = tee.printed();
   const traceback = result.error?.traceback;
   if (traceback && printed.endsWith(traceback)) printed = printed.slice(0, -traceback.length);
   const output = outputLines(printed);
@@ -131,4 +116,25 @@ function failureText(result: RunResult): string {
   if (detail) return `pybox: ${result.status}: ${detail}`;
   if (result.error) return result.error.traceback || `${result.error.type}: ${result.error.message}`;
   return `pybox: the program ended (${result.status}, exit code ${result.exitCode}) before its result was written`;
+}
+
+/** Streams a call's output to its listener and keeps it all, in order, for the answer's <output>. */
+function teeOutput(onOutput: RunCall['onOutput']): {
+  hooks: { onStdout: (chunk: string) => void; onStderr: (chunk: string) => void };
+  printed: () => string;
+} {
+  let printed = '';
+  return {
+    hooks: {
+      onStdout: (chunk) => {
+        printed += chunk;
+        onOutput('stdout', chunk);
+      },
+      onStderr: (chunk) => {
+        printed += chunk;
+        onOutput('stderr', chunk);
+      },
+    },
+    printed: () => printed,
+  };
 }
