@@ -167,7 +167,7 @@ export class JailSession implements BackendSession {
     }
     // A zygote's pipes do not hold Node's event loop open: a caller waiting for a cell does.
     return keepAlive(new Promise<CellResult>((resolve, reject) => {
-      const start = () => {
+      const begin = () => {
         if (!this.alive) {
           this.next();
           return reject(endedError(this.reason));
@@ -177,6 +177,10 @@ export class JailSession implements BackendSession {
           this.next();
         });
       };
+      // Output of what the program left running that is already in the pipes (a socket
+      // holds more than 64 KiB) was written while no cell ran: a poll of the event loop
+      // reads it first, into that time's bound, before this cell claims the pipes.
+      const start = () => afterPendingOutput(begin);
       if (this.busy) this.queue.push(start);
       else {
         this.busy = true;
