@@ -4,6 +4,7 @@
  * deadline), never for a fixed time.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import { scaled } from './time-scale.js';
 
 let count = 0;
@@ -58,19 +59,25 @@ export class Terminal {
   async exitStatus(timeoutMs = scaled(20_000)): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const [dead, status, signal] = this.tmux('display-message', '-p', '-t', 'repl', '#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}').trim().split(':');
+      const [dead, status, signal, panePid, serverPid] = this.tmux('display-message', '-p', '-t', 'repl', '#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}:#{pane_pid}:#{pid}').trim().split(':');
       // The status can show a moment after the pane is marked dead.
       if (dead === '1' && status !== '') return Number(status);
       if (dead === '1' && signal !== '') throw new Error(`the program was killed by signal ${signal}; the terminal shows:\n${this.screen()}`);
+      // tmux can miss the SIGCHLD of its pane's program (tmux/tmux#311, #2679): the program
+      // stays a zombie tmux never reaps, so its status never shows. Seen on a loaded host;
+      // the workaround tmux's author gives is another SIGCHLD.
+      if (isZombie(Number(panePid))) process.kill(Number(serverPid), 'SIGCHLD');
       if (Date.now() > deadline) throw new Error(`the program did not exit within ${timeoutMs} ms; the terminal shows:\n${this.screen()}`);
       await new Promise((r) => setTimeout(r, 25));
     }
   }
 
-  /** Ends the terminal and its program (SIGHUP, as a closed terminal window would). */
+  /** Ends the terminal and its program (SIGHUP, as a closed terminal window would), and removes its socket. */
   close(): void {
     try {
+      const socket = this.tmux('display-message', '-p', '#{socket_path}').trim();
       this.tmux('kill-server');
+      rmSync(socket, { force: true });
     } catch {
       /* already gone */
     }
@@ -78,5 +85,15 @@ export class Terminal {
 
   private tmux(...args: string[]): string {
     return execFileSync('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+}
+
+/** Whether `pid` has exited and waits for its parent to reap it. */
+function isZombie(pid: number): boolean {
+  try {
+    // The state follows the command name, which is in parentheses and may hold spaces.
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)?.startsWith('Z') ?? false;
+  } catch {
+    return false;
   }
 }
