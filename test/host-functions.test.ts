@@ -15,8 +15,9 @@ import { encodeHostResult, hostFunctionNameProblem } from '../src/core/host-func
 import { callFrameSchema, encodeReturn, parseCallFrame } from '../src/guest/host-call-frames.js';
 import { marshal } from '../src/guest/marshal.js';
 import { lengthPrefixed } from '../src/guest/protocol.js';
-import { PyboxError, type RunResult } from '../src/index.js';
+import type { RunResult } from '../src/index.js';
 import { PATHS, sandboxesForBlock } from './helpers/sandboxes.js';
+import { rejectsWith } from './helpers/errors.js';
 import { allowlistedFetch, hostFiles, keyValueStore } from '../examples/host-functions.js';
 
 const uncaught: unknown[] = [];
@@ -380,13 +381,13 @@ print(sum(counts))
 
   it('functions are checked when the run or session is asked for (E_OPTIONS_INVALID)', async () => {
     for (const functions of [{ print: add }, { __x__: add }, { class: add }, { 'a-b': add }, { ok: 42 }, []] as unknown[]) {
-      await expect(sandbox.run('pass', { functions } as never)).rejects.toSatisfy((e: unknown) => e instanceof PyboxError && e.code === 'E_OPTIONS_INVALID');
-      await expect(sandbox.openSession({ functions } as never)).rejects.toSatisfy((e: unknown) => e instanceof PyboxError && e.code === 'E_OPTIONS_INVALID');
+      await rejectsWith(sandbox.run('pass', { functions } as never), 'E_OPTIONS_INVALID');
+      await rejectsWith(sandbox.openSession({ functions } as never), 'E_OPTIONS_INVALID');
     }
     const s = await sandbox.openSession();
-    await expect(s.run('pass', { functions: { add } } as never)).rejects.toSatisfy((e: unknown) => e instanceof PyboxError && e.code === 'E_OPTIONS_INVALID');
+    await rejectsWith(s.run('pass', { functions: { add } } as never), 'E_OPTIONS_INVALID');
     await s.close();
-    await expect(sandbox.run('pass', { limits: { hostCalls: -1 } })).rejects.toSatisfy((e: unknown) => e instanceof PyboxError && e.code === 'E_LIMIT_INVALID');
+    await rejectsWith(sandbox.run('pass', { limits: { hostCalls: -1 } }), 'E_LIMIT_INVALID');
   });
 });
 

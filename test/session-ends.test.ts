@@ -8,26 +8,15 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { PyboxError, type Session } from '../src/index.js';
+import type { Session } from '../src/index.js';
 import { PATHS, sandboxesForBlock } from './helpers/sandboxes.js';
 import { expectNoRunLeftovers } from './helpers/leftovers.js';
 import { scaled } from './helpers/time-scale.js';
 import { until } from './helpers/wait.js';
+import { rejectsWith } from './helpers/errors.js';
+import { cellUntilPrinted } from './helpers/session.js';
 
 const LIMITS = { timeoutMs: scaled(10_000), cpuMs: scaled(5000), memoryMiB: 128 };
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
-  await expect(promise).rejects.toSatisfy((e: unknown) => e instanceof PyboxError && e.code === code);
-}
-
-/** Starts a cell and resolves `printed` once its stdout holds `text`. */
-function cellUntilPrinted(session: Session, code: string, text: string, options: Parameters<Session['run']>[1] = {}) {
-  let out = '';
-  let seen: () => void = () => undefined;
-  const printed = new Promise<void>((resolve) => (seen = resolve));
-  const result = session.run(code, { ...options, onStdout: (c) => ((out += c), out.includes(text) && seen()) });
-  return { result, printed };
-}
 
 /** Host pids of processes whose working directory holds `marker` (seen through the host's /proc). */
 function processesIn(marker: string): number[] {

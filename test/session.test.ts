@@ -4,27 +4,15 @@
  * expiry, and nothing of a session left on the host once it has ended.
  */
 import { describe, expect, it } from 'vitest';
-import { PyboxError, type Session } from '../src/index.js';
 import { PATHS, sandboxesForBlock } from './helpers/sandboxes.js';
 import { expectNoRunLeftovers } from './helpers/leftovers.js';
 import { until } from './helpers/wait.js';
+import { rejectsWith } from './helpers/errors.js';
+import { cellUntilPrinted } from './helpers/session.js';
 
 const LIMITS = { timeoutMs: 10_000, cpuMs: 5000, memoryMiB: 128 };
 /** A cell that no KeyboardInterrupt reaches: SIGINT blocked, then blocked in C (a sleep). */
 const DEAF_CELL = 'import signal, time\nsignal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})\nprint("deaf", flush=True)\ntime.sleep(60)';
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
-  await expect(promise).rejects.toSatisfy((e: unknown) => e instanceof PyboxError && e.code === code);
-}
-
-/** Starts a cell and resolves `printed` once its stdout holds `text`. */
-function cellUntilPrinted(session: Session, code: string, text: string, options: Parameters<Session['run']>[1] = {}) {
-  let out = '';
-  let seen: () => void = () => undefined;
-  const printed = new Promise<void>((resolve) => (seen = resolve));
-  const result = session.run(code, { ...options, onStdout: (c) => ((out += c), out.includes(text) && seen()) });
-  return { result, printed };
-}
 
 describe.each(PATHS)('sessions, path %s', (path) => {
   const { sandbox } = sandboxesForBlock({ sandbox: { mode: path, limits: LIMITS, maxSessions: 4 } });
