@@ -19,11 +19,14 @@ export function tuple(...items: MarshalValue[]): { tuple: MarshalValue[] } {
   return { tuple: items };
 }
 
+/** The one-byte type codes, made once: a cell is encoded on every run of one. */
+const CODES = new Map([...'NTFil[({0us'].map((c) => [c, Buffer.from(c, 'latin1')]));
+
 class Writer {
   private chunks: Buffer[] = [];
 
   byte(code: string): void {
-    this.chunks.push(Buffer.from(code, 'latin1'));
+    this.chunks.push(CODES.get(code) ?? Buffer.from(code, 'latin1'));
   }
   int32(n: number): void {
     const b = Buffer.allocUnsafe(4);
@@ -66,6 +69,10 @@ function write(w: Writer, value: MarshalValue): void {
   if (typeof value === 'bigint') return writeInt(w, value);
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value)) throw new TypeError(`marshal: only integers are supported, got ${value}`);
+    if (value >= -(2 ** 31) && value < 2 ** 31) {
+      w.byte('i'); // most ints: no detour through a BigInt
+      return w.int32(value);
+    }
     return writeInt(w, BigInt(value));
   }
   if (typeof value === 'string') {

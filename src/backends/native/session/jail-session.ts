@@ -293,9 +293,10 @@ export class JailSession implements BackendSession {
 
   private finishCell(cell: RunningCell, value: string | null): void {
     if (this.cell !== cell) return;
+    // One read of the cgroup's counters serves the verdict, the CPU and the memory peak.
     const stats = this.options.withCgroups ? (this.jail.cgroup?.stats() ?? null) : null;
     const oom = stats !== null && stats.oomKills > (this.options.baseline?.oomKills ?? 0);
-    const cpuMs = this.cpuNow() - cell.cpuAtStart;
+    const cpuMs = this.cpuNow(stats) - cell.cpuAtStart;
     let status: RunStatus;
     if (oom || (!stats && cell.error?.type === 'MemoryError')) status = 'memory_limit';
     else if (this.processLimitHit(stats)) status = 'process_limit';
@@ -303,7 +304,7 @@ export class JailSession implements BackendSession {
     else if (cell.interruptedBy && cell.error?.type === 'KeyboardInterrupt') status = cell.interruptedBy === 'interrupt' ? 'interrupted' : cell.interruptedBy;
     else if (cell.interruptedBy === 'output_limit') status = 'output_limit';
     else status = cell.error ? 'error' : 'ok';
-    this.settle(cell, status, status === 'ok' || status === 'error' ? value : null, cpuMs);
+    this.settle(cell, status, status === 'ok' || status === 'error' ? value : null, cpuMs, undefined, stats);
     // An interpreter that hit memory, CPU or its process limit is not trusted with another
     // cell (a fork refused mid-way leaves it in no known state; a fork bomb's children run
     // the session loop too); output_limit that did not stop at the interrupt is ended by its
@@ -313,7 +314,7 @@ export class JailSession implements BackendSession {
   }
 
   /** The cell's result, once: from its done frame, or from the session's end. */
-  private settle(cell: RunningCell, status: RunStatus, value: string | null, cpuMs: number, exit?: { code: number | null; signal: string | null }): void {
+  private settle(cell: RunningCell, status: RunStatus, value: string | null, cpuMs: number, exit?: { code: number | null; signal: string | null }, stats?: CgroupStats | null): void {
     if (this.cell !== cell) return;
     this.cell = null;
     for (const t of cell.timers) clearTimeout(t);
@@ -328,7 +329,7 @@ export class JailSession implements BackendSession {
       truncated: { ...cell.output.truncated, display: cell.display.truncated },
       durationMs: Math.round((performance.now() - cell.started) * 1000) / 1000,
       cpuMs: Math.round(cpuMs * 1000) / 1000,
-      memoryPeakBytes: this.jail.cgroup?.stats().memoryPeakBytes ?? null,
+      memoryPeakBytes: (stats ?? this.jail.cgroup?.stats())?.memoryPeakBytes ?? null,
       error,
       files: {},
       outputs: cell.display.outputs(cell.output.stdoutBytes()),
@@ -345,8 +346,9 @@ export class JailSession implements BackendSession {
     this.idleTimer.unref();
   }
 
-  private cpuNow(): number {
-    const cg = this.jail.cgroup?.cpuUsageMs();
+  /** The session's CPU so far (from `stats` when the caller has just read them). */
+  private cpuNow(stats?: CgroupStats | null): number {
+    const cg = stats ? stats.cpuUsageMs : this.jail.cgroup?.cpuUsageMs();
     const v = (cg !== undefined && cg !== null ? cg - (this.options.baseline?.cpuMs ?? 0) : null) ?? this.jail.sampleCpuMs() ?? this.lastCpuMs;
     this.lastCpuMs = v;
     return v;
