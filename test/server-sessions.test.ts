@@ -67,13 +67,8 @@ describe('/v1/sessions without keys', () => {
     const base = `${server.url}/v1/sessions/${id}`;
     const running = post(`${base}/run`, { code: 'n = 0\nwhile True: n += 1' });
     await expect.poll(() => metric(server, 'pybox_cells_in_flight')).toBe(1);
-    // Interrupt until the cell has taken it (it may not have started when the first one lands).
-    let done: Awaited<typeof running> | null = null;
-    void running.then((r) => (done = r));
-    await expect.poll(async () => {
-      await call('POST', `${base}/interrupt`);
-      return done !== null;
-    }, { timeout: 5000 }).toBe(true);
+    // One interrupt, even if it lands before the cell has started: it is kept for the cell.
+    expect((await call('POST', `${base}/interrupt`)).status).toBe(202);
     expect((await running).body).toMatchObject({ status: 'interrupted' });
     expect((await post(`${base}/run`, { code: 'n > 0' })).body).toMatchObject({ status: 'ok', value: { text: 'True' } });
     expect((await call('DELETE', base)).status).toBe(204);

@@ -94,6 +94,16 @@ describe.each(PATHS)('sessions, path %s', (path) => {
     await s.close();
   });
 
+  it('an interrupt asked for right after run(), before the cell has started, stops that cell and no later one', async () => {
+    const s = await sandbox.openSession();
+    const spinning = s.run('n = 0\nwhile True: n += 1');
+    await s.interrupt();
+    expect((await spinning).status).toBe('interrupted');
+    const next = await s.run('1 + 1');
+    expect([next.status, next.value?.text]).toEqual(['ok', '2']);
+    await s.close();
+  });
+
   it('ends the session when an interrupted cell does not stop (blocked in C with SIGINT blocked)', async () => {
     const s = await sandbox.openSession();
     const deaf = cellUntilPrinted(s, DEAF_CELL, 'deaf');

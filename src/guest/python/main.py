@@ -8,6 +8,10 @@ def main(announce=False):
     # A session, or a run that asks the host for its input, keeps the request pipe: the
     # host's cells and answers come on it.
     session, host_input = req.get("session"), req.get("hostInput")
+    if session:
+        # The host may interrupt the first cell as soon as the ready frame is in: until a
+        # cell runs, SIGINT waits (session_main keeps it blocked between cells).
+        _signal.pthread_sigmask(_signal.SIG_BLOCK, {_signal.SIGINT})
     host_functions = req.get("hostFunctions") or []
     if not (session or host_input or host_functions):
         _b_os.close(CTRL_IN)

@@ -79,6 +79,9 @@ export class JailSession implements BackendSession {
   private readonly betweenCells = new BetweenCells();
   private readonly queue: (() => void)[] = [];
   private busy = false;
+  /** A cell is on its way in (see run()): an interrupt now is meant for it. */
+  private starting = false;
+  private interruptOnStart = false;
   private cell: RunningCell | null = null;
   private cellCount = 0;
   private guest: { pid: number; start: string | null } | null = null;
@@ -168,7 +171,9 @@ export class JailSession implements BackendSession {
     // A zygote's pipes do not hold Node's event loop open: a caller waiting for a cell does.
     return keepAlive(new Promise<CellResult>((resolve, reject) => {
       const begin = () => {
+        this.starting = false;
         if (!this.alive) {
+          this.interruptOnStart = false;
           this.next();
           return reject(endedError(this.reason));
         }
@@ -180,7 +185,10 @@ export class JailSession implements BackendSession {
       // Output of what the program left running that is already in the pipes (a socket
       // holds more than 64 KiB) was written while no cell ran: a poll of the event loop
       // reads it first, into that time's bound, before this cell claims the pipes.
-      const start = () => afterPendingOutput(begin);
+      const start = () => {
+        this.starting = true;
+        afterPendingOutput(begin);
+      };
       if (this.busy) this.queue.push(start);
       else {
         this.busy = true;
@@ -197,6 +205,7 @@ export class JailSession implements BackendSession {
 
   async interrupt(): Promise<void> {
     if (this.cell && !this.cell.interruptedBy) this.interruptCell(this.cell, 'interrupt');
+    else if (!this.cell && this.starting) this.interruptOnStart = true; // the cell asked for first is on its way in
   }
 
   close(): Promise<void> {
@@ -240,6 +249,10 @@ export class JailSession implements BackendSession {
     cell.timers.push(setTimeout(() => this.interruptCell(cell, 'timeout'), prepared.limits.timeoutMs));
     this.pollCpu(CPU_POLL_MS);
     this.jail.io.ctrlIn?.write(encodeCell(n, prepared.code, rlimitCpuSeconds(prepared.limits.cpuMs, this.options.withCgroups), prepared.limits.displayBytes));
+    if (this.interruptOnStart) {
+      this.interruptOnStart = false;
+      this.interruptCell(cell, 'interrupt');
+    }
   }
 
   /** SIGINT to the guest (KeyboardInterrupt); a cell that does not stop within the grace ends the session. */
