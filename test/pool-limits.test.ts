@@ -147,7 +147,7 @@ describe.each(PATHS)('path %s', (mode) => {
     const results = await Promise.all(
       Array.from({ length: 6 }, (_, i) => sandbox.run(`import time; time.sleep(0.05); print(${i})`)),
     );
-    results.forEach((r, i) => expect(r).toMatchObject({ status: 'ok', stdout: `${i}\n` }));
+    results.forEach((r, i) => expect(r, `run ${i}: ${r.stderr}`).toMatchObject({ status: 'ok', stdout: `${i}\n` }));
   });
 });
 

@@ -127,7 +127,9 @@ export function superviseRun(jail: LiveJail, run: JailRun, options: SuperviseOpt
         }
         if (verdict.status === 'internal_error') {
           const why = exit.error ? String(exit.error.message) : stderr.trim().split('\n').slice(-3).join(' | ');
-          return internalError(`the jail did not start: ${why || `${jail.path === 'zygote' ? 'its pid 1' : 'bwrap'} exited with ${exit.code ?? exit.signal}`}`, durationMs);
+          const { stdout: out, stderr: err, control } = exchange.received;
+          const read = `read from it: ${out} B stdout, ${err} B stderr, ${control} B of frames`;
+          return internalError(`the jail did not start: ${why || `${jail.path === 'zygote' ? 'its pid 1' : 'bwrap'} exited with ${exit.code ?? exit.signal}`} (${read})`, durationMs);
         }
         let error = verdict.status === 'error' || verdict.status === 'memory_limit' ? report.error : null;
         if (verdict.status === 'error' && !error) {
