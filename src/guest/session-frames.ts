@@ -19,6 +19,7 @@ export const MAX_VALUE_CHARS = 10_000;
 const sessionFrameSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('ready') }),
   z.object({ t: z.literal('warm') }),
+  z.object({ t: z.literal('started'), n: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
   errorFrameSchema,
   inputFrameSchema,
   displayHeaderSchema,
@@ -27,9 +28,9 @@ const sessionFrameSchema = z.discriminatedUnion('t', [
 
 export type SessionFrame = z.infer<typeof sessionFrameSchema>;
 
-/** A cell for the guest: [length][marshal]. */
-export function encodeCell(n: number, code: string, cpuSeconds: number, displayBytes: number): Buffer {
-  return lengthPrefixed(marshal({ t: 'cell', n, code, cpuSeconds, displayBytes }));
+/** A cell for the guest: [length][marshal]. `drain`: the host sent a SIGINT during the cell before (see session.py). */
+export function encodeCell(n: number, code: string, cpuSeconds: number, displayBytes: number, drain = false): Buffer {
+  return lengthPrefixed(marshal(drain ? { t: 'cell', n, code, cpuSeconds, displayBytes, drain } : { t: 'cell', n, code, cpuSeconds, displayBytes }));
 }
 
 /** The answer to input request `seq`: a line (with its newline), or null for the end of input. Runs with onInput use it too. */

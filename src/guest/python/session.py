@@ -3,14 +3,20 @@
 #
 # After main()'s set-up (rlimits, files, policy) the control pipes stay open. The host
 # sends marshal frames on fd 3:
-#   {t: cell, n, code, cpuSeconds}  run a cell in the session's __main__
+#   {t: cell, n, code, cpuSeconds[, drain]}  run a cell in the session's __main__
 #   {t: line, seq, text, echo}      the answer to input request seq (text None: end of input)
 # and the guest answers on fd 4 with JSON frames:
+#   {t: started, n}                 (a cell with drain only) the SIGINTs meant for the cell before are gone
 #   {t: input, seq, prompt}         input() or sys.stdin wants a line
 #   {t: error, ...}                 the cell raised (as for a run), then
 #   {t: done, n, value}             the cell is over; value: repr of its last expression, or None
 # The host interrupts a cell with SIGINT (KeyboardInterrupt). Outside a cell SIGINT is
-# blocked, so a late one never lands in the loop below; one left pending is dropped.
+# blocked, so a late one never lands in the loop below. One the host sent as cell N ended
+# (after the cell blocked SIGINT, before the host read its done) stays pending: the host
+# knows it sent one, so cell N+1 comes with drain; with SIGINT still blocked the guest takes
+# every pending SIGINT (all of cell N's were sent before the host wrote cell N+1), answers
+# started, and only then does the host send cell N+1's own. A cell after one the host did
+# not interrupt pays nothing.
 # A SystemExit ends the session, as it ends Python's console. A one-shot run whose caller
 # answers input() itself uses the same input requests (install_host_input).
 
@@ -160,10 +166,12 @@ def _set_cpu_rlimit(seconds):
     _b_resource.setrlimit(which, (soft if hard < 0 or soft < hard else hard, hard))
 
 
-def _drop_pending_sigint():
-    """An interrupt that came after its cell was over is meant for nothing."""
+def _drop_pending_sigint(n):
+    """An interrupt that came after its cell was over is meant for nothing; the host
+    holds cell n's own until it reads started."""
     while _signal.sigtimedwait(_SIGINT_SET, 0) is not None:
         pass
+    send_frame(length_prefixed(b'{"t":"started","n":%d}' % n))
 
 
 def install_host_input():
@@ -189,6 +197,8 @@ def session_main(filename):
         frame = _read_host_frame()
         if frame.get("t") != "cell":
             continue  # a late answer to an input request of an interrupted cell
+        if frame.get("drain"):
+            _drop_pending_sigint(frame["n"])
         try:
             value, exc = run_cell(main_module, frame)
         except SystemExit as stop:
@@ -201,6 +211,5 @@ def session_main(filename):
         if not isinstance(exc, MemoryError):
             show_open_figures()
         flush_std()
-        _drop_pending_sigint()
         send_frame({"t": "done", "n": frame["n"], "value": value})
     exit_now(status)
