@@ -27,6 +27,16 @@ const sessionFrameSchema = z.discriminatedUnion('t', [
 ]);
 
 export type SessionFrame = z.infer<typeof sessionFrameSchema>;
+type DoneFrame = Extract<SessionFrame, { t: 'done' }>;
+
+/** `value` as a done frame (what the schema takes: extra keys are dropped), or null for zod to judge. */
+function doneFrame(value: unknown): DoneFrame | null {
+  if (typeof value !== 'object' || value === null || (value as { t?: unknown }).t !== 'done') return null;
+  const { n, value: text } = value as { n?: unknown; value?: unknown };
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) return null;
+  if (text !== null && (typeof text !== 'string' || text.length > MAX_VALUE_CHARS + 3)) return null;
+  return { t: 'done', n, value: text };
+}
 
 /** A cell for the guest: [length][marshal]. `drain`: the host sent a SIGINT during the cell before (see session.py). */
 export function encodeCell(n: number, code: string, cpuSeconds: number, displayBytes: number, drain = false): Buffer {
@@ -124,6 +134,9 @@ export class SessionFrameReader {
       this.broken = true;
       return;
     }
+    // A cell's end is the one frame every cell sends: checked by hand (as strictly), not by zod.
+    const done = doneFrame(value);
+    if (done) return this.onFrame(done);
     const frame = sessionFrameSchema.safeParse(value);
     if (!frame.success) {
       this.broken = true;

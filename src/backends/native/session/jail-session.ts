@@ -301,10 +301,11 @@ export class JailSession implements BackendSession {
       return;
     }
     if (frame.t === 'error') cell.error ??= { type: frame.type, message: frame.message, traceback: frame.traceback };
-    // Output written before the frame is in the pipes already: this turn of the event loop
-    // reads it before the caller is asked for input, or the result is made.
-    else if (frame.t === 'input') afterPendingOutput(() => void this.answerInput(cell, frame.seq, frame.prompt));
-    else if (frame.t === 'done' && frame.n === cell.n) afterPendingOutput(() => this.finishCell(cell, frame.value));
+    // Output written before the frame was ready in its pipe when the frame was: the poll
+    // that read the frame reads it too, before setImmediate runs (the caller is asked for
+    // input, or the result is made, after it).
+    else if (frame.t === 'input') setImmediate(() => void this.answerInput(cell, frame.seq, frame.prompt));
+    else if (frame.t === 'done' && frame.n === cell.n) setImmediate(() => this.finishCell(cell, frame.value));
   }
 
   private async answerInput(cell: RunningCell, seq: number, prompt: string): Promise<void> {
@@ -451,6 +452,7 @@ export class JailSession implements BackendSession {
   }
 }
 
+/** After a poll of the event loop (one setImmediate called in the poll phase runs before the next). */
 function afterPendingOutput(then: () => void): void {
   setImmediate(() => setImmediate(then));
 }
