@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { frameHeader } from './host-call-frames.js';
-import { marshal } from './marshal.js';
+import { marshal, type MarshalValue } from './marshal.js';
 import { displayHeaderSchema, type DisplayBody, type DisplayCollector } from './display-frames.js';
 import { errorFrameSchema, inputFrameSchema, lengthPrefixed, MAX_CONTROL_BYTES_PER_RUN, MAX_CONTROL_FRAME_BYTES } from './protocol.js';
 
@@ -40,8 +40,40 @@ function doneFrame(value: unknown): DoneFrame | null {
 
 /** A cell for the guest: [length][marshal]. `drain`: the host sent a SIGINT during the cell before (see session.py). */
 export function encodeCell(n: number, code: string, cpuSeconds: number, displayBytes: number, drain = false): Buffer {
-  return lengthPrefixed(marshal(drain ? { t: 'cell', n, code, cpuSeconds, displayBytes, drain } : { t: 'cell', n, code, cpuSeconds, displayBytes }));
+  if (![n, cpuSeconds, displayBytes].every(isInt32)) {
+    const cell: MarshalValue = { t: 'cell', n, code, cpuSeconds, displayBytes };
+    return lengthPrefixed(marshal(drain ? { ...cell, drain } : cell));
+  }
+  // Every cell sends one: written into one buffer, byte for byte what marshal(cell) makes.
+  const codeBytes = Buffer.byteLength(code, 'utf8');
+  const tail = drain ? CELL_PARTS.drainTail : CELL_PARTS.tail;
+  const size = CELL_PARTS.head.length + 4 + CELL_PARTS.code.length + 4 + codeBytes + CELL_PARTS.cpu.length + 4 + CELL_PARTS.display.length + 4 + tail.length;
+  const b = Buffer.allocUnsafe(4 + size);
+  let at = b.writeUInt32BE(size, 0);
+  at += CELL_PARTS.head.copy(b, at);
+  at = b.writeInt32LE(n, at);
+  at += CELL_PARTS.code.copy(b, at);
+  at = b.writeInt32LE(codeBytes, at);
+  at += b.write(code, at, 'utf8');
+  at += CELL_PARTS.cpu.copy(b, at);
+  at = b.writeInt32LE(cpuSeconds, at);
+  at += CELL_PARTS.display.copy(b, at);
+  at = b.writeInt32LE(displayBytes, at);
+  tail.copy(b, at);
+  return b;
 }
+
+const isInt32 = (v: number): boolean => Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31;
+/** A marshalled str: 'u', its length, its bytes (the keys are ASCII). */
+const mstr = (s: string): string => `u${String.fromCharCode(s.length & 0xff, s.length >> 8, 0, 0)}${s}`;
+const CELL_PARTS = {
+  head: Buffer.from(`{${mstr('t')}${mstr('cell')}${mstr('n')}i`, 'latin1'),
+  code: Buffer.from(`${mstr('code')}u`, 'latin1'),
+  cpu: Buffer.from(`${mstr('cpuSeconds')}i`, 'latin1'),
+  display: Buffer.from(`${mstr('displayBytes')}i`, 'latin1'),
+  tail: Buffer.from('0', 'latin1'),
+  drainTail: Buffer.from(`${mstr('drain')}T0`, 'latin1'),
+};
 
 /** The answer to input request `seq`: a line (with its newline), or null for the end of input. Runs with onInput use it too. */
 export function encodeLine(seq: number, text: string | null, echo: boolean): Buffer {
