@@ -10,9 +10,13 @@ const ROUNDS = 60;
 describe.each(PATHS)('a late interrupt, path %s', (path) => {
   const { sandbox } = sandboxesForBlock({ sandbox: { mode: path, limits: { timeoutMs: 10_000, cpuMs: 5000, memoryMiB: 128 } } });
 
-  it('sent as the cell ends, never interrupts the next cell', async () => {
+  it.each([
+    ['alone', 'n = 0'],
+    // A thread the program left running must not take the SIGINT meant to stay pending.
+    ['with a thread running', 'import threading, time\nthreading.Thread(target=time.sleep, args=(600,), daemon=True).start()\nn = 0'],
+  ])('sent as the cell ends, never interrupts the next cell (%s)', async (_, setup) => {
     const s = await sandbox.openSession();
-    await s.run('n = 0');
+    expect((await s.run(setup)).status).toBe('ok');
     const next: string[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       // The cell's last print reaches the host as the cell ends: the interrupt is sent then.

@@ -191,6 +191,28 @@ def _drop_pending_sigint(n):
     send_frame(length_prefixed(b'{"t":"started","n":%d}' % n))
 
 
+def _threads_without_sigint():
+    """Threads the program starts block SIGINT (they inherit the mask they are started
+    with): only the main thread runs Python's handler, and a SIGINT that found another
+    thread with it unblocked while the main thread blocks it (between cells) would raise
+    KeyboardInterrupt in the session's own loop instead of staying pending for the drain.
+    (Threads a C library starts during a cell are not covered.)"""
+    _thread = __import__("_thread")
+    start = _thread.start_new_thread
+
+    def start_new_thread(function, args, kwargs=None):
+        old = _signal.pthread_sigmask(_signal.SIG_BLOCK, _SIGINT_SET)
+        try:
+            return start(function, args) if kwargs is None else start(function, args, kwargs)
+        finally:
+            _signal.pthread_sigmask(_signal.SIG_SETMASK, old)
+
+    _thread.start_new_thread = _thread.start_new = start_new_thread
+    threading = sys.modules.get("threading")
+    if threading is not None and getattr(threading, "_start_new_thread", None) is start:
+        threading._start_new_thread = start_new_thread
+
+
 def install_host_input():
     """input() and sys.stdin ask the host for each line."""
     sys.modules["builtins"].input = _session_input
@@ -207,6 +229,7 @@ def session_main(filename):
     main_module.__dict__.update(MAIN_GLOBALS)
     sys.modules["__main__"] = main_module
     install_host_input()
+    _threads_without_sigint()
     for name in ("ast", "linecache", "select"):  # loaded now: the first cell does not pay for them
         __import__(name)
     _ASSIGNMENT_LAST_LINE[0] = __import__("re").compile(_ASSIGNMENT_RE).fullmatch
