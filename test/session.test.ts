@@ -35,6 +35,29 @@ describe.each(PATHS)('sessions, path %s', (path) => {
     await rejectsWith(s.run('1'), 'E_SESSION_ENDED');
   });
 
+  it('shows the last expression whatever the last line looks like, and nothing after an assignment', async () => {
+    const s = await sandbox.openSession();
+    const cells: [string, string | null][] = [
+      ['n = 1', null],
+      ['n += 1\nm = n * 2', null],
+      ['m = n; m', '2'],
+      ['t = (1,\nn)\nt', '(1, 2)'],
+      ['dict(\na = 1)', "{'a': 1}"],
+      ['s = 3 \\\n+ n\ns', '5'],
+      ['n == 2', 'True'],
+      ['u = """\nv = 1"""', null],
+      ['u', "'\\nv = 1'"],
+      ['n\rk = 1', null],
+      ['k = 1\rk', '1'],
+      ['42', '42'],
+    ];
+    for (const [code, value] of cells) expect([code, (await s.run(code)).value?.text ?? null]).toEqual([code, value]);
+    const broken = await s.run('x = (1,\ny = 2');
+    expect([broken.status, broken.error?.type]).toEqual(['error', 'SyntaxError']);
+    expect(broken.stderr).toContain('File "<cell 13>"');
+    await s.close();
+  });
+
   it('reports an exception or a syntax error with the cell named, and the session lives on', async () => {
     const s = await sandbox.openSession();
     await s.run('y = 1');

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { frameHeader } from './host-call-frames.js';
-import { marshal } from './marshal.js';
+import { marshal, type MarshalValue } from './marshal.js';
 import { displayHeaderSchema, type DisplayBody, type DisplayCollector } from './display-frames.js';
 import { errorFrameSchema, inputFrameSchema, lengthPrefixed, MAX_CONTROL_BYTES_PER_RUN, MAX_CONTROL_FRAME_BYTES } from './protocol.js';
 
@@ -19,6 +19,7 @@ export const MAX_VALUE_CHARS = 10_000;
 const sessionFrameSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('ready') }),
   z.object({ t: z.literal('warm') }),
+  z.object({ t: z.literal('started'), n: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
   errorFrameSchema,
   inputFrameSchema,
   displayHeaderSchema,
@@ -26,11 +27,53 @@ const sessionFrameSchema = z.discriminatedUnion('t', [
 ]);
 
 export type SessionFrame = z.infer<typeof sessionFrameSchema>;
+type DoneFrame = Extract<SessionFrame, { t: 'done' }>;
 
-/** A cell for the guest: [length][marshal]. */
-export function encodeCell(n: number, code: string, cpuSeconds: number, displayBytes: number): Buffer {
-  return lengthPrefixed(marshal({ t: 'cell', n, code, cpuSeconds, displayBytes }));
+/** `value` as a done frame (what the schema takes: extra keys are dropped), or null for zod to judge. */
+function doneFrame(value: unknown): DoneFrame | null {
+  if (typeof value !== 'object' || value === null || (value as { t?: unknown }).t !== 'done') return null;
+  const { n, value: text } = value as { n?: unknown; value?: unknown };
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) return null;
+  if (text !== null && (typeof text !== 'string' || text.length > MAX_VALUE_CHARS + 3)) return null;
+  return { t: 'done', n, value: text };
 }
+
+/** A cell for the guest: [length][marshal]. `drain`: the host sent a SIGINT during the cell before (see session.py). */
+export function encodeCell(n: number, code: string, cpuSeconds: number, displayBytes: number, drain = false): Buffer {
+  if (![n, cpuSeconds, displayBytes].every(isInt32)) {
+    const cell: MarshalValue = { t: 'cell', n, code, cpuSeconds, displayBytes };
+    return lengthPrefixed(marshal(drain ? { ...cell, drain } : cell));
+  }
+  // Every cell sends one: written into one buffer, byte for byte what marshal(cell) makes.
+  const codeBytes = Buffer.byteLength(code, 'utf8');
+  const tail = drain ? CELL_PARTS.drainTail : CELL_PARTS.tail;
+  const size = CELL_PARTS.head.length + 4 + CELL_PARTS.code.length + 4 + codeBytes + CELL_PARTS.cpu.length + 4 + CELL_PARTS.display.length + 4 + tail.length;
+  const b = Buffer.allocUnsafe(4 + size);
+  let at = b.writeUInt32BE(size, 0);
+  at += CELL_PARTS.head.copy(b, at);
+  at = b.writeInt32LE(n, at);
+  at += CELL_PARTS.code.copy(b, at);
+  at = b.writeInt32LE(codeBytes, at);
+  at += b.write(code, at, 'utf8');
+  at += CELL_PARTS.cpu.copy(b, at);
+  at = b.writeInt32LE(cpuSeconds, at);
+  at += CELL_PARTS.display.copy(b, at);
+  at = b.writeInt32LE(displayBytes, at);
+  tail.copy(b, at);
+  return b;
+}
+
+const isInt32 = (v: number): boolean => Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31;
+/** A marshalled str: 'u', its length, its bytes (the keys are ASCII). */
+const mstr = (s: string): string => `u${String.fromCharCode(s.length & 0xff, s.length >> 8, 0, 0)}${s}`;
+const CELL_PARTS = {
+  head: Buffer.from(`{${mstr('t')}${mstr('cell')}${mstr('n')}i`, 'latin1'),
+  code: Buffer.from(`${mstr('code')}u`, 'latin1'),
+  cpu: Buffer.from(`${mstr('cpuSeconds')}i`, 'latin1'),
+  display: Buffer.from(`${mstr('displayBytes')}i`, 'latin1'),
+  tail: Buffer.from('0', 'latin1'),
+  drainTail: Buffer.from(`${mstr('drain')}T0`, 'latin1'),
+};
 
 /** The answer to input request `seq`: a line (with its newline), or null for the end of input. Runs with onInput use it too. */
 export function encodeLine(seq: number, text: string | null, echo: boolean): Buffer {
@@ -123,6 +166,9 @@ export class SessionFrameReader {
       this.broken = true;
       return;
     }
+    // A cell's end is the one frame every cell sends: checked by hand (as strictly), not by zod.
+    const done = doneFrame(value);
+    if (done) return this.onFrame(done);
     const frame = sessionFrameSchema.safeParse(value);
     if (!frame.success) {
       this.broken = true;

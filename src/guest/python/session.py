@@ -3,14 +3,20 @@
 #
 # After main()'s set-up (rlimits, files, policy) the control pipes stay open. The host
 # sends marshal frames on fd 3:
-#   {t: cell, n, code, cpuSeconds}  run a cell in the session's __main__
+#   {t: cell, n, code, cpuSeconds[, drain]}  run a cell in the session's __main__
 #   {t: line, seq, text, echo}      the answer to input request seq (text None: end of input)
 # and the guest answers on fd 4 with JSON frames:
+#   {t: started, n}                 (a cell with drain only) the SIGINTs meant for the cell before are gone
 #   {t: input, seq, prompt}         input() or sys.stdin wants a line
 #   {t: error, ...}                 the cell raised (as for a run), then
 #   {t: done, n, value}             the cell is over; value: repr of its last expression, or None
 # The host interrupts a cell with SIGINT (KeyboardInterrupt). Outside a cell SIGINT is
-# blocked, so a late one never lands in the loop below; one left pending is dropped.
+# blocked, so a late one never lands in the loop below. One the host sent as cell N ended
+# (after the cell blocked SIGINT, before the host read its done) stays pending: the host
+# knows it sent one, so cell N+1 comes with drain; with SIGINT still blocked the guest takes
+# every pending SIGINT (all of cell N's were sent before the host wrote cell N+1), answers
+# started, and only then does the host send cell N+1's own. A cell after one the host did
+# not interrupt pays nothing.
 # A SystemExit ends the session, as it ends Python's console. A one-shot run whose caller
 # answers input() itself uses the same input requests (install_host_input).
 
@@ -106,11 +112,22 @@ def _host_stdin_class():
     return HostStdin
 
 
+# A last line that can only end an assignment: at column 0, `name[.attr]... [op]= ...` with
+# nothing that could open or close a bracket, a string, a comment, a line (`;`, `\\`, CR) or a
+# walrus. The code is then compiled as it is (~8 us), not through the ast (~26 us): a
+# bracket or string left open before it would never close (a SyntaxError either way), and a
+# line continued into it cannot end an expression statement. Anything else takes the ast.
+_ASSIGNMENT_LAST_LINE = [None]
+_ASSIGNMENT_RE = r"[A-Za-z_][\w.]*[ \t]*(?:[-+*/%&|^@]|//|\*\*|<<|>>)?=(?!=)[\w \t.+\-*/%<>=!~&|^,]*"
+
+
 def _last_expression(code, filename):
     """(statements, last expression or None), compiled; the REPL's rule: a cell that ends
     with an expression statement shows that expression's value."""
     ast = __import__("ast")
     try:
+        if _ASSIGNMENT_LAST_LINE[0](code.rstrip().rpartition("\n")[2]):
+            return compile(code, filename, "exec"), None
         tree = ast.parse(code, filename, "exec")
     except SyntaxError as exc:
         exc.__traceback__ = None  # the console shows the error alone, not the parser's frames
@@ -154,16 +171,46 @@ def run_cell(main_module, cell):
 def _set_cpu_rlimit(seconds):
     """RLIMIT_CPU's soft limit for this cell, on top of what the session used before
     (a backstop: the host counts each cell's CPU and ends the session at its budget)."""
+    soft = _cpu_seconds_used() + seconds
+    if soft == _CPU_SOFT[0]:
+        return  # as the cell before set it (whole seconds: most cells); a program that raised its own soft limit is still held by the hard one and the host's count
     which = _b_resource.RLIMIT_CPU
     hard = _b_resource.getrlimit(which)[1]
-    soft = _cpu_seconds_used() + seconds
     _b_resource.setrlimit(which, (soft if hard < 0 or soft < hard else hard, hard))
+    _CPU_SOFT[0] = soft
 
 
-def _drop_pending_sigint():
-    """An interrupt that came after its cell was over is meant for nothing."""
+_CPU_SOFT = [None]
+
+
+def _drop_pending_sigint(n):
+    """An interrupt that came after its cell was over is meant for nothing; the host
+    holds cell n's own until it reads started."""
     while _signal.sigtimedwait(_SIGINT_SET, 0) is not None:
         pass
+    send_frame(length_prefixed(b'{"t":"started","n":%d}' % n))
+
+
+def _threads_without_sigint():
+    """Threads the program starts block SIGINT (they inherit the mask they are started
+    with): only the main thread runs Python's handler, and a SIGINT that found another
+    thread with it unblocked while the main thread blocks it (between cells) would raise
+    KeyboardInterrupt in the session's own loop instead of staying pending for the drain.
+    (Threads a C library starts during a cell are not covered.)"""
+    _thread = __import__("_thread")
+    start = _thread.start_new_thread
+
+    def start_new_thread(function, args, kwargs=None):
+        old = _signal.pthread_sigmask(_signal.SIG_BLOCK, _SIGINT_SET)
+        try:
+            return start(function, args) if kwargs is None else start(function, args, kwargs)
+        finally:
+            _signal.pthread_sigmask(_signal.SIG_SETMASK, old)
+
+    _thread.start_new_thread = _thread.start_new = start_new_thread
+    threading = sys.modules.get("threading")
+    if threading is not None and getattr(threading, "_start_new_thread", None) is start:
+        threading._start_new_thread = start_new_thread
 
 
 def install_host_input():
@@ -182,13 +229,17 @@ def session_main(filename):
     main_module.__dict__.update(MAIN_GLOBALS)
     sys.modules["__main__"] = main_module
     install_host_input()
+    _threads_without_sigint()
     for name in ("ast", "linecache", "select"):  # loaded now: the first cell does not pay for them
         __import__(name)
+    _ASSIGNMENT_LAST_LINE[0] = __import__("re").compile(_ASSIGNMENT_RE).fullmatch
     status = 0
     while True:
         frame = _read_host_frame()
         if frame.get("t") != "cell":
             continue  # a late answer to an input request of an interrupted cell
+        if frame.get("drain"):
+            _drop_pending_sigint(frame["n"])
         try:
             value, exc = run_cell(main_module, frame)
         except SystemExit as stop:
@@ -201,6 +252,5 @@ def session_main(filename):
         if not isinstance(exc, MemoryError):
             show_open_figures()
         flush_std()
-        _drop_pending_sigint()
-        send_frame({"t": "done", "n": frame["n"], "value": value})
+        send_frame({"t": "done", "n": frame["n"], "value": value} if value is not None else length_prefixed(b'{"t":"done","n":%d,"value":null}' % frame["n"]))
     exit_now(status)

@@ -43,6 +43,8 @@ interface RunningCell {
   error: PythonError | null;
   /** Why the host interrupted it, if it did. */
   interruptedBy: 'interrupt' | 'timeout' | 'output_limit' | null;
+  /** Its SIGINT waits for the guest's started frame (the cell came with drain). */
+  held: boolean;
   timers: NodeJS.Timeout[];
   input: InputLines;
   hooks: RunHooks;
@@ -82,6 +84,8 @@ export class JailSession implements BackendSession {
   /** A cell is on its way in (see run()): an interrupt now is meant for it. */
   private starting = false;
   private interruptOnStart = false;
+  /** A SIGINT went to the guest since the last cell was sent: the next one drains it. */
+  private sigintSent = false;
   private cell: RunningCell | null = null;
   private cellCount = 0;
   private guest: { pid: number; start: string | null } | null = null;
@@ -231,6 +235,7 @@ export class JailSession implements BackendSession {
       display: new DisplayCollector(prepared.limits.displayBytes, hooks.onDisplay, () => output.stdoutBytes()),
       error: null,
       interruptedBy: null,
+      held: this.sigintSent,
       timers: [],
       input: new InputLines(prepared.stdin),
       hooks,
@@ -248,7 +253,11 @@ export class JailSession implements BackendSession {
     this.door?.nextCell();
     cell.timers.push(setTimeout(() => this.interruptCell(cell, 'timeout'), prepared.limits.timeoutMs));
     this.pollCpu(CPU_POLL_MS);
-    this.jail.io.ctrlIn?.write(encodeCell(n, prepared.code, rlimitCpuSeconds(prepared.limits.cpuMs, this.options.withCgroups), prepared.limits.displayBytes));
+    // A SIGINT sent during the cell before may still be pending in the guest (sent after
+    // it blocked SIGINT, before its done was read here): it was sent before this write, so
+    // the guest drains it before it answers started, and this cell's own waits for that.
+    this.sigintSent = false;
+    this.jail.io.ctrlIn?.write(encodeCell(n, prepared.code, rlimitCpuSeconds(prepared.limits.cpuMs, this.options.withCgroups), prepared.limits.displayBytes, cell.held));
     if (this.interruptOnStart) {
       this.interruptOnStart = false;
       this.interruptCell(cell, 'interrupt');
@@ -259,7 +268,7 @@ export class JailSession implements BackendSession {
   private interruptCell(cell: RunningCell, why: 'interrupt' | 'timeout' | 'output_limit'): void {
     if (this.cell !== cell || cell.interruptedBy) return;
     cell.interruptedBy = why;
-    this.signalGuest();
+    if (!cell.held) this.signalGuest();
     cell.timers.push(setTimeout(() => this.end(why === 'interrupt' ? 'interrupted' : why), INTERRUPT_GRACE_MS));
   }
 
@@ -268,6 +277,7 @@ export class JailSession implements BackendSession {
     // The pid was read from the kernel (the jail's pid 1's only child) before any cell ran;
     // its start time tells it from a later process with the same pid.
     if (!g || processStartTime(g.pid) !== g.start) return;
+    this.sigintSent = true;
     try {
       process.kill(g.pid, 'SIGINT');
     } catch {
@@ -284,11 +294,18 @@ export class JailSession implements BackendSession {
     if (frame.t === 'ready') return this.readyResolve(true);
     const cell = this.cell;
     if (frame.t === 'warm' || !cell) return;
+    if (frame.t === 'started') {
+      if (frame.n !== cell.n || !cell.held) return this.end('crashed', 'the guest broke the session protocol: started out of turn');
+      cell.held = false;
+      if (cell.interruptedBy) this.signalGuest();
+      return;
+    }
     if (frame.t === 'error') cell.error ??= { type: frame.type, message: frame.message, traceback: frame.traceback };
-    // Output written before the frame is in the pipes already: this turn of the event loop
-    // reads it before the caller is asked for input, or the result is made.
-    else if (frame.t === 'input') afterPendingOutput(() => void this.answerInput(cell, frame.seq, frame.prompt));
-    else if (frame.t === 'done' && frame.n === cell.n) afterPendingOutput(() => this.finishCell(cell, frame.value));
+    // Output written before the frame was ready in its pipe when the frame was: the poll
+    // that read the frame reads it too, before setImmediate runs (the caller is asked for
+    // input, or the result is made, after it).
+    else if (frame.t === 'input') setImmediate(() => void this.answerInput(cell, frame.seq, frame.prompt));
+    else if (frame.t === 'done' && frame.n === cell.n) setImmediate(() => this.finishCell(cell, frame.value));
   }
 
   private async answerInput(cell: RunningCell, seq: number, prompt: string): Promise<void> {
@@ -435,6 +452,7 @@ export class JailSession implements BackendSession {
   }
 }
 
+/** After a poll of the event loop (one setImmediate called in the poll phase runs before the next). */
 function afterPendingOutput(then: () => void): void {
   setImmediate(() => setImmediate(then));
 }
