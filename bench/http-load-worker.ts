@@ -4,7 +4,7 @@
  * keep-alive connection and sends the same prebuilt request over it, reading only the
  * status line, Content-Length and the body's `status`, the way load generators such as
  * autocannon do: the client's own cost per request stays small next to the server's
- * (fetch cost about 1.7 ms of CPU a request here, which on a 2-vCPU machine was CPU the
+ * (fetch cost about 2 ms of CPU a request here, which on a 2-vCPU machine was CPU the
  * server and its jails did not get, while the library's callers cost nothing of the kind).
  * `callers` loops POST the body for `ms` after a warm-up; the worker answers the runs
  * that succeeded in the measured window and how long that was.
