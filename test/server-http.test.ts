@@ -110,9 +110,13 @@ describe('pybox serve without keys', () => {
     expect(metrics).toMatch(/^pybox_warm_jails \d+$/m);
   });
 
-  it('logs JSON lines with no Authorization header and no stack', () => {
+  it('logs JSON lines with no Authorization header and no stack, one line per request', () => {
     expect(server.logs.some((l) => l.msg === 'pybox serve listening')).toBe(true);
     expect(JSON.stringify(server.logs)).not.toMatch(/authorization|\n\s+at /i);
+    const requests = server.logs.filter((l) => l.msg === 'request completed');
+    expect(requests.find((l) => l.url === '/v1/run' && l.statusCode === 200)).toMatchObject({ reqId: expect.any(String), method: 'POST', responseTime: expect.any(Number) });
+    expect(new Set(requests.map((l) => l.reqId)).size).toBe(requests.length);
+    expect(server.logs.some((l) => l.msg === 'incoming request')).toBe(false);
   });
 
   it('fuzz: any JSON body on any endpoint and method is answered below 500, as JSON errors', async () => {
@@ -189,6 +193,14 @@ describe('pybox serve with keys and quotas', () => {
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
+  });
+
+  it("a request's log line names its key by a hash prefix, never the key", () => {
+    const lines = server.logs.filter((l) => l.msg === 'request completed' && l.statusCode === 200 && l.url === '/v1/run');
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) expect(l.key).toMatch(/^key-[0-9a-f]{12}$/);
+    expect(JSON.stringify(server.logs)).not.toContain(KEY_A);
+    expect(JSON.stringify(server.logs)).not.toContain(KEY_B);
   });
 });
 

@@ -15,3 +15,11 @@ export function hostHeaderName(header: string | undefined): string {
   const m = /^(\[[^\]]*\]|[^:]*)(?::\d+)?$/.exec(header);
   return m?.[1] ?? '';
 }
+
+let lastHost: { header: string | undefined; loopback: boolean } = { header: undefined, loopback: false };
+
+/** Whether a Host header names this machine's loopback; the last answer is kept (clients send the same Host every time). */
+export function loopbackHost(header: string | undefined): boolean {
+  if (header !== lastHost.header) lastHost = { header, loopback: isLoopback(hostHeaderName(header)) };
+  return lastHost.loopback;
+}

@@ -71,7 +71,7 @@ export class McpSessions {
       // An initialize request the transport refused opened no session: let its slot go.
       if (session.transport.sessionId === undefined) await session.transport.close();
     } catch (error) {
-      request.log.error({ err: error }, 'MCP request failed');
+      request.log.error({ err: error, reqId: request.id }, 'MCP request failed');
       if (!reply.raw.headersSent) reply.raw.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'E_INTERNAL', message: 'internal error' } }));
     }
   }
