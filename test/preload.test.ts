@@ -47,6 +47,14 @@ describe.runIf(installed).each(PATHS)('preload on path %s (needs python3-numpy/p
     expect(sandbox.pathCounts[mode]).toBeGreaterThan(0);
   });
 
+  it("matplotlib's namespace package is made as `site` makes it: no pkg_resources that a bare python3 would not load", async () => {
+    const probe = 'import sys, mpl_toolkits.mplot3d; print("pkg_resources" in sys.modules, mpl_toolkits.__path__)';
+    const bare = execFileSync('/usr/bin/python3', ['-I', '-c', `import numpy, pandas, matplotlib\nmatplotlib.use("Agg")\nimport matplotlib.pyplot\n${probe}`], { encoding: 'utf8' });
+    const r = await sandbox.run(probe);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(bare);
+  });
+
   it('a session finds them imported too', async () => {
     const session = await sandbox.openSession();
     try {
