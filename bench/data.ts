@@ -48,33 +48,39 @@ interface Memory {
   pss: number;
   private: number;
   anonymous: number;
+  pssAnon: number;
+  pssFile: number;
 }
 
 function memoryOf(pid: number): Memory | null {
   try {
     const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
     const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0);
-    return { rss: kib('Rss'), pss: kib('Pss'), private: kib('Private_Clean') + kib('Private_Dirty'), anonymous: kib('Anonymous') };
+    return { rss: kib('Rss'), pss: kib('Pss'), private: kib('Private_Clean') + kib('Private_Dirty'), anonymous: kib('Anonymous'), pssAnon: kib('Pss_Anon'), pssFile: kib('Pss_File') };
   } catch {
     return null;
   }
 }
 
-/** The idle zygotes (pid 1 of their namespace) and their children (R and G, a namespace below), by pid. */
-function zygoteProcesses(): { servers: number[]; children: number[] } {
+/** The idle zygotes (pid 1 of their namespace) and their children (R and G, a namespace below: pids 1 and 2 there), by pid. */
+function zygoteProcesses(): { servers: number[]; children: number[]; reapers: number[] } {
   const servers: number[] = [];
   const children: number[] = [];
+  const reapers: number[] = [];
   for (const pid of idleWarmJails().pids) {
     try {
       if (!readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('python')) continue;
-      const depth = /NSpid:\s+(.*)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim().split(/\s+/).length ?? 0;
-      if (depth === 2) servers.push(pid);
-      else if (depth === 3) children.push(pid);
+      const nspid = /NSpid:\s+(.*)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim().split(/\s+/) ?? [];
+      if (nspid.length === 2) servers.push(pid);
+      else if (nspid.length === 3) {
+        children.push(pid);
+        if (nspid[2] === '1') reapers.push(pid);
+      }
     } catch {
       /* gone */
     }
   }
-  return { servers, children };
+  return { servers, children, reapers };
 }
 
 const sum = (ms: (Memory | null)[], key: keyof Memory) => ms.reduce((a, m) => a + (m?.[key] ?? 0), 0);
@@ -91,6 +97,8 @@ export interface DataBench {
     children: number;
     /** Per child, MiB: PSS (its share of what it shares with the zygote and its siblings), RSS, and what it alone holds. */
     perChild: { pssMiB: number; rssMiB: number; privateMiB: number; anonymousMiB: number };
+    /** The same child's PSS by process (R, G: PSS / private) and by kind (anonymous, file-backed), MiB. */
+    split: { r: { pssMiB: number; privateMiB: number }; g: { pssMiB: number; privateMiB: number }; pssAnonMiB: number; pssFileMiB: number };
     zygote: { pssMiB: number; rssMiB: number; privateMiB: number };
     /** Per child, with the zygote's own PSS split over its children too. */
     withZygoteShareMiB: number;
@@ -127,18 +135,22 @@ export async function benchData(quick: boolean): Promise<DataBench> {
 
     // Idle: every spare forked and warm, no run in flight.
     await new Promise((r) => setTimeout(r, 1500));
-    const { servers, children } = zygoteProcesses();
+    const { servers, children, reapers } = zygoteProcesses();
     let memory: DataBench['memory'] = null;
     if (servers.length === 1 && children.length >= 2) {
       const kids = children.map(memoryOf);
       const n = children.length / 2;
       const z = memoryOf(servers[0] as number);
       const per = { pss: sum(kids, 'pss') / n, rss: sum(kids, 'rss') / n, private: sum(kids, 'private') / n, anonymous: sum(kids, 'anonymous') / n };
+      const rs = reapers.map(memoryOf);
+      const gs = children.filter((p) => !reapers.includes(p)).map(memoryOf);
+      const of = (ms: (Memory | null)[]) => ({ pssMiB: mib(sum(ms, 'pss') / n), privateMiB: mib(sum(ms, 'private') / n) });
       // R and G each map the zygote's pages: with n children, 2n + 1 processes share them.
       const sharedPerProcess = (per.rss - per.private) / 2;
       memory = {
         children: n,
         perChild: { pssMiB: mib(per.pss), rssMiB: mib(per.rss), privateMiB: mib(per.private), anonymousMiB: mib(per.anonymous) },
+        split: { r: of(rs), g: of(gs), pssAnonMiB: mib(sum(kids, 'pssAnon') / n), pssFileMiB: mib(sum(kids, 'pssFile') / n) },
         zygote: { pssMiB: mib(z?.pss ?? 0), rssMiB: mib(z?.rss ?? 0), privateMiB: mib(z?.private ?? 0) },
         withZygoteShareMiB: mib(per.pss + (z?.pss ?? 0) / n),
         projectedPssMiB: Object.fromEntries([n, 8, 32].map((k) => [String(k), mib(per.private + (2 * sharedPerProcess) / (2 * k + 1))])),
@@ -164,6 +176,7 @@ export function dataRows(d: DataBench): string[] {
     `| the same, p99 ms | ${d.pybox.p99} | ${d.bare.p99} | ${d.p99Ratio} | | |`,
     `| idle preloaded zygote child (R + G), PSS MiB, ${m?.children ?? '?'} idle children of one zygote | ${m ? m.perChild.pssMiB : 'n/a'} | | | ≤ 15 | ${met(m?.perChild.pssMiB ?? null, 15)} |`,
     `| the same child: RSS / its own pages (private: what one more idle child costs) MiB; with the zygote's PSS split over its children | ${m ? `${m.perChild.rssMiB} / ${m.perChild.privateMiB}; ${m.withZygoteShareMiB}` : 'n/a'} | | | | |`,
+    `| the same child's PSS by process, R (pid 1, reaper) / G (the interpreter), PSS (private) MiB; by kind, anonymous / file-backed MiB | ${m ? `${m.split.r.pssMiB} (${m.split.r.privateMiB}) / ${m.split.g.pssMiB} (${m.split.g.privateMiB}); ${m.split.pssAnonMiB} / ${m.split.pssFileMiB}` : 'n/a'} | | | | |`,
     `| a child's PSS projected with N idle children of one zygote (private + 2 × shared / (2N + 1): R and G each map the zygote's pages), MiB | ${projected || 'n/a'} | | | | |`,
   ];
 }
