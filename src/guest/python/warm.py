@@ -95,8 +95,11 @@ def declare_namespace_packages(site_paths):
         except OSError:
             continue
         for pth in sorted(pths):
-            with open(site + "/" + pth, encoding="utf-8", errors="replace") as f:
-                lines = f.read().splitlines()
+            try:
+                with open(site + "/" + pth, encoding="utf-8", errors="replace") as f:
+                    lines = f.read().splitlines()
+            except OSError:
+                continue
             for line in lines:
                 start = line.find("*(")
                 try:
