@@ -5,9 +5,12 @@
  * and a module that does not import in the jail is refused at create.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PyboxError } from '../src/index.js';
+import { bootstrapModuleSource } from '../src/guest/bootstrap-source.js';
 import { idleWarmJails } from '../src/backends/native/pool/inventory.js';
 import { preloadHint } from '../src/cli/doctor-data.js';
 import { pybox } from './helpers/cli.js';
@@ -123,6 +126,34 @@ describe.runIf(installed)('the zygote with a preload', () => {
       const tmp = readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n').map((l) => l.split(' ')).filter((f) => f[4] === '/tmp');
       expect(tmp.length).toBe(1);
       expect(tmp[0]?.[5]?.split(',')).toContain('ro');
+    }
+  });
+});
+
+describe('namespace packages of a preload (declare_namespace_packages in the guest)', () => {
+  it('are made from the name tuples of *-nspkg.pth, as site makes them, and nothing of the file runs', () => {
+    const site = mkdtempSync(join(tmpdir(), 'pybox-nspkg-'));
+    try {
+      const marker = join(site, 'ran');
+      // setuptools' line, with a statement of its own in front that must not run
+      const line = (parts: string) => `import os; open(${JSON.stringify(marker)}, 'w'); p = os.path.join(sys._getframe(1).f_locals['sitedir'], *(${parts}))`;
+      writeFileSync(join(site, 'dist-1.0-nspkg.pth'), [line("'nsx',"), line("'nsx', 'sub'"), line("'../etc',"), 'import junk', ''].join('\n'));
+      writeFileSync(join(site, 'broken-nspkg.pth'), '*((( not python');
+      mkdirSync(join(site, 'nsx', 'sub'), { recursive: true });
+      writeFileSync(join(site, 'nsx', '__init__.py'), 'raise RuntimeError("the __init__ ran")\n');
+      writeFileSync(join(site, 'nsx', 'mod.py'), 'X = 1\n');
+      writeFileSync(join(site, 'nsx', 'sub', 'leaf.py'), 'Y = 2\n');
+      const program = [
+        ...(['prelude', 'paths', 'warm'] as const).map(bootstrapModuleSource),
+        `declare_namespace_packages([${JSON.stringify(site)}, "/nonexistent"])`,
+        'import nsx.mod, nsx.sub.leaf',
+        'print(nsx.mod.X, nsx.sub.leaf.Y, nsx.sub is sys.modules["nsx.sub"], sorted(m for m in sys.modules if "etc" in m))',
+      ].join('\n\n');
+      const out = execFileSync('/usr/bin/python3', ['-I', '-S', '-c', program], { encoding: 'utf8' });
+      expect(out).toBe('1 2 True []\n');
+      expect(() => readFileSync(marker)).toThrow();
+    } finally {
+      rmSync(site, { recursive: true, force: true });
     }
   });
 });
