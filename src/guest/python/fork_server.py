@@ -397,14 +397,13 @@ def zygote_main():
     _SECCOMP_LOADER[0] = seccomp_loader()
     # Everything loaded so far moves to the permanent generation: a child's collections
     # never walk (and so never copy-on-write) the pages it shares with us. Before that,
-    # what no child needs goes: the source lines the imports' warnings and tracebacks
-    # cached (pyparsing's: ~0.5 MiB), and the free pages of the C heap (malloc_trim).
+    # the source lines the imports' warnings cached (pyparsing's: ~0.5 MiB) go. (Not
+    # malloc_trim: it gave back ~0.7 MiB, and a child's figure then grew the heap again.)
     import gc
     import linecache
 
     linecache.clearcache()
     gc.collect()
-    z.libc.malloc_trim(0)
     gc.freeze()
     pending = {}  # id -> host ends, until the host has opened them
     running = {}  # pid -> id
