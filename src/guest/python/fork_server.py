@@ -396,13 +396,9 @@ def zygote_main():
         z.load_preload(config["preload"], config["sitePaths"], config["tmpBytes"])
     _SECCOMP_LOADER[0] = seccomp_loader()
     # Everything loaded so far moves to the permanent generation: a child's collections
-    # never walk (and so never copy-on-write) the pages it shares with us. Before that,
-    # the source lines the imports' warnings cached (pyparsing's: ~0.5 MiB) go. (Not
-    # malloc_trim: it gave back ~0.7 MiB, and a child's figure then grew the heap again.)
+    # never walk (and so never copy-on-write) the pages it shares with us.
     import gc
-    import linecache
 
-    linecache.clearcache()
     gc.collect()
     gc.freeze()
     pending = {}  # id -> host ends, until the host has opened them
