@@ -149,7 +149,11 @@ def run_cell(main_module, cell):
     value = None
     try:
         try:
+            _signal.signal(_signal.SIGINT, _CELL_HANDLER[0])
             _signal.pthread_sigmask(_signal.SIG_UNBLOCK, _SIGINT_SET)
+            if _SIGINT_BETWEEN_CELLS[0]:  # sent for this cell (a stale one went with drain), taken by another thread
+                _SIGINT_BETWEEN_CELLS[0] = False
+                _signal.raise_signal(_signal.SIGINT)
             body, last = _last_expression(code, filename)
             exec(body, main_module.__dict__)
             if last is not None:
@@ -161,6 +165,8 @@ def run_cell(main_module, cell):
                     emit_value(result)
         finally:
             _signal.pthread_sigmask(_signal.SIG_BLOCK, _SIGINT_SET)
+            # The program's own handler (None: one set from C) is kept for its next cell.
+            _CELL_HANDLER[0] = _signal.signal(_signal.SIGINT, _note_sigint) or _signal.default_int_handler
     except SystemExit:
         raise
     except BaseException as exc:  # noqa: BLE001 - every escape of a cell is reported
@@ -188,7 +194,20 @@ def _drop_pending_sigint(n):
     holds cell n's own until it reads started."""
     while _signal.sigtimedwait(_SIGINT_SET, 0) is not None:
         pass
+    _SIGINT_BETWEEN_CELLS[0] = False
     send_frame(length_prefixed(b'{"t":"started","n":%d}' % n))
+
+
+# Between cells Python's SIGINT handler only notes the signal. The main thread blocks
+# SIGINT there, but a thread a C library started during a cell does not, and the kernel
+# gives the signal to it: Python then runs the handler in the main thread, in the loop
+# below. A stale one is forgotten with drain; any other was sent for the next cell.
+_SIGINT_BETWEEN_CELLS = [False]
+_CELL_HANDLER = [_signal.default_int_handler]
+
+
+def _note_sigint(signum, frame):
+    _SIGINT_BETWEEN_CELLS[0] = True
 
 
 def _threads_without_sigint():
@@ -196,7 +215,7 @@ def _threads_without_sigint():
     with): only the main thread runs Python's handler, and a SIGINT that found another
     thread with it unblocked while the main thread blocks it (between cells) would raise
     KeyboardInterrupt in the session's own loop instead of staying pending for the drain.
-    (Threads a C library starts during a cell are not covered.)"""
+    (Threads a C library starts during a cell are covered by _note_sigint.)"""
     _thread = __import__("_thread")
     start = _thread.start_new_thread
 
@@ -221,8 +240,7 @@ def install_host_input():
 
 def session_main(filename):
     _signal.pthread_sigmask(_signal.SIG_BLOCK, _SIGINT_SET)
-    if _signal.getsignal(_signal.SIGINT) is not _signal.default_int_handler:
-        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
+    _signal.signal(_signal.SIGINT, _note_sigint)
     main_module = type(sys)("__main__")
     main_module.__file__ = filename
     main_module.__builtins__ = __builtins__
