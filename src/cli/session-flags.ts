@@ -14,12 +14,14 @@ export interface SessionTimes {
   maxLifetimeMs: number;
 }
 
-/** Adds --idle-timeout and --max-lifetime (the bounds `openSession` takes). */
-export function addSessionTimeOptions(command: Command): Command {
+/** Adds --idle-timeout and --max-lifetime, after `prefix` ('session-' for serve), with the bounds `openSession` takes. */
+export function addSessionTimeOptions(command: Command, { prefix = '', sessions = 'the session' } = {}): Command {
   const ms = (flag: string) => boundedIntegerOption(flag, 'milliseconds', MIN_SESSION_MS, MAX_SESSION_MS);
+  const idle = `--${prefix}idle-timeout`;
+  const lifetime = `--${prefix}max-lifetime`;
   return command
-    .option('--idle-timeout <ms>', `end the session after this long without a cell (default ${DEFAULT_IDLE_TIMEOUT_MS}: ${duration(DEFAULT_IDLE_TIMEOUT_MS)})`, ms('--idle-timeout'))
-    .option('--max-lifetime <ms>', `end the session this long after it opened (default ${DEFAULT_MAX_LIFETIME_MS}: ${duration(DEFAULT_MAX_LIFETIME_MS)})`, ms('--max-lifetime'));
+    .option(`${idle} <ms>`, `end ${sessions} after this long without a cell (default ${DEFAULT_IDLE_TIMEOUT_MS}: ${duration(DEFAULT_IDLE_TIMEOUT_MS)})`, ms(idle))
+    .option(`${lifetime} <ms>`, `end ${sessions} this long after it opened (default ${DEFAULT_MAX_LIFETIME_MS}: ${duration(DEFAULT_MAX_LIFETIME_MS)})`, ms(lifetime));
 }
 
 export function sessionTimes(flags: SessionTimeFlags): SessionTimes {
