@@ -5,7 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { duration } from '../src/cli/session-flags.js';
 import { pybox, ROOT } from './helpers/cli.js';
+import { scaled } from './helpers/time-scale.js';
 import { Terminal } from './helpers/tmux.js';
 
 const terminals: Terminal[] = [];
@@ -127,6 +129,15 @@ describe('pybox repl in a terminal', () => {
     expect(await term.exitStatus()).toBe(3);
   });
 
+  it('left alone past --idle-timeout, it ends at its prompt: one line says why, and the exit code is 124', async () => {
+    const idleMs = scaled(1500);
+    // Not repl(): the session may idle out before its first prompt is seen.
+    const term = Terminal.start([process.execPath, 'bin/pybox', 'repl', '--idle-timeout', String(idleMs)], { cwd: ROOT });
+    terminals.push(term);
+    expect(await term.exitStatus()).toBe(124);
+    expect(term.screen()).toMatch(new RegExp(`\\n>>> ?\\npybox: idle: no cell ran for ${duration(idleMs)} \\(--idle-timeout\\); the session has ended\\n`));
+  });
+
   it('a memory limit ends the session: one line says why, and the exit code is 137', async () => {
     const term = await repl('--memory', '64');
     term.type('hog = b"x" * (512 * 1024 * 1024)');
@@ -169,6 +180,25 @@ describe('pybox repl with a program piped in', () => {
     expect(r.stderr).toBe('pybox: memory_limit: the session exceeded its 64 MiB memory limit; the session has ended\n');
   });
 
+  it('--max-lifetime ends it in the middle of a cell with exit 124 and one line', async () => {
+    const lifetimeMs = scaled(1500);
+    const r = await pybox(['repl', '--timeout', String(scaled(60_000)), '--max-lifetime', String(lifetimeMs)], { input: 'import time\ntime.sleep(600)\nprint("never")\n' });
+    expect(r.code).toBe(124);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`pybox: lifetime: the session reached its maximum lifetime of ${duration(lifetimeMs)} (--max-lifetime) and has ended\n`);
+  });
+
+  it('refuses a bad --idle-timeout or --max-lifetime with exit 2 and one line', async () => {
+    for (const [flag, value, message] of [
+      ['--idle-timeout', 'abc', 'pybox: --idle-timeout expects a whole number of milliseconds, got "abc"'],
+      ['--idle-timeout', '0', 'pybox: --idle-timeout must be between 100 and 604800000 milliseconds, got 0'],
+      ['--max-lifetime', '-5', 'pybox: --max-lifetime expects a whole number of milliseconds, got "-5"'],
+    ] as const) {
+      const r = await pybox(['repl', flag, value], { input: 'print(1)\n' });
+      expect({ flag, value, ...r }).toEqual({ flag, value, code: 2, stdout: '', stderr: message + '\n' });
+    }
+  });
+
   it('refuses a bad flag with exit 2 before anything runs', async () => {
     const r = await pybox(['repl', '--memory', 'lots'], { input: 'print(1)\n' });
     expect(r.code).toBe(2);
@@ -184,6 +214,8 @@ describe('pybox repl, the rest', () => {
     const own = await pybox(['repl', '--help']);
     expect(own.code).toBe(0);
     expect(own.stdout).toMatch(/--memory <MiB>/);
+    expect(own.stdout).toMatch(/^ {2}--idle-timeout <ms> /m);
+    expect(own.stdout).toMatch(/^ {2}--max-lifetime <ms> /m);
     expect(own.stdout).toMatch(/^ {2}137 /m);
   });
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { liveProcesses } from './helpers/host-state.js';
 import { post, ROOT, spawnServer, type SpawnedServer } from './helpers/server.js';
+import { scaled } from './helpers/time-scale.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -69,6 +70,34 @@ describe('pybox serve as a process', () => {
     const bad = await pybox(['serve', '--port', 'eighty']);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('refuses a bad --session-idle-timeout or --session-max-lifetime: exit 2, one line', async () => {
+    const word = await pybox(['serve', '--port', '0', '--session-idle-timeout', 'abc']);
+    expect([word.code, word.stderr]).toEqual([2, 'pybox: --session-idle-timeout expects a whole number of milliseconds, got "abc"\n']);
+    const zero = await pybox(['serve', '--port', '0', '--session-max-lifetime', '0']);
+    expect([zero.code, zero.stderr]).toEqual([2, 'pybox: --session-max-lifetime must be between 100 and 604800000 milliseconds, got 0\n']);
+  });
+
+  it('--session-idle-timeout ends a /v1/sessions session left alone; --session-max-lifetime one whose cell runs on', async () => {
+    const open = async (server: SpawnedServer) => ((await post(`${server.url}/v1/sessions`, {})).body as { id: string }).id;
+    const alive = async (server: SpawnedServer, id: string) => ((await (await fetch(`${server.url}/v1/sessions/${id}`)).json()) as { alive: boolean }).alive;
+    // Each flag alone (the other at its default of 10 min or 1 h), so only it can have ended the session.
+    const idleServer = await spawnServer(['--session-idle-timeout', String(scaled(1500))]);
+    const lifetimeServer = await spawnServer(['--timeout', String(scaled(60_000)), '--session-max-lifetime', String(scaled(1500))]);
+    try {
+      const idle = await open(idleServer);
+      const busy = await open(lifetimeServer);
+      const cell = await post(`${lifetimeServer.url}/v1/sessions/${busy}/run`, { code: 'import time; time.sleep(600)' });
+      expect(cell.body).toMatchObject({ status: 'timeout' });
+      expect(await alive(lifetimeServer, busy)).toBe(false);
+      await expect.poll(() => alive(idleServer, idle), { timeout: scaled(20_000), interval: 50 }).toBe(false);
+      const late = await post(`${idleServer.url}/v1/sessions/${idle}/run`, { code: '1' });
+      expect([late.status, (late.body as { error: { code: string } }).error.code]).toEqual([409, 'E_SESSION_ENDED']);
+    } finally {
+      for (const server of [idleServer, lifetimeServer]) server.child.kill('SIGTERM');
+      await Promise.all([idleServer.exited, lifetimeServer.exited]);
+    }
   });
 
   it.runIf(isRoot)('SIGTERM drains: the run and the session cell in flight finish, new requests are refused, sessions end, exit 0, nothing left (needs root for cgroups)', async () => {

@@ -41,12 +41,17 @@ export function limitBounds(key: keyof Limits): { min: number; max: number } {
  * Throws UsageError; the run command turns it into one line and exit 2.
  */
 export function integerOption(flag: string, key: keyof Limits, unit: string): (value: string) => number {
+  const { min, max } = limitBounds(key);
+  return boundedIntegerOption(flag, unit, min, max);
+}
+
+/** integerOption's parser for a number in [min, max] that is not one of the Limits. */
+export function boundedIntegerOption(flag: string, unit: string, min: number, max: number): (value: string) => number {
   return (value: string) => {
     if (!/^[0-9]+$/.test(value)) {
       throw new UsageError(`${flag} expects a whole number of ${unit}, got ${JSON.stringify(value)}`);
     }
     const n = Number(value);
-    const { min, max } = limitBounds(key);
     if (!Number.isSafeInteger(n) || n < min || n > max) {
       throw new UsageError(`${flag} must be between ${min} and ${max} ${unit}, got ${value}`);
     }

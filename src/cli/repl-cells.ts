@@ -1,6 +1,7 @@
 import { isPyboxError, type CellResult, type Session } from '../sandbox/index.js';
 import type { LineSource } from './repl-lines.js';
 import type { ReplOutput } from './repl-output.js';
+import { expiryLine, type SessionTimes } from './session-flags.js';
 import { exitCodeFor } from './run-command.js';
 import { EXIT } from './usage-error.js';
 
@@ -35,6 +36,8 @@ export interface CellContext {
   session: Session;
   lines: LineSource;
   out: ReplOutput;
+  /** The session's idle timeout and lifetime, for the line saying it expired. */
+  times: SessionTimes;
 }
 
 /**
@@ -42,7 +45,7 @@ export interface CellContext {
  * reads a line from the console. Resolves with how the console ends if the session
  * ended with this cell, or null if it lives on.
  */
-export async function runCell({ session, lines, out }: CellContext, code: string): Promise<ReplEnd | null> {
+export async function runCell({ session, lines, out, times }: CellContext, code: string): Promise<ReplEnd | null> {
   let result: CellResult;
   lines.onInterrupt = () => void session.interrupt();
   try {
@@ -59,16 +62,16 @@ export async function runCell({ session, lines, out }: CellContext, code: string
     });
   } catch (error) {
     if (isPyboxError(error) && error.code === 'E_SESSION_ENDED') {
-      // While the console waited at a prompt: the session idled out or reached its lifetime.
-      const why = session.endReason === 'lifetime' ? 'it reached its maximum lifetime' : session.endReason === 'idle' ? 'it was idle too long' : String(session.endReason);
-      return { exitCode: EXIT.timeLimit, line: `pybox: the session has ended: ${why}` };
+      // Between two cells (a piped program's): the session idled out or reached its lifetime.
+      return { exitCode: EXIT.timeLimit, line: expiryLine(session, times) ?? `pybox: the session has ended: ${String(session.endReason)}` };
     }
     throw error;
   } finally {
     lines.onInterrupt = null;
   }
   if (result.value !== null) out.stdout(result.value.text + '\n');
-  const note = cellNote(result, session);
+  // A lifetime reached while the cell ran ends it as a timeout: the line names the lifetime.
+  const note = expiryLine(session, times) ?? cellNote(result, session);
   if (session.alive) {
     if (note !== null) out.stderr(note + '\n');
     return null;

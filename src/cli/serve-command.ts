@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { SERVE_DEFAULTS as D } from '../server/serve-defaults.js';
 import { addGuestOptions, addLimitOptions, pickGuestOptions, pickLimits, type LimitFlags } from './limit-flags.js';
 import { countOption, untilSignal } from './service-flags.js';
+import { addSessionTimeOptions } from './session-flags.js';
 import { pyboxVersion } from './version.js';
 import type { CliContext } from './run-command.js';
 import { EXIT, UsageError } from './usage-error.js';
@@ -20,6 +21,8 @@ interface ServeFlags extends LimitFlags {
   allowPolicyOff?: boolean;
   returnMode: 'xml' | 'json';
   sessionIdle: number;
+  sessionIdleTimeout?: number;
+  sessionMaxLifetime?: number;
 }
 
 const SERVE_HELP = `
@@ -45,10 +48,11 @@ export function serveCommand(ctx: CliContext): Command {
     .option('--key-concurrent <n>', "a key's runs at once (default: --max-concurrent)", countOption('--key-concurrent', 1, 100_000))
     .option('--key-rpm <n>', "a key's runs per minute", countOption('--key-rpm', 1, 10_000_000), D.quotas.runsPerMinute)
     .option('--key-sessions <n>', "a key's live MCP sessions", countOption('--key-sessions', 1, 100_000), D.quotas.sessions)
-    .option('--session-idle <s>', 'end an MCP session after this many idle seconds', countOption('--session-idle', 1, 86_400), D.sessionIdleMs / 1000)
+    .option('--session-idle <s>', 'end an MCP connection (its transport) after this many idle seconds', countOption('--session-idle', 1, 86_400), D.sessionIdleMs / 1000)
     .option('--allow-policy-off', "let requests ask for policy 'off' (the OS jail alone)")
     .addOption(new Option('--return-mode <mode>', 'run_python_code answers in tags (xml) or JSON').choices(['xml', 'json']).default(D.returnMode))
     .addHelpText('after', SERVE_HELP);
+  addSessionTimeOptions(command, { prefix: 'session-', sessions: 'a session (/v1/sessions, MCP session tools)' });
   return addGuestOptions(addLimitOptions(command)).action(async (flags: ServeFlags) => {
     if (flags.python !== undefined && !flags.python.startsWith('/')) throw new UsageError(`--python must be an absolute path, got ${JSON.stringify(flags.python)}`);
     // Loaded here: the server's libraries cost `pybox run` start-up time it has no use for.
@@ -69,6 +73,8 @@ export function serveCommand(ctx: CliContext): Command {
         allowPolicyOff: flags.allowPolicyOff === true,
         returnMode: flags.returnMode,
         sessionIdleMs: flags.sessionIdle * 1000,
+        ...(flags.sessionIdleTimeout !== undefined ? { sessionIdleTimeoutMs: flags.sessionIdleTimeout } : {}),
+        ...(flags.sessionMaxLifetime !== undefined ? { sessionMaxLifetimeMs: flags.sessionMaxLifetime } : {}),
         version: pyboxVersion(),
       });
     } catch (error) {

@@ -38,15 +38,17 @@ export interface CellOptions {
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60_000;
 export const DEFAULT_MAX_LIFETIME_MS = 60 * 60_000;
-const MAX_SESSION_MS = 7 * 24 * 3_600_000;
+/** The bounds of idleTimeoutMs and maxLifetimeMs. */
+export const MIN_SESSION_MS = 100;
+export const MAX_SESSION_MS = 7 * 24 * 3_600_000;
 
 const sessionOptionsSchema = z
   .object({
     limits: partialLimitsSchema.optional(),
     policy: policySchema.optional(),
     files: z.record(z.string(), bytesSchema).optional(),
-    idleTimeoutMs: z.number().int().min(100).max(MAX_SESSION_MS).optional(),
-    maxLifetimeMs: z.number().int().min(100).max(MAX_SESSION_MS).optional(),
+    idleTimeoutMs: z.number().int().min(MIN_SESSION_MS).max(MAX_SESSION_MS).optional(),
+    maxLifetimeMs: z.number().int().min(MIN_SESSION_MS).max(MAX_SESSION_MS).optional(),
     functions: hostFunctionsSchema.optional(),
   })
   .strict();

@@ -21,7 +21,7 @@ export type {
 export type { HostCallHandler, RunHooks } from '../core/hooks.js';
 export type { GuestPolicy, PreparedRun, RunStdin } from '../core/prepared-run.js';
 export { Session } from './session.js';
-export { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_LIFETIME_MS, type CellOptions, type SessionOpenOptions } from '../core/session-options.js';
+export { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_LIFETIME_MS, MAX_SESSION_MS, MIN_SESSION_MS, type CellOptions, type SessionOpenOptions } from '../core/session-options.js';
 export { DEFAULT_MAX_SESSIONS } from '../core/options.js';
 export type { InputHandler } from '../core/hooks.js';
 export { INTERRUPT_GRACE_MS, MAX_QUEUED_CELLS } from '../backends/native/session/jail-session.js';

@@ -34,6 +34,10 @@ export interface ServeOptions {
   allowPolicyOff: boolean;
   returnMode: ReturnMode;
   sessionIdleMs: number;
+  /** The idle timeout of sessions (HTTP and MCP tools) in ms; default the library's (10 min). */
+  sessionIdleTimeoutMs?: number;
+  /** The lifetime of sessions in ms; default the library's (1 h). */
+  sessionMaxLifetimeMs?: number;
   mode?: SandboxOptions['mode'];
   python?: string;
   /** Modules every run finds imported (SandboxOptions.preload). */
@@ -90,7 +94,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     cellsInFlight: (): number => sessions.cellsInFlight,
   });
   const service = new RunService(sandbox, queue, quotas, metrics);
-  const sessions = new SessionService(service, options.maxSessions);
+  const sessions = new SessionService(service, options.maxSessions, {
+    ...(options.sessionIdleTimeoutMs !== undefined ? { idleTimeoutMs: options.sessionIdleTimeoutMs } : {}),
+    ...(options.sessionMaxLifetimeMs !== undefined ? { maxLifetimeMs: options.sessionMaxLifetimeMs } : {}),
+  });
   let draining = false;
   const app = buildApp({
     service,

@@ -40,6 +40,8 @@ export class SessionService {
     private readonly service: RunService,
     /** Sessions open at once, over every key; one more is refused with 503 E_TOO_MANY_SESSIONS. */
     readonly maxSessions: number,
+    /** Every session's idle timeout and lifetime (`pybox serve --session-idle-timeout ...`); unset: the library's. */
+    private readonly times: Pick<SessionOpenOptions, 'idleTimeoutMs' | 'maxLifetimeMs'> = {},
   ) {}
 
   /** Cells running or waiting their turn in a session. */
@@ -60,7 +62,7 @@ export class SessionService {
     const release = this.service.quotas.openSession(principal);
     let session: Session;
     try {
-      session = await this.service.sandbox.openSession(options);
+      session = await this.service.sandbox.openSession({ ...this.times, ...options });
     } catch (error) {
       release();
       throw error;
