@@ -188,6 +188,15 @@ describe('pybox repl with a program piped in', () => {
     expect(r.stderr).toBe(`pybox: lifetime: the session reached its maximum lifetime of ${duration(lifetimeMs)} (--max-lifetime) and has ended\n`);
   });
 
+  it('--preload imports its modules before the first cell; one that does not import is refused', async () => {
+    const cell = 'import sys\n"fractions" in sys.modules\n';
+    expect(await pybox(['repl', '--preload', 'fractions'], { input: cell })).toEqual({ code: 0, stdout: 'True\n', stderr: '' });
+    expect(await pybox(['repl'], { input: cell })).toEqual({ code: 0, stdout: 'False\n', stderr: '' });
+    const bad = await pybox(['repl', '--preload', 'no_such_mod'], { input: '1\n' });
+    expect(bad).toMatchObject({ code: 2, stdout: '' });
+    expect(bad.stderr).toMatch(/^pybox: preload: no_such_mod does not import in the jail \(ModuleNotFoundError[^\n]*\)\n$/);
+  });
+
   it('refuses a bad --idle-timeout or --max-lifetime with exit 2 and one line', async () => {
     for (const [flag, value, message] of [
       ['--idle-timeout', 'abc', 'pybox: --idle-timeout expects a whole number of milliseconds, got "abc"'],

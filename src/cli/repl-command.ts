@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { isPyboxError, Sandbox, type Session } from '../sandbox/index.js';
 import { readCode } from './inputs.js';
 import { writeAll, type CliIO } from './io.js';
-import { addGuestOptions, addLimitOptions, pickLimits, type LimitFlags } from './limit-flags.js';
+import { addGuestOptions, addLimitOptions, pickGuestOptions, pickLimits, type LimitFlags } from './limit-flags.js';
 import { SETUP_CELL, type ReplEnd } from './repl-cells.js';
 import { consoleLoop } from './repl-console.js';
 import { ScriptLines, TerminalLines, type LineSource } from './repl-lines.js';
@@ -64,8 +64,7 @@ export async function executeRepl(io: CliIO, flags: ReplFlags): Promise<number> 
   const sandbox = await Sandbox.create({
     mode: 'cold',
     limits: pickLimits(flags),
-    ...(flags.python !== undefined ? { python: flags.python } : {}),
-    ...(flags.policy !== undefined ? { policy: flags.policy } : {}),
+    ...pickGuestOptions(flags),
   });
   const times = sessionTimes(flags);
   try {
