@@ -51,6 +51,17 @@ interface RunningCell {
   resolve: (result: CellResult) => void;
 }
 
+/** What a cell's result is made from besides its status. */
+interface Settlement {
+  /** The repr of its last expression (only from a done frame). */
+  value?: string | null;
+  cpuMs: number;
+  /** How the interpreter ended, when the session's end settles the cell. */
+  exit?: { code: number | null; signal: string | null };
+  /** The one read of the cgroup's counters the status came from (null without a cgroup). */
+  stats: CgroupStats | null;
+}
+
 export interface JailSessionOptions {
   limits: Limits;
   idleTimeoutMs: number;
@@ -334,7 +345,7 @@ export class JailSession implements BackendSession {
     else if (cell.interruptedBy && cell.error?.type === 'KeyboardInterrupt') status = cell.interruptedBy === 'interrupt' ? 'interrupted' : cell.interruptedBy;
     else if (cell.interruptedBy === 'output_limit') status = 'output_limit';
     else status = cell.error ? 'error' : 'ok';
-    this.settle(cell, status, status === 'ok' || status === 'error' ? value : null, cpuMs, undefined, stats);
+    this.settle(cell, status, { value: status === 'ok' || status === 'error' ? value : null, cpuMs, stats });
     // An interpreter that hit memory, CPU or its process limit is not trusted with another
     // cell (a fork refused mid-way leaves it in no known state; a fork bomb's children run
     // the session loop too); output_limit that did not stop at the interrupt is ended by its
@@ -344,7 +355,7 @@ export class JailSession implements BackendSession {
   }
 
   /** The cell's result, once: from its done frame, or from the session's end. */
-  private settle(cell: RunningCell, status: RunStatus, value: string | null, cpuMs: number, exit?: { code: number | null; signal: string | null }, stats?: CgroupStats | null): void {
+  private settle(cell: RunningCell, status: RunStatus, { value = null, cpuMs, exit, stats }: Settlement): void {
     if (this.cell !== cell) return;
     this.cell = null;
     for (const t of cell.timers) clearTimeout(t);
@@ -359,7 +370,7 @@ export class JailSession implements BackendSession {
       truncated: { ...cell.output.truncated, display: cell.display.truncated },
       durationMs: Math.round((performance.now() - cell.started) * 1000) / 1000,
       cpuMs: Math.round(cpuMs * 1000) / 1000,
-      memoryPeakBytes: (stats ?? this.jail.cgroup?.stats())?.memoryPeakBytes ?? null,
+      memoryPeakBytes: stats?.memoryPeakBytes ?? null,
       error,
       files: {},
       outputs: cell.display.outputs(cell.output.stdoutBytes()),
@@ -428,7 +439,7 @@ export class JailSession implements BackendSession {
     if (cell) {
       const stats = this.jail.cgroup?.stats() ?? null;
       const oom = stats !== null && stats.oomKills > (this.options.baseline?.oomKills ?? 0);
-      const cpuMs = this.cpuNow() - cell.cpuAtStart;
+      const cpuMs = this.cpuNow(stats) - cell.cpuAtStart;
       const exitCode = exit.code !== null && exit.code > 128 ? null : exit.code;
       const signal = exit.signal ?? (exit.code !== null && exit.code > 128 ? signalName(exit.code - 128) : null);
       const status: RunStatus = oom
@@ -444,7 +455,7 @@ export class JailSession implements BackendSession {
                 : signal
                   ? 'killed'
                   : 'error';
-      this.settle(cell, status, null, cpuMs, { code: exitCode, signal });
+      this.settle(cell, status, { cpuMs, exit: { code: exitCode, signal }, stats });
     }
     for (const start of this.queue.splice(0)) start();
     this.endedResolve(this.reason);
