@@ -15,6 +15,9 @@ export type MarshalValue =
   | { readonly tuple: readonly MarshalValue[] }
   | { [key: string]: MarshalValue };
 
+/** Whether `v` fits marshal's 4-byte int ('i'); larger ints take TYPE_LONG. */
+export const isInt32 = (v: number): boolean => Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31;
+
 export function tuple(...items: MarshalValue[]): { tuple: MarshalValue[] } {
   return { tuple: items };
 }
@@ -69,7 +72,7 @@ function write(w: Writer, value: MarshalValue): void {
   if (typeof value === 'bigint') return writeInt(w, value);
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value)) throw new TypeError(`marshal: only integers are supported, got ${value}`);
-    if (value >= -(2 ** 31) && value < 2 ** 31) {
+    if (isInt32(value)) {
       w.byte('i'); // most ints: no detour through a BigInt
       return w.int32(value);
     }

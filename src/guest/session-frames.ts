@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { frameHeader } from './host-call-frames.js';
-import { marshal, type MarshalValue } from './marshal.js';
+import { isInt32, marshal, type MarshalValue } from './marshal.js';
 import { displayHeaderSchema, type DisplayBody, type DisplayCollector } from './display-frames.js';
 import { errorFrameSchema, inputFrameSchema, lengthPrefixed, MAX_CONTROL_BYTES_PER_RUN, MAX_CONTROL_FRAME_BYTES } from './protocol.js';
 
@@ -63,7 +63,6 @@ export function encodeCell(n: number, code: string, cpuSeconds: number, displayB
   return b;
 }
 
-const isInt32 = (v: number): boolean => Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31;
 /** A marshalled str: 'u', its length, its bytes (the keys are ASCII). */
 const mstr = (s: string): string => `u${String.fromCharCode(s.length & 0xff, s.length >> 8, 0, 0)}${s}`;
 const CELL_PARTS = {

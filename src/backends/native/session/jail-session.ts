@@ -6,7 +6,7 @@ import type { HostCallHandler, RunHooks } from '../../../core/hooks.js';
 import type { Limits } from '../../../core/limits.js';
 import { textListener } from '../../../core/output.js';
 import { DisplayCollector } from '../../../guest/display-frames.js';
-import type { PythonError, RunStatus } from '../../../core/result.js';
+import type { RunStatus } from '../../../core/result.js';
 import { encodeCell, encodeLine, SessionFrameReader, type SessionFrame } from '../../../guest/session-frames.js';
 import { processStartTime, withDescendants } from '../../../host/processes.js';
 import type { CgroupBaseline, CgroupStats } from '../cgroup/cgroups.js';
@@ -17,9 +17,9 @@ import type { JailExit, LiveJail } from '../jail/live-jail.js';
 import { CappedOutput } from '../jail/capped-output.js';
 import { OutputTap } from '../jail/output-tap.js';
 import { rlimitCpuSeconds } from '../jail/rlimits.js';
-import { signalName } from '../jail/verdict.js';
 import { askInputHandler, InputLines } from '../jail/input-lines.js';
 import { BetweenCells } from './between-cells.js';
+import { cellResult, doneStatus, endedStatus, type RunningCell, type Settlement } from './running-cell.js';
 
 /** How long a cell has to stop after its interrupt (or its timeout's) before the session is ended. */
 export const INTERRUPT_GRACE_MS = 2000;
@@ -31,25 +31,6 @@ const IDLE_CPU_POLL_MS = 250;
 
 /** Why the session ended; a running cell's status names it when it is a status. */
 type EndReason = SessionEndReason;
-const ENDS_AS_STATUS: ReadonlySet<EndReason> = new Set(['timeout', 'cpu_limit', 'memory_limit', 'process_limit', 'output_limit', 'interrupted']);
-
-interface RunningCell {
-  n: number;
-  limits: Limits;
-  started: number;
-  cpuAtStart: number;
-  output: CappedOutput;
-  display: DisplayCollector;
-  error: PythonError | null;
-  /** Why the host interrupted it, if it did. */
-  interruptedBy: 'interrupt' | 'timeout' | 'output_limit' | null;
-  /** Its SIGINT waits for the guest's started frame (the cell came with drain). */
-  held: boolean;
-  timers: NodeJS.Timeout[];
-  input: InputLines;
-  hooks: RunHooks;
-  resolve: (result: CellResult) => void;
-}
 
 export interface JailSessionOptions {
   limits: Limits;
@@ -327,14 +308,8 @@ export class JailSession implements BackendSession {
     const stats = this.options.withCgroups ? (this.jail.cgroup?.stats() ?? null) : null;
     const oom = stats !== null && stats.oomKills > (this.options.baseline?.oomKills ?? 0);
     const cpuMs = this.cpuNow(stats) - cell.cpuAtStart;
-    let status: RunStatus;
-    if (oom || (!stats && cell.error?.type === 'MemoryError')) status = 'memory_limit';
-    else if (this.processLimitHit(stats)) status = 'process_limit';
-    else if (cpuMs >= cell.limits.cpuMs) status = 'cpu_limit';
-    else if (cell.interruptedBy && cell.error?.type === 'KeyboardInterrupt') status = cell.interruptedBy === 'interrupt' ? 'interrupted' : cell.interruptedBy;
-    else if (cell.interruptedBy === 'output_limit') status = 'output_limit';
-    else status = cell.error ? 'error' : 'ok';
-    this.settle(cell, status, status === 'ok' || status === 'error' ? value : null, cpuMs, undefined, stats);
+    const status = doneStatus(cell, { stats, oom, processLimitHit: this.processLimitHit(stats), cpuMs });
+    this.settle(cell, status, { value: status === 'ok' || status === 'error' ? value : null, cpuMs, stats });
     // An interpreter that hit memory, CPU or its process limit is not trusted with another
     // cell (a fork refused mid-way leaves it in no known state; a fork bomb's children run
     // the session loop too); output_limit that did not stop at the interrupt is ended by its
@@ -344,27 +319,13 @@ export class JailSession implements BackendSession {
   }
 
   /** The cell's result, once: from its done frame, or from the session's end. */
-  private settle(cell: RunningCell, status: RunStatus, value: string | null, cpuMs: number, exit?: { code: number | null; signal: string | null }, stats?: CgroupStats | null): void {
+  private settle(cell: RunningCell, status: RunStatus, settlement: Settlement): void {
     if (this.cell !== cell) return;
     this.cell = null;
     for (const t of cell.timers) clearTimeout(t);
     cell.input.stop();
     this.pollCpu(IDLE_CPU_POLL_MS);
-    const error = status === 'error' || status === 'memory_limit' || status === 'interrupted' || status === 'timeout' ? cell.error : null;
-    cell.resolve({
-      status,
-      exitCode: exit ? exit.code : status === 'ok' ? 0 : status === 'error' ? 1 : null,
-      signal: exit?.signal ?? null,
-      ...cell.output.text(),
-      truncated: { ...cell.output.truncated, display: cell.display.truncated },
-      durationMs: Math.round((performance.now() - cell.started) * 1000) / 1000,
-      cpuMs: Math.round(cpuMs * 1000) / 1000,
-      memoryPeakBytes: (stats ?? this.jail.cgroup?.stats())?.memoryPeakBytes ?? null,
-      error,
-      files: {},
-      outputs: cell.display.outputs(cell.output.stdoutBytes()),
-      value: value === null ? null : cell.display.valueData ? { text: value, data: cell.display.valueData } : { text: value },
-    });
+    cell.resolve(cellResult(cell, status, settlement));
   }
 
   // --- the session's life ---
@@ -428,23 +389,9 @@ export class JailSession implements BackendSession {
     if (cell) {
       const stats = this.jail.cgroup?.stats() ?? null;
       const oom = stats !== null && stats.oomKills > (this.options.baseline?.oomKills ?? 0);
-      const cpuMs = this.cpuNow() - cell.cpuAtStart;
-      const exitCode = exit.code !== null && exit.code > 128 ? null : exit.code;
-      const signal = exit.signal ?? (exit.code !== null && exit.code > 128 ? signalName(exit.code - 128) : null);
-      const status: RunStatus = oom
-        ? 'memory_limit'
-        : ENDS_AS_STATUS.has(this.reason)
-          ? (this.reason as RunStatus)
-          : this.reason === 'lifetime' || this.reason === 'idle'
-            ? 'timeout'
-            : cpuMs >= cell.limits.cpuMs
-              ? 'cpu_limit'
-              : exitCode === 0
-                ? 'ok'
-                : signal
-                  ? 'killed'
-                  : 'error';
-      this.settle(cell, status, null, cpuMs, { code: exitCode, signal });
+      const cpuMs = this.cpuNow(stats) - cell.cpuAtStart;
+      const ended = endedStatus(cell, this.reason, exit, oom, cpuMs);
+      this.settle(cell, ended.status, { cpuMs, exit: ended.exit, stats });
     }
     for (const start of this.queue.splice(0)) start();
     this.endedResolve(this.reason);
