@@ -99,11 +99,18 @@ export interface DataBench {
     perChild: { pssMiB: number; rssMiB: number; privateMiB: number; anonymousMiB: number };
     /** The same child's PSS by process (R, G: PSS / private) and by kind (anonymous, file-backed), MiB. */
     split: { r: { pssMiB: number; privateMiB: number }; g: { pssMiB: number; privateMiB: number }; pssAnonMiB: number; pssFileMiB: number };
-    zygote: { pssMiB: number; rssMiB: number; privateMiB: number };
+    /** The zygote: its anonymous memory is what every child maps (the preload's objects and C heap). */
+    zygote: { pssMiB: number; rssMiB: number; privateMiB: number; anonymousMiB: number };
     /** Per child, with the zygote's own PSS split over its children too. */
     withZygoteShareMiB: number;
     /** A child's PSS if the zygote had this many idle children: its own pages, and 2 of the 2n + 1 shares of the zygote's. */
     projectedPssMiB: Record<string, number>;
+    /**
+     * A child's PSS if its pid 1 mapped none of the zygote's pages and cost nothing: G's own
+     * pages, its file-backed PSS, and its shared anonymous pages split over the zygote and n G
+     * (n + 1 instead of 2n + 1): a lower bound for any redesign of R.
+     */
+    leanReaperPssMiB: number;
   } | null;
 }
 
@@ -144,6 +151,7 @@ export async function benchData(quick: boolean): Promise<DataBench> {
       const per = { pss: sum(kids, 'pss') / n, rss: sum(kids, 'rss') / n, private: sum(kids, 'private') / n, anonymous: sum(kids, 'anonymous') / n };
       const rs = reapers.map(memoryOf);
       const gs = children.filter((p) => !reapers.includes(p)).map(memoryOf);
+      const g = { private: sum(gs, 'private') / n, anonymous: sum(gs, 'anonymous') / n, pssFile: sum(gs, 'pssFile') / n };
       const of = (ms: (Memory | null)[]) => ({ pssMiB: mib(sum(ms, 'pss') / n), privateMiB: mib(sum(ms, 'private') / n) });
       // R and G each map the zygote's pages: with n children, 2n + 1 processes share them.
       const sharedPerProcess = (per.rss - per.private) / 2;
@@ -151,9 +159,10 @@ export async function benchData(quick: boolean): Promise<DataBench> {
         children: n,
         perChild: { pssMiB: mib(per.pss), rssMiB: mib(per.rss), privateMiB: mib(per.private), anonymousMiB: mib(per.anonymous) },
         split: { r: of(rs), g: of(gs), pssAnonMiB: mib(sum(kids, 'pssAnon') / n), pssFileMiB: mib(sum(kids, 'pssFile') / n) },
-        zygote: { pssMiB: mib(z?.pss ?? 0), rssMiB: mib(z?.rss ?? 0), privateMiB: mib(z?.private ?? 0) },
+        zygote: { pssMiB: mib(z?.pss ?? 0), rssMiB: mib(z?.rss ?? 0), privateMiB: mib(z?.private ?? 0), anonymousMiB: mib(z?.anonymous ?? 0) },
         withZygoteShareMiB: mib(per.pss + (z?.pss ?? 0) / n),
         projectedPssMiB: Object.fromEntries([n, 8, 32].map((k) => [String(k), mib(per.private + (2 * sharedPerProcess) / (2 * k + 1))])),
+        leanReaperPssMiB: mib(g.private + g.pssFile + Math.max(0, g.anonymous - g.private) / (n + 1)),
       };
       console.error(`  idle preloaded child (${n} idle): PSS ${memory.perChild.pssMiB} MiB, RSS ${memory.perChild.rssMiB} MiB, its own ${memory.perChild.privateMiB} MiB`);
     }
@@ -178,6 +187,7 @@ export function dataRows(d: DataBench): string[] {
     `| the same child: RSS / its own pages (private: what one more idle child costs) MiB; with the zygote's PSS split over its children | ${m ? `${m.perChild.rssMiB} / ${m.perChild.privateMiB}; ${m.withZygoteShareMiB}` : 'n/a'} | | | | |`,
     `| the same child's PSS by process, R (pid 1, reaper) / G (the interpreter), PSS (private) MiB; by kind, anonymous / file-backed MiB | ${m ? `${m.split.r.pssMiB} (${m.split.r.privateMiB}) / ${m.split.g.pssMiB} (${m.split.g.privateMiB}); ${m.split.pssAnonMiB} / ${m.split.pssFileMiB}` : 'n/a'} | | | | |`,
     `| a child's PSS projected with N idle children of one zygote (private + 2 × shared / (2N + 1): R and G each map the zygote's pages), MiB | ${projected || 'n/a'} | | | | |`,
+    `| the zygote's anonymous memory (the preload's objects and C heap, mapped by every R and G) MiB; a child's PSS if R mapped none of it and cost nothing (G's own + G's file-backed PSS + G's shared anonymous / (N + 1)), a floor for any reaper | ${m ? `${m.zygote.anonymousMiB}; ${m.leanReaperPssMiB}` : 'n/a'} | | | | |`,
   ];
 }
 

@@ -401,6 +401,10 @@ def zygote_main():
 
     gc.collect()
     gc.freeze()
+    # What the imports freed in the C heap goes back to the kernel (~0.6 MiB after a data
+    # preload): every child maps what we keep resident, and a child that needs heap again
+    # gets fresh zero pages instead of copies of ours.
+    z.libc.malloc_trim(0)
     pending = {}  # id -> host ends, until the host has opened them
     running = {}  # pid -> id
     buf = b""
