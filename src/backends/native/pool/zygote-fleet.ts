@@ -254,12 +254,16 @@ export class ZygoteFleet {
     // One run at a time per zygote: concurrent runs never share its uid (RLIMIT and
     // per-user kernel counters); more callers get more zygotes, up to `max`.
     const size = limits.workspaceMiB;
+    // A readied spare of any free zygote first: one still warming up would make the run
+    // wait for its set-up while another zygote's readied spare sits idle.
     const pick = (): { z: Zygote; child: ZygoteChild } | null => {
-      for (const z of this.zygotes) {
-        if (z.busy || !z.isAlive) continue;
-        const list = this.sparesOf(z);
-        const i = list.findIndex((c) => c.workspaceMiB === size && !c.hasEnded);
-        if (i >= 0) return { z, child: list.splice(i, 1)[0] as ZygoteChild };
+      for (const readiedOnly of [true, false]) {
+        for (const z of this.zygotes) {
+          if (z.busy || !z.isAlive) continue;
+          const list = this.sparesOf(z);
+          const i = list.findIndex((c) => c.workspaceMiB === size && !c.hasEnded && (!readiedOnly || this.readied.has(c)));
+          if (i >= 0) return { z, child: list.splice(i, 1)[0] as ZygoteChild };
+        }
       }
       return null;
     };
