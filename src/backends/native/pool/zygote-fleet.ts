@@ -206,7 +206,7 @@ export class ZygoteFleet {
       if (!spare) return child;
       const list = this.sparesOf(z);
       list.push(child);
-      this.pace(z);
+      this.pace();
       void child.warm.then(() => this.readySpare(z, child, list));
       void child.ended.then(() => {
         const i = list.indexOf(child);
@@ -236,30 +236,35 @@ export class ZygoteFleet {
     const limits = jailCgroupLimits(this.limits, child.ownPids);
     this.readied.set(child, { limits, baseline: child.cgroup.retune(limits).catch(() => null) });
     child.promote();
-    this.pace(z);
+    this.pace();
   }
 
   /**
-   * Unready spares in the background while `z` has a readied one for its next run; at
-   * normal weight while it has none, when the next run would wait for them
-   * (background-group.ts). A claimed one is promoted before the run waits for it.
+   * Unready spares in the background while some zygote has a readied one for the next run
+   * (a claim takes it first, whichever zygote holds it); at normal weight while none has,
+   * when the next run would wait for them (background-group.ts). A claimed one is promoted
+   * before the run waits for it.
    */
-  private pace(z: Zygote): void {
-    const list = this.sparesOf(z);
-    const slack = list.some((c) => this.readied.has(c));
-    for (const c of list) if (!this.readied.has(c)) c.setBackground(slack);
+  private pace(): void {
+    const spares = [...this.spares.values()].flat();
+    const slack = spares.some((c) => this.readied.has(c));
+    for (const c of spares) if (!this.readied.has(c)) c.setBackground(slack);
   }
 
   async claim(limits: Limits): Promise<Claimed | null> {
     // One run at a time per zygote: concurrent runs never share its uid (RLIMIT and
     // per-user kernel counters); more callers get more zygotes, up to `max`.
     const size = limits.workspaceMiB;
+    // A readied spare of any free zygote first: one still warming up would make the run
+    // wait for its set-up while another zygote's readied spare sits idle.
     const pick = (): { z: Zygote; child: ZygoteChild } | null => {
-      for (const z of this.zygotes) {
-        if (z.busy || !z.isAlive) continue;
-        const list = this.sparesOf(z);
-        const i = list.findIndex((c) => c.workspaceMiB === size && !c.hasEnded);
-        if (i >= 0) return { z, child: list.splice(i, 1)[0] as ZygoteChild };
+      for (const readiedOnly of [true, false]) {
+        for (const z of this.zygotes) {
+          if (z.busy || !z.isAlive) continue;
+          const list = this.sparesOf(z);
+          const i = list.findIndex((c) => c.workspaceMiB === size && !c.hasEnded && (!readiedOnly || this.readied.has(c)));
+          if (i >= 0) return { z, child: list.splice(i, 1)[0] as ZygoteChild };
+        }
       }
       return null;
     };
@@ -291,7 +296,7 @@ export class ZygoteFleet {
     }
     const { z, child } = chosen;
     z.busy = true;
-    this.pace(z);
+    this.pace();
     this.owner.set(child, z);
     this.ledger.claimed.add(child);
     let baseline: CgroupBaseline | null = null;
