@@ -11,7 +11,7 @@ import { idleWarmJails } from '../src/backends/native/pool/inventory.js';
 import { sharedCgroups } from '../src/backends/native/jail/environment.js';
 import { childPids } from '../src/host/processes.js';
 import { allOurJails } from './helpers/leftovers.js';
-import { sandboxesClosedAfterEach } from './helpers/sandboxes.js';
+import { PATHS, sandboxesClosedAfterEach } from './helpers/sandboxes.js';
 
 const { make } = sandboxesClosedAfterEach();
 
@@ -144,5 +144,27 @@ describe.runIf(sharedCgroups().mode !== 'none')('a zygote run is over once its p
     // Three spares, the run it serves and one finishing (the children are each run's pid 1).
     expect(most).toBeGreaterThan(0);
     expect(most).toBeLessThanOrEqual(5);
+  });
+});
+
+describe.each(PATHS)('a run answers with all it wrote, its pipes read to their end (%s)', (mode) => {
+  it('stdout sent in flight over SCM_RIGHTS in a cycle of sockets only the kernel frees: the output is there and the run answers', async () => {
+    const sb = await make({ mode, policy: 'off', pool: { size: 1, max: 1 } });
+    const r = await sb.run(
+      [
+        'import socket',
+        'a, b = socket.socketpair()',
+        'c, d = socket.socketpair()',
+        '# b holds stdout, stderr, c and d; d holds a and b: closed, they are reachable only from each other',
+        'socket.send_fds(a, [b"x"], [1, 2, c.fileno(), d.fileno()])',
+        'socket.send_fds(c, [b"x"], [a.fileno(), b.fileno()])',
+        'for s in (a, b, c, d):',
+        '    s.close()',
+        'print("written before the exit")',
+      ].join('\n'),
+    );
+    expect(r).toMatchObject({ status: 'ok', stdout: 'written before the exit\n' });
+    await sb.close();
+    expect(allOurJails()).toEqual([]);
   });
 });

@@ -12,8 +12,16 @@ import { OutputTap } from './output-tap.js';
 import type { Rlimit } from './rlimits.js';
 import { feedStdin } from './stdin-feed.js';
 
-/** How long we let already-written output drain after the jail is dead. Never a wait on the guest. */
-const DRAIN_GRACE_MS = 250;
+/**
+ * How long the verdict waits for EOF on the guest's pipes once no process of the run is
+ * left. EOF is due at once then: only a run that keeps a pipe open through an fd in flight
+ * over SCM_RIGHTS (freed by the kernel's unix GC) can delay it, and only by this much. Long,
+ * for hosts whose event loop stalls for seconds (seen in loaded VMs under emulation, where a
+ * 250 ms grace is the suspect for runs answered without output they had written).
+ */
+const DRAIN_BOUND_MS = 2000;
+/** At the bound, how long what the pipes still hold is read, one poll at a time. */
+const DRAIN_READ_MS = 250;
 
 /** Wraps a pipe handler so that a failure of ours ends the run instead of throwing into Node's event loop. */
 export type Guard = <A extends unknown[]>(what: string, handler: (...args: A) => void) => (...args: A) => void;
@@ -122,8 +130,8 @@ export class GuestExchange {
   }
 
   /**
-   * Resolves once output already in the pipes is read, or after DRAIN_GRACE_MS: never a
-   * wait on the guest closing them.
+   * Resolves once every pipe is read to EOF, or after DRAIN_BOUND_MS: the writers are gone,
+   * so this is never a wait on the guest.
    */
   drained(): Promise<void> {
     const { stdout, stderr, ctrlOut } = this.io;
@@ -139,11 +147,11 @@ export class GuestExchange {
         resolve();
       };
       // A starved event loop (a loaded host) runs its timers before it polls for I/O: at the
-      // grace, what the pipes already hold is read first, one poll at a time while polls
+      // bound, what the pipes already hold is read first, one poll at a time while polls
       // still bring something (bounded: the writers are gone, or the time is up).
       const readWhatIsThere = (seen: number, until: number) =>
         setImmediate(() => (chunks > seen && performance.now() < until ? readWhatIsThere(chunks, until) : finish()));
-      const grace = setTimeout(() => readWhatIsThere(chunks, performance.now() + DRAIN_GRACE_MS), DRAIN_GRACE_MS);
+      const grace = setTimeout(() => readWhatIsThere(chunks, performance.now() + DRAIN_READ_MS), DRAIN_BOUND_MS);
       for (const s of streams) {
         s.on('data', counted);
         s.once('close', () => {
