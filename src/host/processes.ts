@@ -120,20 +120,25 @@ export function hostProcesses(candidates: readonly string[] = readdirSync('/proc
 /** SIGKILLs every process of a jail uid; true when none is left. */
 export async function killUidProcesses(uid: number): Promise<boolean> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    let found = 0;
-    for (const p of hostProcesses()) {
-      if (p.uid !== uid) continue;
-      found++;
-      try {
-        process.kill(p.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    if (found === 0) return true;
+    if (killProcessesOf(new Set([uid])).size === 0) return true;
     await new Promise((r) => setTimeout(r, 10));
   }
   return false;
+}
+
+/** SIGKILLs every live process of these uids; returns the uids that had one. */
+export function killProcessesOf(uids: ReadonlySet<number>): Set<number> {
+  const had = new Set<number>();
+  for (const p of hostProcesses()) {
+    if (!uids.has(p.uid)) continue;
+    had.add(p.uid);
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  return had;
 }
 
 /** Without cgroups: CPU of the sandbox's pid 1 and its children, sampled from /proc. */

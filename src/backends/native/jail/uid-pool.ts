@@ -1,5 +1,6 @@
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { killProcessesOf } from '../../../host/processes.js';
 
 /**
  * Host uids for jails started by root. bwrap must never run as host root (a user
@@ -21,6 +22,28 @@ export class UidPool {
     const taken = uidsInPasswd();
     for (let uid = first; uid < first + count; uid++) if (!taken.has(uid)) this.free.push(uid);
     mkdirSync(lockDir, { recursive: true, mode: 0o700 });
+    this.sweepDeadOwners();
+  }
+
+  /**
+   * What a supervisor killed with kill -9 left under its uids: a jail's process that no
+   * cgroup holds (bwrap's child, killed with its parent while it waited for its uid map,
+   * sleeps forever). Its uid's lock names a dead owner, so every process of that uid is
+   * such a leftover: killed, and the lock removed once none is left.
+   */
+  private sweepDeadOwners(): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.lockDir);
+    } catch {
+      return;
+    }
+    const uids = names.map(Number).filter((uid) => Number.isInteger(uid) && uid >= this.first && uid < this.first + this.count);
+    const stale = new Set(uids.filter((uid) => staleLock(join(this.lockDir, String(uid)))));
+    if (stale.size === 0) return;
+    const left = killProcessesOf(stale);
+    // A uid whose leftovers are still dying keeps its stale lock: lock() sweeps it again.
+    for (const uid of stale) if (!left.has(uid)) removeLock(join(this.lockDir, String(uid)));
   }
 
   get available(): number {
@@ -62,13 +85,19 @@ export class UidPool {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         if (!staleLock(path)) return false;
-        try {
-          unlinkSync(path);
-        } catch {
-          return false;
-        }
+        // Its dead owner's jail may have left a process under this uid (see sweepDeadOwners).
+        if (killProcessesOf(new Set([uid])).size > 0 || !removeLock(path)) return false;
       }
     }
+    return false;
+  }
+}
+
+function removeLock(path: string): boolean {
+  try {
+    unlinkSync(path);
+    return true;
+  } catch {
     return false;
   }
 }
