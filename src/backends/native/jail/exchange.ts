@@ -142,7 +142,7 @@ export class GuestExchange {
       let chunks = 0;
       const counted = () => void chunks++;
       const finish = () => {
-        clearTimeout(grace);
+        clearTimeout(bound);
         for (const s of streams) s.off('data', counted);
         resolve();
       };
@@ -151,7 +151,7 @@ export class GuestExchange {
       // still bring something (bounded: the writers are gone, or the time is up).
       const readWhatIsThere = (seen: number, until: number) =>
         setImmediate(() => (chunks > seen && performance.now() < until ? readWhatIsThere(chunks, until) : finish()));
-      const grace = setTimeout(() => readWhatIsThere(chunks, performance.now() + DRAIN_READ_MS), DRAIN_BOUND_MS);
+      const bound = setTimeout(() => readWhatIsThere(chunks, performance.now() + DRAIN_READ_MS), DRAIN_BOUND_MS);
       for (const s of streams) {
         s.on('data', counted);
         s.once('close', () => {

@@ -73,14 +73,19 @@ export class ZygoteFleet {
     for (let i = this.zygotes.length; i < this.options.size; i++) this.grow();
   }
 
+  /** Every zygote's spares. */
+  private get allSpares(): ZygoteChild[] {
+    return [...this.spares.values()].flat();
+  }
+
   /** Spares ready for a run now. */
   get spareCount(): number {
-    return [...this.spares.values()].reduce((n, list) => n + list.length, 0);
+    return this.allSpares.length;
   }
 
   /** The zygotes, their spares and everything under them, except the runs they serve (`running`). */
   inventory(running: Inventory): Inventory {
-    const inv = jailsInventory([...this.spares.values()].flat());
+    const inv = jailsInventory(this.allSpares);
     const runningPids = new Set(running.pids);
     const runningCgroups = new Set(running.cgroups);
     for (const z of [...this.zygotes, ...this.late, ...this.leaving]) {
@@ -246,7 +251,7 @@ export class ZygoteFleet {
    * before the run waits for it.
    */
   private pace(): void {
-    const spares = [...this.spares.values()].flat();
+    const spares = this.allSpares;
     const slack = spares.some((c) => this.readied.has(c));
     for (const c of spares) if (!this.readied.has(c)) c.setBackground(slack);
   }
@@ -346,7 +351,7 @@ export class ZygoteFleet {
 
   /** Kills every spare and zygote (the caller has set closed); `waits` gets what to wait for. */
   async close(waits: Promise<unknown>[]): Promise<void> {
-    for (const child of [...this.spares.values()].flat()) {
+    for (const child of this.allSpares) {
       child.kill();
       waits.push(child.ended.then(() => child.release()));
     }
