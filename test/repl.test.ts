@@ -100,7 +100,8 @@ describe('pybox repl in a terminal', () => {
     await term.waitFor((s) => s.endsWith('>>> spin()\nspinning'), 'the cell running');
     term.keys('C-c');
     const screen = await term.waitFor((s) => s.endsWith('KeyboardInterrupt\n>>>'), 'the interrupted cell');
-    expect(screen).toMatch(/in spin\n {4}while True: pass\nKeyboardInterrupt\n>>>$/);
+    // The guest may be preempted right after its print and take the interrupt there, before the loop.
+    expect(screen).toMatch(/in spin\n {4}(while True: pass|print\("spinning", flush=True\))\nKeyboardInterrupt\n>>>$/);
     term.type('6 * 7');
     await term.waitFor((s) => s.endsWith('>>> 6 * 7\n42\n>>>'), 'the next cell');
 
