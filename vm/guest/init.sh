@@ -25,10 +25,12 @@ nine io /io ro,cache=none || fail "cannot mount the io share"
 . /io/config.sh   # PROJECT, set by the host
 
 nine root /newroot ro,cache=loose || fail "cannot mount the host's /"
-nine project "/newroot$PROJECT" rw,cache=loose || fail "cannot mount the project tree at $PROJECT"
 mount -t tmpfs -o mode=1777 tmp /newroot/tmp
 mount -t tmpfs -o mode=755 run /newroot/run
-mkdir -p /newroot/run/pybox-vm/io
+mkdir -p /newroot/run/pybox-vm/io /newroot/run/pybox-vm/project
+nine project /newroot/run/pybox-vm/project rw,cache=loose || fail "cannot mount the project tree"
+. /expose.sh
+expose_project "$PROJECT" || fail "cannot put the project tree at $PROJECT"
 mount --move /io /newroot/run/pybox-vm/io
 cp /bin/busybox /newroot/run/pybox-vm/busybox
 for d in dev proc sys; do mount --move "/$d" "/newroot/$d"; done

@@ -57,7 +57,8 @@ const findFile = (dir, name) => {
 /** A gzipped newc cpio of busybox, our init and the modules, named for what went in. */
 function ensureInitramfs(cache, kernelDir) {
   const busybox = '/bin/busybox';
-  const scripts = ['init.sh', 'ports.sh'].map((f) => readFileSync(join(GUEST, f)));
+  const names = ['init.sh', 'ports.sh', 'expose.sh'];
+  const scripts = names.map((f) => readFileSync(join(GUEST, f)));
   const key = createHash('sha256').update(kernelDir).update(readFileSync(busybox)).update(Buffer.concat(scripts)).digest('hex').slice(0, 16);
   const out = join(cache, `initramfs-${key}.cpio.gz`);
   if (existsSync(out)) return out;
@@ -66,7 +67,7 @@ function ensureInitramfs(cache, kernelDir) {
     for (const d of ['bin', 'dev', 'proc', 'sys', 'modules']) mkdirSync(join(stage, d));
     copyFileSync(busybox, join(stage, 'bin/busybox'));
     writeFileSync(join(stage, 'init'), scripts[0], { mode: 0o755 });
-    writeFileSync(join(stage, 'ports.sh'), scripts[1]);
+    names.slice(1).forEach((name, i) => writeFileSync(join(stage, name), scripts[i + 1]));
     writeFileSync(join(stage, 'modules/order'), MODULES.join('\n'));
     for (const m of MODULES) {
       const ko = findFile(join(kernelDir, 'lib/modules'), `${m}.ko`);
